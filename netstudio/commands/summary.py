@@ -1,0 +1,85 @@
+"""``netstudio summary PROJECT [--json] [--input-shape N,...]``: the layer table and its issues."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from netstudio.core.errors import ProjectError
+from netstudio.core.layers import fmt_shape, get_layer_type
+from netstudio.core.project import Project, load_project
+from netstudio.core.stack import Validation, format_bytes
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("summary", help="print the layer table: shapes, parameters, issues",
+                            description="Check a project's layers against its data and print the result.")
+    parser.add_argument("project", help="a .nsproj file")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--input-shape", type=parse_shape, metavar="N,...",
+                        help="input shape without the batch dimension, e.g. 3,32,32 (default: from the data)")
+    parser.add_argument("--output-width", type=int, metavar="N", help='what out_features "auto" becomes')
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 3,32,32") from None
+    if not shape or any(s < 1 for s in shape):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a shape of positive sizes")
+    return shape
+
+
+def input_of(project: Project, input_shape: tuple[int, ...] | None,
+             output_width: int | None) -> tuple[tuple[int, ...], int | None]:
+    """The input shape and output width to check the stack against."""
+    if input_shape is not None:
+        return input_shape, output_width
+    raise ProjectError(f"{project.path}: the input shape is unknown: give --input-shape")
+
+
+def run(args) -> int:
+    project = load_project(args.project)
+    shape, width = input_of(project, args.input_shape, args.output_width)
+    validation = project.stack.validate(shape, width, batch_size=project.training["batch_size"])
+    if args.json:
+        json.dump(validation.to_json(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(format_table(project.name, validation))
+    return 0
+
+
+def format_table(name: str, validation: Validation) -> str:
+    """The human-readable summary: one row a layer, then totals and issues."""
+    rows = [("#", "Layer", "Settings", "Output", "Parameters")]
+    rows.append(("", "Input", "", fmt_shape(validation.input_shape), ""))
+    for result in validation.layers:
+        try:
+            settings = get_layer_type(result.type).describe(result.params)
+        except (KeyError, TypeError, ValueError):
+            settings = ""
+        mark = " ✗" if result.has_error else (" !" if result.issues else "")
+        rows.append((str(result.index + 1), result.type + mark, settings,
+                     fmt_shape(result.output_shape) if result.output_shape is not None else "?",
+                     f"{result.parameters:,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = [f"Model: {name}"]
+    for r in rows:
+        lines.append("  ".join([r[0].rjust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
+                                r[3].ljust(widths[3]), r[4].rjust(widths[4])]).rstrip())
+    lines.append("")
+    lines.append(f"Total parameters: {validation.total_parameters:,}")
+    lines.append(f"Training memory (batch {validation.batch_size}): about {format_bytes(validation.memory_bytes)}")
+    problems = [(None, i) for i in validation.issues]
+    for result in validation.layers:
+        problems += [(result, i) for i in result.issues]
+    errors = sum(1 for _, i in problems if i.severity == "error")
+    lines.append("Valid: yes" if validation.valid else f"Valid: no ({errors} error{'s' if errors != 1 else ''})")
+    for result, issue in problems:
+        where = "model" if result is None else f"layer {result.index + 1} ({result.type})"
+        fix = f"  [fix: {issue.fix.label}]" if issue.fix else ""
+        lines.append(f"  {issue.severity}: {where}: {issue.message}{fix}")
+    return "\n".join(lines) + "\n"
