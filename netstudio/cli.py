@@ -16,7 +16,7 @@ from netstudio import __version__
 from netstudio.core.errors import NetStudioError
 
 #: Sub-command name -> module in netstudio.commands.
-COMMANDS = {"summary": "summary"}
+COMMANDS = {"summary": "summary", "train": "train"}
 DEFAULT_COMMAND: str | None = None
 
 
