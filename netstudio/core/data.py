@@ -1,0 +1,505 @@
+"""Loading datasets: one entry point for every source of the project's ``data`` section.
+
+:func:`load_dataset` reads CSV/TSV files, image folders, ``.npz`` arrays, synthetic 2-D sets and
+the bundled samples, fits a :class:`~netstudio.core.preprocess.Preprocessor` on the training split
+only, and returns a :class:`~netstudio.core.dataset.Dataset` ready to train on.
+:func:`describe_data` answers "what shape goes in, what comes out" as cheaply as the source allows
+(``netstudio summary`` uses it). Every problem with the data raises
+:class:`~netstudio.core.errors.DataError` with one line naming the file and the column or row.
+
+The source-specific readers live in ``data_csv`` / ``data_tabular`` (tables), ``data_images`` and
+``data_synthetic``; this module holds what they share: the split, the final assembly and the
+progress/cancel plumbing.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from netstudio.core.dataset import Dataset, DataSummary
+from netstudio.core.errors import DataError
+from netstudio.core.preprocess import Column, Preprocessor
+
+Progress = Callable[[int, int], None]
+Cancel = Callable[[], bool]
+
+#: Bundled samples: name -> data section, paths relative to the samples folder.
+SAMPLES: dict[str, dict] = {
+    "iris": {"source": "csv", "path": "iris.csv", "target": "species"},
+    "house-prices": {"source": "csv", "path": "house-prices.csv", "target": "price"},
+    "shapes": {"source": "images", "path": "shapes"},
+    "first-network": {"source": "csv", "path": "first-network.csv", "target": "label"},
+}
+#: A class is "rare" (imbalance warning) when the largest class is this many times bigger.
+IMBALANCE_RATIO = 5.0
+#: More classes than this is not a classification target.
+MAX_CLASSES = 1000
+
+
+class LoadCancelled(DataError):
+    """The user cancelled a load through the ``cancel`` callback."""
+
+
+class Monitor:
+    """Progress and cancellation for one load: calls *progress* at most every 50 ms (and at the
+    end), and raises :class:`LoadCancelled` as soon as *cancel* returns true."""
+
+    def __init__(self, what: str, progress: Progress | None = None, cancel: Cancel | None = None) -> None:
+        self.what = what
+        self.progress = progress
+        self.cancel = cancel
+        self._last = 0.0
+
+    def check(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise LoadCancelled(f"loading {self.what} was cancelled")
+
+    def step(self, done: int, total: int) -> None:
+        self.check()
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if done >= total or now - self._last >= 0.05:
+            self._last = now
+            self.progress(int(done), int(total))
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def load_dataset(data_config: dict, base_dir: Path, progress: Progress | None = None,
+                 cancel: Cancel | None = None) -> Dataset:
+    """Load and prepare the dataset a project's ``data`` section describes.
+
+    Parameters
+    ----------
+    data_config : dict
+        The validated ``data`` section (``source`` and that source's keys; see the project
+        contract). Relative paths resolve against *base_dir*.
+    base_dir : Path
+        Usually the project file's folder.
+    progress : callable, optional
+        ``progress(done, total)``, called from the loading thread at most every 50 ms; the units
+        are bytes for CSV files, image files for folders.
+    cancel : callable, optional
+        Polled while loading; when it returns true the load stops with :class:`LoadCancelled`.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    DataError
+        One line naming the file and, where it applies, the column or row.
+    """
+    if not data_config:
+        raise DataError("no dataset chosen: the project's data section is empty")
+    config, base_dir = resolve_sample(data_config, Path(base_dir))
+    source = config.get("source")
+    monitor = Monitor(_label(config, base_dir), progress, cancel)
+    monitor.check()
+    if source == "synthetic":
+        return load_synthetic(config, monitor)
+    if source == "npz":
+        return load_npz(config, base_dir, monitor)
+    if source == "csv":
+        from netstudio.core.data_tabular import load_csv
+
+        return load_csv(config, base_dir, monitor)
+    if source == "images":
+        from netstudio.core.data_images import load_images
+
+        return load_images(config, base_dir, monitor)
+    raise DataError(f"data.source: unknown source {source!r}")
+
+
+def load_project_dataset(project, progress: Progress | None = None, cancel: Cancel | None = None) -> Dataset:
+    """:func:`load_dataset` for a :class:`~netstudio.core.project.Project` (paths beside its file)."""
+    if not project.data:
+        where = f"{project.path}: " if project.path else ""
+        raise DataError(f"{where}the project has no data yet: choose a dataset first")
+    return load_dataset(project.data, project.base_dir, progress, cancel)
+
+
+def describe_data(data_config: dict, base_dir: Path) -> tuple[tuple[int, ...], int, str, list[str] | None]:
+    """``(input_shape, output_width, task, classes)`` without preparing the whole dataset.
+
+    Image folders read only the image headers and ``.npz`` files only the array headers and
+    ``y``; synthetic sets need nothing; CSV files are loaded (pandas reads them fast).
+    """
+    if not data_config:
+        raise DataError("no dataset chosen: the project's data section is empty")
+    config, base_dir = resolve_sample(data_config, Path(base_dir))
+    source = config.get("source")
+    if source == "synthetic":
+        classes = _synthetic_classes(config)
+        task = "binary" if len(classes) == 2 else "multiclass"
+        return (2,), output_width(task, classes), task, classes
+    if source == "images":
+        from netstudio.core.data_images import describe_images
+
+        return describe_images(config, base_dir)
+    if source == "npz":
+        return describe_npz(config, base_dir)
+    dataset = load_dataset(config, base_dir)
+    return dataset.input_shape, dataset.output_width, dataset.task, dataset.classes
+
+
+def output_width(task: str, classes: list[str] | None) -> int:
+    """What ``out_features: "auto"`` becomes: the number of classes (multiclass), else 1."""
+    return len(classes) if task == "multiclass" and classes else 1
+
+
+# ------------------------------------------------------------------------------------------------
+# Bundled samples
+
+
+def samples_dir() -> Path:
+    """The bundled samples: inside the installed package first, else the source checkout's."""
+    package = Path(__file__).resolve().parent.parent / "samples"
+    if package.is_dir():
+        return package
+    return Path(__file__).resolve().parent.parent.parent / "samples"
+
+
+def resolve_sample(config: dict, base_dir: Path) -> tuple[dict, Path]:
+    """A ``source: sample`` section becomes its sample's real section (paths in the samples folder).
+
+    The split, seed, normalisation and task of *config* are kept; other sources pass through.
+    """
+    if config.get("source") != "sample":
+        return config, base_dir
+    name = str(config.get("name", "")).strip()
+    if name not in SAMPLES:
+        raise DataError(f"data.name: no bundled sample called {name!r} (available: {', '.join(sorted(SAMPLES))})")
+    resolved = copy.deepcopy(SAMPLES[name])
+    for key in ("validation_split", "seed", "normalize", "task"):
+        if key in config:
+            resolved[key] = config[key]
+    return resolved, samples_dir()
+
+
+def _label(config: dict, base_dir: Path) -> str:
+    if config.get("path"):
+        return str(resolve_path(config["path"], base_dir))
+    return f"the {config.get('kind', config.get('source'))} dataset"
+
+
+def resolve_path(path: str, base_dir: Path) -> Path:
+    p = Path(path).expanduser()
+    return p if p.is_absolute() else Path(base_dir) / p
+
+
+# ------------------------------------------------------------------------------------------------
+# Shared steps: target, split, assembly
+
+
+def split_indices(n: int, labels: np.ndarray | None = None, fraction: float = 0.2,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and validation splits (each sorted).
+
+    With *labels* (classification) the split is stratified: each class gives ``round(count *
+    fraction)`` rows to validation, always keeping at least one for training. The same *seed*
+    gives the same split.
+    """
+    rng = np.random.default_rng(seed)
+    if fraction <= 0 or n < 2:
+        return np.arange(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if labels is None:
+        order = rng.permutation(n)
+        take = min(n - 1, max(1, int(round(n * fraction))))
+        val = order[:take]
+    else:
+        parts = []
+        for cls in np.unique(labels):
+            members = np.flatnonzero(labels == cls)
+            rng.shuffle(members)
+            take = min(len(members) - 1, int(round(len(members) * fraction)))
+            parts.append(members[:take])
+        val = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    mask = np.ones(n, dtype=bool)
+    mask[val] = False
+    return np.flatnonzero(mask).astype(np.int64), np.sort(val).astype(np.int64)
+
+
+def classify_target(values: np.ndarray | None, text, requested: str, where: str, name: str):
+    """Decide the task and encode the target.
+
+    Parameters
+    ----------
+    values : numpy.ndarray or None
+        The target as float64 (NaN where missing), or None when it is not numeric.
+    text : pandas.Series or numpy.ndarray
+        The target as stripped text with NaN for missing cells (used for text labels).
+    requested : str
+        ``auto``, ``binary``, ``multiclass`` or ``regression``.
+    where, name : str
+        The file and the column, for messages.
+
+    Returns
+    -------
+    keep : numpy.ndarray of bool
+        Rows with a usable target.
+    y : numpy.ndarray
+        For the kept rows: int64 class indices, or float64 values (regression).
+    task : str
+    classes : list of str or None
+    """
+    import pandas as pd
+
+    label = f"{where}: target column {name!r}"
+    if values is not None:
+        keep = np.isfinite(values)
+        kept = values[keep]
+        if not len(kept):
+            raise DataError(f"{label} has no values")
+        distinct = np.unique(kept)
+        integral = bool(np.all(distinct == np.round(distinct)))
+        if requested == "regression" or (requested == "auto" and not (integral and len(distinct) <= 20)):
+            if len(distinct) < 2:
+                raise DataError(f"{label} is constant ({_number(distinct[0])}): there is nothing to predict")
+            return keep, kept, "regression", None
+        if len(distinct) > MAX_CLASSES:
+            raise DataError(f"{label} has {len(distinct):,} distinct values, too many to be classes "
+                            f"(at most {MAX_CLASSES}): use task regression or another target")
+        classes = [_number(v) for v in distinct]
+        codes = np.searchsorted(distinct, kept).astype(np.int64)
+    else:
+        if requested == "regression":
+            sample = next((str(v) for v in text if isinstance(v, str)), "")
+            raise DataError(f"{label} is not numeric (it holds text such as {sample!r}): "
+                            "regression needs numbers")
+        text = pd.Series(text, dtype=object)
+        keep = text.notna().to_numpy()
+        kept = text[keep].astype(str)
+        classes = sorted(set(kept))
+        if not classes:
+            raise DataError(f"{label} has no values")
+        if len(classes) > MAX_CLASSES:
+            raise DataError(f"{label} has {len(classes):,} distinct values, too many to be classes "
+                            f"(at most {MAX_CLASSES}): choose another target")
+        codes = pd.Index(classes, dtype=object).get_indexer(kept.astype(object)).astype(np.int64)
+    if len(classes) < 2:
+        raise DataError(f"{label} has a single class ({classes[0]!r}): classification needs at least two")
+    if requested == "binary" and len(classes) != 2:
+        raise DataError(f"{label} has {len(classes)} classes ({_short(classes)}), but data.task is binary")
+    task = "binary" if requested == "auto" and len(classes) == 2 else (
+        "multiclass" if requested == "auto" else requested)
+    return keep, codes, task, classes
+
+
+def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, raw_val: np.ndarray,
+             y_train: np.ndarray, y_val: np.ndarray, *, normalize: bool, notes: list[str],
+             warnings: list[str], dropped: int = 0, missing: int | None = None) -> Dataset:
+    """Fit *pre*'s statistics on the training split, transform both splits and build the Dataset.
+
+    Float32 raw arrays are transformed in place (the caller hands them over).
+    """
+    if missing is None:
+        missing = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val)
+    else:
+        pre.fit_stats(raw_train, normalize)
+    X_train = pre.transform_array(raw_train, inplace=True)
+    X_val = pre.transform_array(raw_val, inplace=True)
+    mean, std = 0.0, 1.0
+    if pre.task == "regression":
+        y_train = np.asarray(y_train, dtype=np.float64)
+        mean = float(y_train.mean())
+        std = float(y_train.std())
+        if not std > 0:
+            std = 1.0
+        pre.target.update(mean=mean, std=std)
+        y_train = ((y_train - mean) / std).astype(np.float32)
+        y_val = ((np.asarray(y_val, dtype=np.float64) - mean) / std).astype(np.float32)
+        counts = None
+    else:
+        y_train = np.asarray(y_train, dtype=np.int64)
+        y_val = np.asarray(y_val, dtype=np.int64)
+        tally = np.bincount(np.concatenate([y_train, y_val]), minlength=len(pre.classes))
+        counts = {c: int(k) for c, k in zip(pre.classes, tally)}
+        warnings = warnings + imbalance_warnings(counts)
+    if missing:
+        notes = notes + [f"{missing:,} missing value{'s' if missing != 1 else ''} imputed with the training split's mean"]
+    summary = DataSummary(source=source, rows=len(y_train) + len(y_val),
+                          features=int(np.prod(pre.input_shape)), input_shape=pre.input_shape,
+                          task=pre.task, class_counts=counts, missing_values=int(missing),
+                          dropped_rows=int(dropped), notes=list(notes), warnings=list(warnings))
+    return Dataset(name=name, task=pre.task, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
+                   classes=pre.classes, feature_names=pre.feature_names, preprocessor=pre,
+                   summary=summary, target_mean=mean, target_std=std)
+
+
+def imbalance_warnings(counts: dict[str, int]) -> list[str]:
+    """A warning when the largest class is :data:`IMBALANCE_RATIO` times the smallest or more."""
+    if not counts:
+        return []
+    small = min(counts, key=counts.get)
+    large = max(counts, key=counts.get)
+    if counts[large] >= IMBALANCE_RATIO * max(1, counts[small]):
+        return [f"classes are imbalanced: {small!r} has {counts[small]:,} rows, {large!r} "
+                f"{counts[large]:,} (accuracy can mislead; look at the confusion matrix)"]
+    return []
+
+
+def _nonfinite(x: np.ndarray) -> int:
+    return int((~np.isfinite(x)).sum()) if x.dtype.kind == "f" else 0
+
+
+def _number(value: float) -> str:
+    value = float(value)
+    return str(int(value)) if value == round(value) and abs(value) < 2**53 else repr(value)
+
+
+def _short(items: list[str], limit: int = 5) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+# ------------------------------------------------------------------------------------------------
+# Synthetic 2-D sets and .npz arrays
+
+
+def _synthetic_classes(config: dict) -> list[str]:
+    count = int(config.get("classes", 2)) if config.get("kind") in ("spiral", "gaussians") else 2
+    if not 2 <= count <= 10:
+        raise DataError("data.classes: must be an integer from 2 to 10")
+    return [str(i) for i in range(count)]
+
+
+def load_synthetic(config: dict, monitor: Monitor | None = None) -> Dataset:
+    """A synthetic 2-D classification set (see :mod:`netstudio.core.data_synthetic`)."""
+    from netstudio.core.data_synthetic import make_synthetic
+
+    kind = config.get("kind", "moons")
+    classes = _synthetic_classes(config)
+    samples, noise, seed = int(config.get("samples", 500)), float(config.get("noise", 0.1)), int(config.get("seed", 0))
+    X, y = make_synthetic(kind, samples, noise, seed, len(classes))
+    task = "binary" if len(classes) == 2 else "multiclass"
+    train, val = split_indices(len(y), y, float(config.get("validation_split", 0.2)), seed)
+    pre = Preprocessor("tabular", (2,), task, classes, columns=[Column("x1"), Column("x2")], stat_shape=(2,))
+    X = X.astype(np.float32)
+    return assemble(kind, "synthetic", pre, X[train], X[val], y[train], y[val],
+                    normalize=bool(config.get("normalize", True)),
+                    notes=[f"{samples:,} {kind} points, noise {noise:g}, seed {seed}"], warnings=[])
+
+
+def _open_npz(config: dict, base_dir: Path):
+    path = resolve_path(config["path"], base_dir)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not an .npz file")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path} is not a NumPy .npz file ({exc})") from None
+    if not hasattr(archive, "files"):
+        raise DataError(f"{path} holds a single array (.npy), not an .npz file with arrays X and y")
+    missing = [k for k in ("X", "y") if k not in archive.files]
+    if missing:
+        found = ", ".join(archive.files) or "none"
+        raise DataError(f"{path}: no array {' or '.join(missing)} (found: {found}); "
+                        "save with numpy.savez(path, X=features, y=targets)")
+    return path, archive
+
+
+def _npz_arrays(path: Path, archive) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        X, y = archive["X"], archive["y"]
+    except (ValueError, OSError, EOFError) as exc:
+        raise DataError(f"{path}: cannot read arrays X and y ({exc})") from None
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{path}: array X has dtype {X.dtype}: it must be numbers")
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise DataError(f"{path}: array X is empty")
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if y.ndim != 1:
+        raise DataError(f"{path}: array y has shape {list(y.shape)}: it must be one value per row (N,)")
+    if len(y) != X.shape[0]:
+        raise DataError(f"{path}: X has {X.shape[0]:,} rows but y has {len(y):,}")
+    if X.ndim == 1:
+        X = X.reshape(-1, 1)
+    return X, y
+
+
+def _npz_target(path: Path, y: np.ndarray, requested: str):
+    if y.dtype.kind in "iuf":
+        values = y.astype(np.float64)
+        return classify_target(values, None, requested, str(path), "y")
+    if y.dtype.kind == "b":
+        return classify_target(None, np.where(y, "True", "False"), requested, str(path), "y")
+    if y.dtype.kind in "US":
+        text = np.array([str(v).strip() or np.nan for v in y], dtype=object)
+        return classify_target(None, text, requested, str(path), "y")
+    raise DataError(f"{path}: array y has dtype {y.dtype}: use numbers or strings")
+
+
+def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Dataset:
+    """An ``.npz`` file with arrays ``X`` (N, ...) and ``y`` (N,).
+
+    A 2-D ``X`` is standardised per column, a 4-D one (N, C, H, W) per channel, any other shape
+    with one mean and standard deviation.
+    """
+    path, archive = _open_npz(config, base_dir)
+    with archive:
+        X, y = _npz_arrays(path, archive)
+    keep, codes, task, classes = _npz_target(path, y, config.get("task", "auto"))
+    rows = np.flatnonzero(keep)
+    dropped = len(y) - len(rows)
+    train, val = split_indices(len(rows), codes if classes else None,
+                               float(config.get("validation_split", 0.2)), int(config.get("seed", 0)))
+    shape = X.shape[1:]
+    if X.ndim == 2:
+        stat_shape = shape
+        pre = Preprocessor("tabular", shape, task, classes, columns=[Column(f"x{i + 1}") for i in range(shape[0])],
+                           stat_shape=stat_shape)
+    else:
+        stat_shape = (shape[0],) + (1,) * (len(shape) - 1) if X.ndim == 4 else (1,) * len(shape)
+        pre = Preprocessor("array", shape, task, classes, stat_shape=stat_shape)
+    pre.target["column"] = "y"
+    notes = [f"X {list(X.shape)} ({X.dtype}), y ({y.dtype})"]
+    if dropped:
+        notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a target dropped")
+    raw_train = X[rows[train]].astype(np.float32)
+    raw_val = X[rows[val]].astype(np.float32)
+    return assemble(path.stem, "npz", pre, raw_train, raw_val, codes[train], codes[val],
+                    normalize=bool(config.get("normalize", True)), notes=notes, warnings=[], dropped=dropped)
+
+
+def describe_npz(config: dict, base_dir: Path):
+    """The input shape from X's header (X itself is not read), the task from y."""
+    path, archive = _open_npz(config, base_dir)
+    with archive:
+        shape = _npy_shape(archive, "X")
+        try:
+            y = archive["y"]
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"{path}: cannot read array y ({exc})") from None
+    if shape is None:
+        with np.load(path, allow_pickle=False) as again:
+            X, y = _npz_arrays(path, again)
+        shape = X.shape
+    y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    input_shape = tuple(int(s) for s in shape[1:]) or (1,)
+    _, _, task, classes = _npz_target(path, y, config.get("task", "auto"))
+    return input_shape, output_width(task, classes), task, classes
+
+
+def _npy_shape(archive, key: str) -> tuple[int, ...] | None:
+    """The shape in an .npz member's header, without reading the array (None if unreadable)."""
+    try:
+        with archive.zip.open(f"{key}.npy") as member:
+            version = np.lib.format.read_magic(member)
+            reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                      else np.lib.format.read_array_header_2_0)
+            shape, _, _ = reader(member)
+        return tuple(shape)
+    except (KeyError, ValueError, OSError, AttributeError):
+        return None

@@ -1,0 +1,461 @@
+"""Fitted, serialisable preprocessing: what turns raw rows or pixels into what the network sees.
+
+A :class:`Preprocessor` is fitted on the training split only and then stored as plain JSON (no
+pickle) with every run and export, so that a prediction on raw data is prepared exactly as the
+training data was. It works in two parts:
+
+1. **Encoding** (:meth:`Preprocessor.encode_frame`): pick the feature columns in training order,
+   parse numbers (the file's decimal and thousands marks), map yes/no columns to 1/0 and one-hot
+   encode categorical columns. Missing values stay NaN. This part needs pandas and runs outside
+   the model.
+2. **Numeric part** (:meth:`Preprocessor.transform_array`, or the same in torch via
+   :meth:`Preprocessor.as_module`): replace non-finite values by the training mean, divide by a
+   fixed scale (255 for pixels) and standardise with the training mean and standard deviation.
+   An exported graph starts with this module, so it takes raw inputs (NaN in, imputed inside).
+
+``transform_frame(df) == as_module()(encode_frame(df))`` to float32 rounding: both do the same
+float32 operations in the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netstudio.core.errors import DataError
+
+FORMAT = "netstudio-preprocessor"
+VERSION = 1
+KINDS = ("tabular", "images", "array")
+
+#: Cell texts read as "missing" besides the empty cell (compared after stripping, case-insensitive).
+MISSING_TOKENS = ("na", "n/a", "nan", "null", "none", "nil", "?", "-", "--", "missing", "#n/a",
+                  "<na>", "#na", "n.a.", "not available")
+TRUE_WORDS = frozenset({"true", "yes", "y", "t", "on"})
+FALSE_WORDS = frozenset({"false", "no", "n", "f", "off"})
+_CURRENCY = re.compile(r"^[\$€£¥]\s*|\s*[\$€£¥%]$")
+#: Rows per chunk when statistics and transforms walk a large array (bounds temporary memory).
+CHUNK_ROWS = 65_536
+
+
+def na_strings() -> list[str]:
+    """Every spelling of :data:`MISSING_TOKENS` that pandas should read as NaN."""
+    words = set()
+    for token in MISSING_TOKENS:
+        words.update({token, token.upper(), token.title()})
+    return sorted(words)
+
+
+@dataclass
+class Column:
+    """One raw feature column and how it is encoded.
+
+    ``kind`` is ``numeric`` (one input, the number), ``bool`` (one input, 1 for yes/true, 0 for
+    no/false) or ``categorical`` (one input per category, one-hot; all zero when the value is
+    missing or was not seen in training).
+    """
+
+    name: str
+    kind: str = "numeric"
+    categories: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return len(self.categories) if self.kind == "categorical" else 1
+
+    @property
+    def output_names(self) -> list[str]:
+        if self.kind == "categorical":
+            return [f"{self.name}={c}" for c in self.categories]
+        return [self.name]
+
+    def to_json(self) -> dict:
+        doc: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind == "categorical":
+            doc["categories"] = list(self.categories)
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict) -> Column:
+        return cls(str(doc["name"]), str(doc.get("kind", "numeric")), [str(c) for c in doc.get("categories", [])])
+
+
+# ------------------------------------------------------------------------------------------------
+# Cell parsing shared by the loaders (fit time) and encode_frame (predict time)
+
+
+def text_values(series) -> Any:
+    """*series* as stripped text with NaN for missing cells (numbers print without a trailing .0)."""
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        out = np.empty(len(values), dtype=object)
+        finite = np.isfinite(values)
+        integral = finite & (values == np.round(values)) & (np.abs(values) < 2**53)
+        out[integral] = [str(int(v)) for v in values[integral]]
+        other = finite & ~integral
+        out[other] = [repr(float(v)) for v in values[other]]
+        out[~finite] = np.nan
+        return pd.Series(out, index=series.index, dtype=object)
+    text = series.astype("str") if not pd.api.types.is_string_dtype(series.dtype) else series
+    text = text.str.strip()
+    lowered = text.str.lower()
+    return text.mask(lowered.isin(MISSING_TOKENS) | (text == ""))
+
+
+def parse_numbers(series, decimal: str = ".", thousands: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers of *series* as float64, and a mask of the cells that were text but not a number.
+
+    Numeric dtypes pass through. Text is stripped; a leading or trailing currency sign and a
+    trailing ``%`` are dropped; the thousands mark is removed and a decimal comma becomes a point.
+    Missing cells are NaN and not "bad".
+    """
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        return values, np.zeros(len(values), dtype=bool)
+    text = text_values(series)
+    missing = text.isna().to_numpy()
+    cleaned = text.str.replace(_CURRENCY, "", regex=True)
+    if thousands:
+        cleaned = cleaned.str.replace(thousands, "", regex=False)
+    if decimal != ".":
+        cleaned = cleaned.str.replace(decimal, ".", regex=False)
+    values = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = np.isnan(values) & ~missing
+    if bad.any():  # "nan"/"inf" texts that to_numeric accepted stay numbers; the rest is bad
+        values[bad] = np.nan
+    return values, bad
+
+
+def parse_bools(series) -> np.ndarray:
+    """1.0 for true/yes, 0.0 for false/no, NaN otherwise (missing or anything else)."""
+    import pandas as pd
+
+    if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        values[(values != 0) & (values != 1)] = np.nan
+        return values
+    lowered = text_values(series).str.lower()
+    out = np.full(len(lowered), np.nan)
+    out[lowered.isin(TRUE_WORDS).to_numpy()] = 1.0
+    out[lowered.isin(FALSE_WORDS).to_numpy()] = 0.0
+    return out
+
+
+def is_bool_like(values) -> bool:
+    """Whether every (lower-cased) distinct value is a yes/no word of one true and one false kind."""
+    words = {str(v).lower() for v in values}
+    return bool(words) and words <= (TRUE_WORDS | FALSE_WORDS) and len(words) <= 2 and (
+        len(words) == 1 or (len(words & TRUE_WORDS) == 1 and len(words & FALSE_WORDS) == 1))
+
+
+# ------------------------------------------------------------------------------------------------
+# The preprocessor
+
+
+class Preprocessor:
+    """Fitted preprocessing of one dataset (see the module docstring for the two parts).
+
+    Parameters
+    ----------
+    kind : str
+        ``tabular`` (named columns), ``images`` (pixels ``[C, H, W]``) or ``array`` (an
+        ``.npz`` array of any shape).
+    input_shape : tuple of int
+        One example's shape as the network sees it, without the batch dimension.
+    task : str
+        ``binary``, ``multiclass`` or ``regression``.
+    classes : list of str, optional
+        Class names in sorted order (classification).
+    columns : list of Column
+        The raw feature columns, in order (tabular only).
+    fill, mean, std : numpy.ndarray
+        Per-statistic-group imputation value (raw units), mean and standard deviation (after
+        dividing by ``divide_by``), shaped ``stat_shape``.
+    stat_shape : tuple of int
+        Broadcastable to ``input_shape``: ``(F,)`` per column, ``(C, 1, 1)`` per image channel,
+        or all ones for one global statistic.
+    divide_by : float
+        Raw values are divided by it before standardising (255 for pixels).
+    target : dict
+        ``{"column": name or None, "mean": float, "std": float}``; a regression prediction in
+        target units is ``y * std + mean``.
+    number_format : dict
+        ``{"decimal": "." or ",", "thousands": mark or None}`` of the training file.
+    image : dict, optional
+        ``{"size": [h, w], "color": "rgb"|"grayscale"}`` (images only).
+    """
+
+    def __init__(self, kind: str, input_shape, task: str, classes: list[str] | None = None, *,
+                 columns: list[Column] | None = None, fill=None, mean=None, std=None,
+                 stat_shape=None, divide_by: float = 1.0, target: dict | None = None,
+                 number_format: dict | None = None, image: dict | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown preprocessor kind {kind!r}")
+        self.kind = kind
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.task = task
+        self.classes = list(classes) if classes is not None else None
+        self.columns = list(columns or [])
+        self.stat_shape = tuple(int(s) for s in (stat_shape if stat_shape is not None else self.input_shape))
+        size = math.prod(self.stat_shape)
+        self.fill = _float32(fill, size, 0.0).reshape(self.stat_shape)
+        self.mean = _float32(mean, size, 0.0).reshape(self.stat_shape)
+        self.std = _float32(std, size, 1.0).reshape(self.stat_shape)
+        self.divide_by = float(divide_by)
+        self.target = {"column": None, "mean": 0.0, "std": 1.0, **(target or {})}
+        self.number_format = {"decimal": ".", "thousands": None, **(number_format or {})}
+        self.image = dict(image) if image else None
+
+    # --------------------------------------------------------------------------------------------
+    # Description
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The network's input columns in order (tabular), else empty."""
+        return [name for column in self.columns for name in column.output_names]
+
+    @property
+    def target_mean(self) -> float:
+        return float(self.target["mean"])
+
+    @property
+    def target_std(self) -> float:
+        return float(self.target["std"])
+
+    def raw_input(self) -> dict:
+        """How to build the raw input tensor that :meth:`as_module` (and an export) takes."""
+        shape: list[Any] = ["N", *self.input_shape]
+        if self.kind == "images":
+            h, w = self.image["size"]
+            gray = self.image["color"] == "grayscale"
+            text = (f"float32 [N, {self.input_shape[0]}, {h}, {w}]: each image converted to "
+                    f"{'8-bit grayscale (one channel)' if gray else 'RGB (channels in R, G, B order)'} "
+                    f"(transparent pixels composited on white, EXIF orientation applied), resized to "
+                    f"{w}x{h} pixels (width x height) with bilinear resampling when its size differs, "
+                    f"raw 0-255 pixel values (not scaled), laid out channels first.")
+        elif self.kind == "tabular":
+            text = (f"float32 [N, {len(self.feature_names)}], one row per example, columns in the order of "
+                    "'feature_names': numeric columns as plain numbers in their own units, NaN (or ±inf) "
+                    "where missing; a yes/no column is 1.0 for true/yes and 0.0 for false/no; a one-hot "
+                    "column 'name=value' is 1.0 when column 'name' equals value and 0.0 otherwise (all "
+                    "0.0 for a missing or unseen value).")
+        else:
+            text = (f"float32 [N, {', '.join(map(str, self.input_shape))}]: the values as in the .npz "
+                    "array X, NaN where missing.")
+        return {"dtype": "float32", "shape": shape, "description": text}
+
+    def to_json(self) -> dict:
+        """Plain JSON types only: what runs and exports store."""
+        return {
+            "format": FORMAT, "version": VERSION, "kind": self.kind,
+            "input_shape": list(self.input_shape), "task": self.task, "classes": self.classes,
+            "feature_names": self.feature_names,
+            "columns": [c.to_json() for c in self.columns],
+            "stat_shape": list(self.stat_shape),
+            "fill": _floats(self.fill), "mean": _floats(self.mean), "std": _floats(self.std),
+            "divide_by": self.divide_by,
+            "target": {"column": self.target["column"], "mean": float(self.target["mean"]),
+                       "std": float(self.target["std"])},
+            "number_format": dict(self.number_format),
+            "image": self.image,
+            "raw_input": self.raw_input(),
+        }
+
+    def to_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+    @classmethod
+    def from_json(cls, doc: dict | str) -> Preprocessor:
+        """Rebuild a preprocessor from :meth:`to_json` output (a dict or its JSON text)."""
+        if isinstance(doc, str):
+            doc = json.loads(doc)
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise DataError("not a NetStudio preprocessor (expected \"format\": \"netstudio-preprocessor\")")
+        if int(doc.get("version", 0)) > VERSION:
+            raise DataError(f"preprocessor version {doc.get('version')} is newer than this NetStudio reads ({VERSION})")
+        try:
+            return cls(doc["kind"], doc["input_shape"], doc["task"], doc.get("classes"),
+                       columns=[Column.from_json(c) for c in doc.get("columns", [])],
+                       fill=doc["fill"], mean=doc["mean"], std=doc["std"], stat_shape=doc["stat_shape"],
+                       divide_by=doc.get("divide_by", 1.0), target=doc.get("target"),
+                       number_format=doc.get("number_format"), image=doc.get("image"))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"the preprocessor description is damaged ({type(exc).__name__}: {exc})") from None
+
+    # --------------------------------------------------------------------------------------------
+    # Fitting
+
+    def fit_stats(self, x: np.ndarray, normalize: bool = True) -> int:
+        """Fit imputation values, means and standard deviations on the training array *x*.
+
+        *x* holds raw values (encoded, NaN where missing), shaped ``(N, *input_shape)``. The
+        statistics ignore non-finite values; a constant group gets a standard deviation of 1.
+        Returns the number of non-finite values seen.
+        """
+        axes = (0,) + tuple(i + 1 for i, s in enumerate(self.stat_shape) if s == 1)
+        total = np.zeros(self.stat_shape)
+        count = np.zeros(self.stat_shape)
+        for chunk, finite in _finite_chunks(x, self.divide_by):
+            count += finite.sum(axis=axes).reshape(self.stat_shape)
+            total += chunk.sum(axis=axes).reshape(self.stat_shape)
+        mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+        squares = np.zeros(self.stat_shape)
+        if normalize:
+            for chunk, finite in _finite_chunks(x, self.divide_by):
+                deviation = chunk - mean.reshape((1, *self.stat_shape))
+                deviation[~finite] = 0.0
+                squares += np.square(deviation).sum(axis=axes).reshape(self.stat_shape)
+        std = np.sqrt(np.divide(squares, count, out=np.zeros_like(squares), where=count > 0))
+        std[~(std > 1e-8 * np.maximum(np.abs(mean), 1.0))] = 1.0  # constant group: no division by 0
+        self.fill = (mean * self.divide_by).astype(np.float32)
+        self.mean = (mean if normalize else np.zeros_like(mean)).astype(np.float32)
+        self.std = (std if normalize else np.ones_like(std)).astype(np.float32)
+        return _count_nonfinite(x)
+
+    # --------------------------------------------------------------------------------------------
+    # Applying
+
+    def transform_array(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """The numeric part on raw values *x* ``(N, *input_shape)``: impute, scale, standardise.
+
+        Returns float32. With ``inplace=True`` a float32 *x* is overwritten instead of copied.
+        """
+        x = np.asarray(x)
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise DataError(f"expected inputs shaped [N, {', '.join(map(str, self.input_shape))}], "
+                            f"got {list(x.shape)}")
+        if not (inplace and x.dtype == np.float32 and x.flags.writeable):
+            x = x.astype(np.float32, copy=True)
+        divide = np.float32(self.divide_by)
+        for start in range(0, x.shape[0], CHUNK_ROWS):
+            part = x[start:start + CHUNK_ROWS]
+            bad = ~np.isfinite(part)
+            if bad.any():
+                np.copyto(part, np.broadcast_to(self.fill, part.shape), where=bad)
+            if self.divide_by != 1.0:
+                part /= divide
+            part -= self.mean
+            part /= self.std
+        return x
+
+    def encode_frame(self, frame) -> np.ndarray:
+        """Raw rows (a pandas DataFrame) -> float32 ``[N, F]`` in feature order, NaN where missing.
+
+        Columns are matched by name (surrounding spaces ignored); extra columns, the target
+        included, are ignored. Raises :class:`DataError` listing the columns that are missing.
+        """
+        if self.kind != "tabular":
+            raise DataError(f"a {self.kind} model does not take table rows")
+        labels = _locate_columns(frame, [c.name for c in self.columns])
+        n = len(frame)
+        out = np.zeros((n, len(self.feature_names)), dtype=np.float32)
+        j = 0
+        for column, label in zip(self.columns, labels):
+            series = frame[label]
+            if column.kind == "numeric":
+                out[:, j] = parse_numbers(series, self.number_format["decimal"], self.number_format["thousands"])[0]
+            elif column.kind == "bool":
+                out[:, j] = parse_bools(series)
+            else:
+                import pandas as pd
+
+                codes = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
+                rows = np.flatnonzero(codes >= 0)
+                out[rows, j + codes[rows]] = 1.0
+            j += column.width
+        return out
+
+    def transform_frame(self, frame) -> np.ndarray:
+        """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""
+        return self.transform_array(self.encode_frame(frame), inplace=True)
+
+    def encode_images(self, paths) -> np.ndarray:
+        """Image files -> raw float32 ``[N, C, H, W]`` pixels (0-255) as :meth:`raw_input` says."""
+        from netstudio.core.data_images import read_image
+
+        if self.kind != "images":
+            raise DataError(f"a {self.kind} model does not take images")
+        h, w = self.image["size"]
+        out = np.empty((len(paths), *self.input_shape), dtype=np.float32)
+        for i, path in enumerate(paths):
+            out[i] = read_image(path, (h, w), self.image["color"])
+        return out
+
+    def transform_images(self, paths) -> np.ndarray:
+        """Image files -> exactly what the network was trained on."""
+        return self.transform_array(self.encode_images(paths), inplace=True)
+
+    def inverse_target(self, y: np.ndarray) -> np.ndarray:
+        """Standardised regression outputs -> the target's own units."""
+        return np.asarray(y, dtype=np.float64) * self.target_std + self.target_mean
+
+    def as_module(self):
+        """A ``torch.nn.Module`` doing the numeric part: raw float32 inputs -> network inputs.
+
+        Its input is described by :meth:`raw_input`; non-finite values are imputed inside, so an
+        exported graph that starts with it takes raw data.
+        """
+        from netstudio.core.preprocess_module import RawInputs
+
+        return RawInputs(self.fill, self.mean, self.std, self.divide_by)
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _float32(values, size: int, default: float) -> np.ndarray:
+    if values is None:
+        return np.full(size, default, dtype=np.float32)
+    array = np.asarray(values, dtype=np.float32).reshape(-1)
+    if array.size != size:
+        raise ValueError(f"expected {size} statistics, got {array.size}")
+    return array
+
+
+def _floats(array: np.ndarray) -> list[float]:
+    return [float(v) for v in np.asarray(array, dtype=np.float64).reshape(-1)]
+
+
+def _finite_chunks(x: np.ndarray, divide_by: float):
+    """Row chunks of *x* as float64 (divided by *divide_by*, non-finite set to 0) and their mask."""
+    for start in range(0, x.shape[0], CHUNK_ROWS):
+        chunk = np.asarray(x[start:start + CHUNK_ROWS], dtype=np.float64)
+        if divide_by != 1.0:
+            chunk = chunk / divide_by
+        finite = np.isfinite(chunk)
+        if not finite.all():
+            chunk = np.where(finite, chunk, 0.0)
+        yield chunk, finite
+
+
+def _count_nonfinite(x: np.ndarray) -> int:
+    if x.dtype.kind not in "fc":
+        return 0
+    return sum(int((~np.isfinite(x[s:s + CHUNK_ROWS])).sum()) for s in range(0, x.shape[0], CHUNK_ROWS))
+
+
+def _locate_columns(frame, names: list[str]) -> list:
+    """The frame's column label for each of *names* (exact, else ignoring surrounding spaces)."""
+    exact = {str(label): label for label in frame.columns}
+    stripped = {str(label).strip(): label for label in frame.columns}
+    labels, missing = [], []
+    for name in names:
+        label = exact.get(name, stripped.get(name.strip()))
+        if label is None:
+            missing.append(name)
+        labels.append(label)
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        raise DataError(f"the data lacks {len(missing)} column{'s' if len(missing) != 1 else ''} the model needs: {shown}")
+    return labels

@@ -1,0 +1,106 @@
+"""The fitted Preprocessor: JSON round trip, raw-row transform, and the torch module's equivalence."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from netstudio.core.errors import DataError
+from netstudio.core.preprocess import Column, Preprocessor
+
+
+def fitted_tabular():
+    columns = [Column("age"), Column("smoker", "bool"), Column("city", "categorical", ["Oslo", "Rome"]),
+               Column("income")]
+    pre = Preprocessor("tabular", (5,), "regression", None, columns=columns, stat_shape=(5,),
+                       target={"column": "price"}, number_format={"decimal": ",", "thousands": "."})
+    train = pd.DataFrame({"age": [30, 40, np.nan, 50], "smoker": ["yes", "no", "no", None],
+                          "city": ["Oslo", "Rome", "Rome", "Paris"], "income": ["1.000,5", "2.000", "", "3.500,25"]})
+    pre.fit_stats(pre.encode_frame(train))
+    return pre
+
+
+RAW = pd.DataFrame({"income": ["4.000", None, "1,5"], "city": [" Rome", "Oslo", "Tokyo"],
+                    "age": [np.nan, 20.0, np.inf], "smoker": ["YES", "no", "maybe"], "price": [1, 2, 3]})
+
+
+def test_encode_frame_orders_parses_and_one_hot_encodes():
+    pre = fitted_tabular()
+    assert pre.feature_names == ["age", "smoker", "city=Oslo", "city=Rome", "income"]
+    encoded = pre.encode_frame(RAW)
+    expected = np.array([[np.nan, 1, 0, 1, 4000], [20, 0, 1, 0, np.nan], [np.inf, np.nan, 0, 0, 1.5]], dtype=np.float32)
+    np.testing.assert_array_equal(encoded, expected)
+
+
+def test_fit_uses_finite_values_only_and_imputes_with_the_training_mean():
+    pre = fitted_tabular()
+    np.testing.assert_allclose(pre.fill[[0, 1, 4]], [40.0, 1 / 3, (1000.5 + 2000 + 3500.25) / 3], rtol=1e-6)
+    out = pre.transform_frame(RAW)
+    assert np.isfinite(out).all()
+    assert out[0, 0] == pytest.approx(0.0, abs=1e-6)  # the training mean standardises to 0
+    assert out[2, 0] == out[0, 0]  # inf is missing too
+
+
+def test_json_round_trip_gives_an_identical_transform():
+    pre = fitted_tabular()
+    text = json.dumps(pre.to_json(), allow_nan=False)
+    again = Preprocessor.from_json(json.loads(text))
+    np.testing.assert_array_equal(again.transform_frame(RAW), pre.transform_frame(RAW))
+    assert again.to_json() == pre.to_json()
+    assert Preprocessor.from_json(pre.to_text()).feature_names == pre.feature_names
+
+
+def test_as_module_of_encoded_rows_equals_transform_frame():
+    pre = fitted_tabular()
+    encoded = pre.encode_frame(RAW)
+    assert np.isnan(encoded).any()
+    module = pre.as_module()
+    with torch.no_grad():
+        out = module(torch.from_numpy(encoded)).numpy()
+    np.testing.assert_allclose(out, pre.transform_frame(RAW), rtol=0, atol=1e-6)
+
+
+def test_image_module_takes_raw_pixels():
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (20, 3, 5, 5)).astype(np.float32)
+    pre = Preprocessor("images", (3, 5, 5), "binary", ["a", "b"], stat_shape=(3, 1, 1), divide_by=255.0,
+                       image={"size": [5, 5], "color": "rgb"})
+    pre.fit_stats(pixels)
+    expected = pre.transform_array(pixels)
+    np.testing.assert_allclose(expected.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(pre.mean.ravel(), (pixels / 255).mean(axis=(0, 2, 3)), rtol=1e-5)
+    with torch.no_grad():
+        out = pre.as_module()(torch.from_numpy(pixels)).numpy()
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6)
+    described = pre.raw_input()
+    assert described["shape"] == ["N", 3, 5, 5] and "0-255" in described["description"]
+    assert "RGB" in described["description"] and "5x5" in described["description"]
+
+
+def test_constant_columns_do_not_divide_by_zero():
+    pre = Preprocessor("tabular", (2,), "binary", ["0", "1"], columns=[Column("a"), Column("b")], stat_shape=(2,))
+    pre.fit_stats(np.array([[1.0, 7.0], [2.0, 7.0], [3.0, 7.0]], dtype=np.float32))
+    assert pre.std[1] == 1.0
+    out = pre.transform_array(np.array([[2.0, 7.0]], dtype=np.float32))
+    assert np.isfinite(out).all() and out[0, 1] == 0.0
+
+
+def test_missing_columns_are_listed():
+    pre = fitted_tabular()
+    with pytest.raises(DataError, match=r"lacks 2 columns the model needs: 'smoker', 'income'"):
+        pre.encode_frame(pd.DataFrame({"age": [1], "city": ["Oslo"]}))
+
+
+def test_column_names_match_ignoring_surrounding_spaces():
+    pre = fitted_tabular()
+    spaced = RAW.rename(columns={"age": " age ", "city": "city  "})
+    np.testing.assert_array_equal(pre.encode_frame(spaced), pre.encode_frame(RAW))
+
+
+def test_not_a_preprocessor_is_refused():
+    with pytest.raises(DataError, match="not a NetStudio preprocessor"):
+        Preprocessor.from_json({"format": "something"})
+    with pytest.raises(DataError, match="damaged"):
+        Preprocessor.from_json({"format": "netstudio-preprocessor", "version": 1, "kind": "tabular"})
