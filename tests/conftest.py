@@ -16,3 +16,18 @@ REPO = Path(__file__).resolve().parent.parent
 def repo() -> Path:
     """The repository root (samples/, resources/)."""
     return REPO
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    """Fail any test that leaves one of NetStudio's worker threads running."""
+    yield
+    import sys
+
+    worker = sys.modules.get("netstudio.ui.worker")
+    if worker is None:  # no Qt worker was ever used: nothing to check (and no Qt import for core tests)
+        return
+    alive = worker.running_threads()
+    for thread in alive:
+        thread.wait(10000)
+    assert not alive, f"{len(alive)} worker thread(s) still running after the test"

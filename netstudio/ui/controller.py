@@ -1,0 +1,179 @@
+"""The GUI-thread owner of training runs: one at a time, stoppable, pausable, joinable on close."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from netstudio.ui.worker import PauseClock, TaskWorker, TrainingWorker, start_in_thread
+
+
+class TrainingController(QObject):
+    """Starts training sessions on a worker thread and relays what happens.
+
+    Only one run exists at a time: :meth:`start` refuses while one is running (the Train button
+    is disabled then, so this is a guard, not the user's path).
+
+    Signals
+    -------
+    run_started(dict), progressed(dict), run_finished(dict), run_failed(str)
+        Relayed from :class:`~netstudio.ui.worker.TrainingWorker`.
+    running_changed(bool)
+        A run began, or its thread has finished.
+    paused_changed(bool)
+    idle()
+        The worker thread has finished and been released (emitted in the GUI thread).
+    """
+
+    run_started = Signal(object)
+    progressed = Signal(object)
+    run_finished = Signal(object)
+    run_failed = Signal(str)
+    running_changed = Signal(bool)
+    paused_changed = Signal(bool)
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.session = None
+        self._thread: QThread | None = None
+        self._clock = PauseClock()
+        self.last_result: dict | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def is_paused(self) -> bool:
+        return self.session is not None and self.session.trainer.paused
+
+    def can_continue(self) -> bool:
+        return not self.is_running and self.session is not None and self.session.summary is not None
+
+    def start(self, session, out_dir: Callable[[], str] | None = None) -> bool:
+        """Train *session* from scratch; False if a run is already going."""
+        if self.is_running:
+            return False
+        self.session = session
+        return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock()))
+
+    def continue_training(self, epochs: int, out_dir: Callable[[], str] | None = None) -> bool:
+        """Train the last session *epochs* more epochs from where it ended."""
+        if not self.can_continue():
+            return False
+        return self._launch(TrainingWorker(self.session, epochs=epochs, out_dir=out_dir, clock=self._new_clock()))
+
+    def _new_clock(self) -> PauseClock:
+        self._clock = PauseClock()
+        return self._clock
+
+    def _launch(self, worker: TrainingWorker) -> bool:
+        worker.run_started.connect(self.run_started)
+        worker.progressed.connect(self.progressed)
+        worker.run_finished.connect(self._on_worker_finished)
+        worker.run_failed.connect(self.run_failed)
+        self._thread = start_in_thread(worker, self, self._on_thread_finished)
+        self.running_changed.emit(True)
+        return True
+
+    @Slot(object)
+    def _on_worker_finished(self, result: dict) -> None:
+        self.last_result = result
+        self.run_finished.emit(result)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        # finished() is emitted just before the thread really ends: join it before letting go.
+        self._thread.wait()
+        self._thread = None
+        self.running_changed.emit(False)
+        self.paused_changed.emit(False)
+        self.idle.emit()
+
+    def pause(self) -> None:
+        if self.is_running and not self.is_paused:
+            self._clock.pause()
+            self.session.trainer.pause()
+            self.paused_changed.emit(True)
+
+    def resume(self) -> None:
+        if self.is_running and self.is_paused:
+            self._clock.resume()
+            self.session.trainer.resume()
+            self.paused_changed.emit(False)
+
+    def stop(self) -> None:
+        """Stop the run after the current batch (it still saves a valid partial run)."""
+        if self.is_running:
+            self._clock.resume()
+            self.session.trainer.request_stop()
+
+    def shutdown(self, timeout_ms: int = 60000) -> bool:
+        """Stop and join the worker thread (closing the window); True if it ended in time."""
+        thread = self._thread
+        if thread is None:
+            return True
+        self.stop()
+        finished = thread.wait(timeout_ms)
+        return bool(finished)
+
+
+class TaskRunner(QObject):
+    """Runs one background task at a time (load a dataset, export a model) with progress and cancel.
+
+    Signals
+    -------
+    progressed(int, int), succeeded(object), task_failed(str)
+        Relayed from :class:`~netstudio.ui.worker.TaskWorker`.
+    running_changed(bool)
+    idle()
+    """
+
+    progressed = Signal(int, int)
+    succeeded = Signal(object)
+    task_failed = Signal(str)
+    running_changed = Signal(bool)
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+        self._worker: TaskWorker | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def start(self, fn: Callable) -> bool:
+        """Run ``fn(progress, cancelled)``; False if a task is already running."""
+        if self.is_running:
+            return False
+        worker = TaskWorker(fn)
+        worker.progressed.connect(self.progressed)
+        worker.succeeded.connect(self.succeeded)
+        worker.task_failed.connect(self.task_failed)
+        self._worker = worker
+        self._thread = start_in_thread(worker, self, self._on_thread_finished)
+        self.running_changed.emit(True)
+        return True
+
+    def cancel(self) -> None:
+        if self._worker is not None and self.is_running:
+            self._worker.cancel_event.set()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self._thread.wait()
+        self._thread = None
+        self._worker = None
+        self.running_changed.emit(False)
+        self.idle.emit()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        thread = self._thread
+        if thread is None:
+            return True
+        self.cancel()
+        return bool(thread.wait(timeout_ms))

@@ -1,0 +1,161 @@
+"""Training on a worker thread: real PyTorch runs driven through the Qt controller."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from netstudio.core.project import Project
+from netstudio.core.session import prepare_session
+from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.ui.controller import TaskRunner, TrainingController
+from netstudio.ui.worker import running_threads
+
+S = LayerSpec.create
+
+
+def session_for(tmp_path, epochs=2, samples=400, batch_size=16):
+    project = Project(
+        name="moons",
+        data={"source": "synthetic", "kind": "moons", "samples": samples, "noise": 0.1},
+        stack=LayerStack([S("Linear", out_features=16), S("ReLU"), S("Linear", out_features="auto")]),
+        path=tmp_path / "moons.nsproj",
+    )
+    project.training.update(epochs=epochs, batch_size=batch_size, device="cpu")
+    return prepare_session(project)
+
+
+@pytest.fixture
+def controller(qtbot):
+    c = TrainingController()
+    yield c
+    c.shutdown()
+
+
+def collect(controller):
+    seen = {"progress": [], "started": [], "finished": [], "failed": []}
+    controller.progressed.connect(seen["progress"].append)
+    controller.run_started.connect(seen["started"].append)
+    controller.run_finished.connect(seen["finished"].append)
+    controller.run_failed.connect(seen["failed"].append)
+    return seen
+
+
+def test_two_epochs_finish_in_order_and_save_the_run(qtbot, controller, tmp_path):
+    session = session_for(tmp_path, epochs=2)
+    seen = collect(controller)
+    with qtbot.waitSignals([controller.run_started, controller.run_finished, controller.idle], order="strict", timeout=60000):
+        assert controller.start(session, out_dir=lambda: str(tmp_path / "run"))
+    assert not controller.is_running and running_threads() == []
+    epochs = [row for p in seen["progress"] for row in p["epochs"]]
+    assert [row["epoch"] for row in epochs] == [1, 2]
+    steps = sum(len(p.get("step_loss", [])) for p in seen["progress"])
+    assert steps == 2 * seen["started"][0]["steps_per_epoch"]
+    result = seen["finished"][0]
+    assert result["status"] == "completed" and Path(result["run_dir"]) == tmp_path / "run"
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["epochs_run"] == 2
+    assert seen["failed"] == []
+
+
+def test_only_one_run_at_a_time(qtbot, controller, tmp_path):
+    session = session_for(tmp_path, epochs=500)
+    with qtbot.waitSignal(controller.idle, timeout=60000):
+        assert controller.start(session, out_dir=lambda: str(tmp_path / "a"))
+        assert not controller.start(session_for(tmp_path), out_dir=lambda: str(tmp_path / "b"))
+        controller.stop()
+
+
+def test_stop_mid_run_gives_a_partial_run(qtbot, controller, tmp_path):
+    seen = collect(controller)
+    controller.progressed.connect(lambda p: controller.stop())
+    with qtbot.waitSignal(controller.idle, timeout=60000):
+        controller.start(session_for(tmp_path, epochs=5000), out_dir=lambda: str(tmp_path / "s"))
+    result = seen["finished"][0]
+    assert result["status"] == "stopped" and result["summary"]["epochs_run"] < 5000
+    assert (tmp_path / "s" / "weights.safetensors").is_file()
+
+
+def test_pause_and_resume(qtbot, controller, tmp_path):
+    seen = collect(controller)
+    first = []
+
+    def pause_once(payload):
+        if not first:
+            first.append(payload)
+            controller.pause()
+
+    controller.progressed.connect(pause_once)
+    with qtbot.waitSignal(controller.paused_changed, timeout=60000):
+        controller.start(session_for(tmp_path, epochs=60, samples=2000, batch_size=8), out_dir=lambda: str(tmp_path / "p"))
+    assert controller.is_paused
+    qtbot.wait(150)
+    count = sum(len(p.get("step_loss", [])) for p in seen["progress"])
+    qtbot.wait(300)
+    assert sum(len(p.get("step_loss", [])) for p in seen["progress"]) == count, "no steps while paused"
+    with qtbot.waitSignal(controller.idle, timeout=120000):
+        controller.resume()
+    assert seen["finished"][0]["status"] == "completed"
+
+
+def test_signals_are_coalesced(qtbot, controller, tmp_path):
+    seen = collect(controller)
+    started = time.perf_counter()
+    with qtbot.waitSignal(controller.idle, timeout=120000):
+        controller.start(session_for(tmp_path, epochs=400, samples=200, batch_size=200), out_dir=lambda: str(tmp_path / "c"))
+    seconds = time.perf_counter() - started
+    epochs = [row["epoch"] for p in seen["progress"] for row in p["epochs"]]
+    assert epochs == list(range(1, 401)), "every epoch arrives exactly once"
+    assert len(seen["progress"]) <= 30 * seconds + 5
+
+
+def test_continue_training_n_more_epochs(qtbot, controller, tmp_path):
+    seen = collect(controller)
+    with qtbot.waitSignal(controller.idle, timeout=60000):
+        controller.start(session_for(tmp_path, epochs=2), out_dir=lambda: str(tmp_path / "1"))
+    assert controller.can_continue()
+    with qtbot.waitSignal(controller.idle, timeout=60000):
+        assert controller.continue_training(3, out_dir=lambda: str(tmp_path / "2"))
+    epochs = [row["epoch"] for p in seen["progress"] for row in p["epochs"]]
+    assert epochs == [1, 2, 3, 4, 5]
+    assert json.loads((tmp_path / "2" / "summary.json").read_text())["epochs_run"] == 5
+
+
+def test_shutdown_mid_run_joins_the_thread(qtbot, tmp_path):
+    controller = TrainingController()
+    with qtbot.waitSignal(controller.progressed, timeout=60000):
+        controller.start(session_for(tmp_path, epochs=100000), out_dir=lambda: str(tmp_path / "x"))
+    assert controller.shutdown(30000)
+    assert running_threads() == []
+
+
+def test_a_failing_run_reports_one_line(qtbot, controller, tmp_path):
+    seen = collect(controller)
+    session = session_for(tmp_path)
+    out = tmp_path / "full"
+    out.mkdir()
+    (out / "x").write_text("occupied")
+    with qtbot.waitSignal(controller.idle, timeout=60000):
+        controller.start(session, out_dir=lambda: str(out))
+    result = seen["finished"][0]
+    assert result["run_dir"] is None and "not empty" in result["save_error"]
+
+
+def test_task_runner_success_failure_and_cancel(qtbot):
+    runner = TaskRunner()
+    got = []
+    runner.succeeded.connect(got.append)
+    runner.task_failed.connect(got.append)
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        runner.start(lambda progress, cancelled: (progress(1, 1), 42)[1])
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        runner.start(lambda progress, cancelled: 1 / 0)
+
+    def slow(progress, cancelled):
+        while not cancelled():
+            time.sleep(0.01)
+
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        runner.start(slow)
+        runner.cancel()
+    assert got == [42, "internal error: ZeroDivisionError: division by zero", "cancelled"]
