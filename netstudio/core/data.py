@@ -260,11 +260,13 @@ def classify_target(values: np.ndarray | None, text, requested: str, where: str,
         kept = values[keep]
         if not len(kept):
             raise DataError(f"{label} has no values")
-        distinct = np.unique(kept)
-        integral = bool(np.all(distinct == np.round(distinct)))
-        if requested == "regression" or (requested == "auto" and not (integral and len(distinct) <= 20)):
-            if len(distinct) < 2:
-                raise DataError(f"{label} is constant ({_number(distinct[0])}): there is nothing to predict")
+        integral = bool(np.all(kept == np.round(kept)))
+        # np.unique sorts: skip it for the (large) regression targets that cannot be classes
+        distinct = np.unique(kept) if integral or requested in ("binary", "multiclass") else None
+        few = integral and len(distinct) <= min(20, max(2, len(kept) // 2))
+        if requested == "regression" or (requested == "auto" and not few):
+            if kept.min() == kept.max():
+                raise DataError(f"{label} is constant ({_number(kept[0])}): there is nothing to predict")
             return keep, kept, "regression", None
         if len(distinct) > MAX_CLASSES:
             raise DataError(f"{label} has {len(distinct):,} distinct values, too many to be classes "
@@ -297,27 +299,34 @@ def classify_target(values: np.ndarray | None, text, requested: str, where: str,
 
 def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, raw_val: np.ndarray,
              y_train: np.ndarray, y_val: np.ndarray, *, normalize: bool, notes: list[str],
-             warnings: list[str], dropped: int = 0, missing: int | None = None) -> Dataset:
+             warnings: list[str], dropped: int = 0, extra_missing: int = 0, where: str = "") -> Dataset:
     """Fit *pre*'s statistics on the training split, transform both splits and build the Dataset.
 
-    Float32 raw arrays are transformed in place (the caller hands them over).
+    Float32 raw arrays are transformed in place (the caller hands them over). Non-finite raw
+    values are counted as missing (and imputed); *extra_missing* adds those a loader encoded
+    otherwise (missing categories).
     """
-    if missing is None:
-        missing = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val)
-    else:
-        pre.fit_stats(raw_train, normalize)
+    imputed = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val)
+    missing = imputed + int(extra_missing)
     X_train = pre.transform_array(raw_train, inplace=True)
     X_val = pre.transform_array(raw_val, inplace=True)
     mean, std = 0.0, 1.0
     if pre.task == "regression":
         y_train = np.asarray(y_train, dtype=np.float64)
-        mean = float(y_train.mean())
-        std = float(y_train.std())
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = float(y_train.mean())
+            std = float(y_train.std())
+        if not (np.isfinite(mean) and np.isfinite(std)):
+            raise DataError(f"{where or name}: the target's values are too large to standardise "
+                            f"(up to {np.abs(y_train).max():.3g})")
         if not std > 0:
             std = 1.0
         pre.target.update(mean=mean, std=std)
-        y_train = ((y_train - mean) / std).astype(np.float32)
-        y_val = ((np.asarray(y_val, dtype=np.float64) - mean) / std).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y_train = ((y_train - mean) / std).astype(np.float32)
+            y_val = ((np.asarray(y_val, dtype=np.float64) - mean) / std).astype(np.float32)
+        if not (np.isfinite(y_train).all() and np.isfinite(y_val).all()):
+            raise DataError(f"{where or name}: the target's values are too far apart to standardise in float32")
         counts = None
     else:
         y_train = np.asarray(y_train, dtype=np.int64)
@@ -325,8 +334,8 @@ def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, r
         tally = np.bincount(np.concatenate([y_train, y_val]), minlength=len(pre.classes))
         counts = {c: int(k) for c, k in zip(pre.classes, tally)}
         warnings = warnings + imbalance_warnings(counts)
-    if missing:
-        notes = notes + [f"{missing:,} missing value{'s' if missing != 1 else ''} imputed with the training split's mean"]
+    if imputed:
+        notes = notes + [f"{imputed:,} missing value{'s' if imputed != 1 else ''} imputed with the training split's mean"]
     summary = DataSummary(source=source, rows=len(y_train) + len(y_val),
                           features=int(np.prod(pre.input_shape)), input_shape=pre.input_shape,
                           task=pre.task, class_counts=counts, missing_values=int(missing),
@@ -349,7 +358,9 @@ def imbalance_warnings(counts: dict[str, int]) -> list[str]:
 
 
 def _nonfinite(x: np.ndarray) -> int:
-    return int((~np.isfinite(x)).sum()) if x.dtype.kind == "f" else 0
+    if x.dtype.kind != "f":
+        return 0
+    return sum(int((~np.isfinite(x[s:s + 65536])).sum()) for s in range(0, x.shape[0], 65536))
 
 
 def _number(value: float) -> str:
@@ -470,7 +481,8 @@ def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
     raw_train = X[rows[train]].astype(np.float32)
     raw_val = X[rows[val]].astype(np.float32)
     return assemble(path.stem, "npz", pre, raw_train, raw_val, codes[train], codes[val],
-                    normalize=bool(config.get("normalize", True)), notes=notes, warnings=[], dropped=dropped)
+                    normalize=bool(config.get("normalize", True)), notes=notes, warnings=[], dropped=dropped,
+                    where=str(path))
 
 
 def describe_npz(config: dict, base_dir: Path):

@@ -129,11 +129,8 @@ def parse_numbers(series, decimal: str = ".", thousands: str | None = None) -> t
         cleaned = cleaned.str.replace(thousands, "", regex=False)
     if decimal != ".":
         cleaned = cleaned.str.replace(decimal, ".", regex=False)
-    values = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = np.isnan(values) & ~missing
-    if bad.any():  # "nan"/"inf" texts that to_numeric accepted stay numbers; the rest is bad
-        values[bad] = np.nan
-    return values, bad
+    values = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    return values, np.isnan(values) & ~missing
 
 
 def parse_bools(series) -> np.ndarray:
@@ -141,7 +138,7 @@ def parse_bools(series) -> np.ndarray:
     import pandas as pd
 
     if pd.api.types.is_bool_dtype(series.dtype) or pd.api.types.is_numeric_dtype(series.dtype):
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
         values[(values != 0) & (values != 1)] = np.nan
         return values
     lowered = text_values(series).str.lower()
@@ -302,25 +299,37 @@ class Preprocessor:
         statistics ignore non-finite values; a constant group gets a standard deviation of 1.
         Returns the number of non-finite values seen.
         """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit_stats(x, normalize)
+
+    def _fit_stats(self, x: np.ndarray, normalize: bool) -> int:
         axes = (0,) + tuple(i + 1 for i, s in enumerate(self.stat_shape) if s == 1)
-        total = np.zeros(self.stat_shape)
+        # One pass with shifted sums: the shift (the first chunk's mean) keeps the variance
+        # formula E[d^2] - E[d]^2 accurate in float64 even for values far from zero.
+        shift = None
         count = np.zeros(self.stat_shape)
+        first = np.zeros(self.stat_shape)
+        second = np.zeros(self.stat_shape)
         for chunk, finite in _finite_chunks(x, self.divide_by):
-            count += finite.sum(axis=axes).reshape(self.stat_shape)
-            total += chunk.sum(axis=axes).reshape(self.stat_shape)
-        mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
-        squares = np.zeros(self.stat_shape)
-        if normalize:
-            for chunk, finite in _finite_chunks(x, self.divide_by):
-                deviation = chunk - mean.reshape((1, *self.stat_shape))
+            n = finite.sum(axis=axes).reshape(self.stat_shape)
+            if shift is None:
+                shift = np.divide(chunk.sum(axis=axes).reshape(self.stat_shape), n, out=np.zeros(self.stat_shape),
+                                  where=n > 0)
+            deviation = chunk - shift.reshape((1, *self.stat_shape))
+            if not finite.all():
                 deviation[~finite] = 0.0
-                squares += np.square(deviation).sum(axis=axes).reshape(self.stat_shape)
-        std = np.sqrt(np.divide(squares, count, out=np.zeros_like(squares), where=count > 0))
-        std[~(std > 1e-8 * np.maximum(np.abs(mean), 1.0))] = 1.0  # constant group: no division by 0
+            count += n
+            first += deviation.sum(axis=axes).reshape(self.stat_shape)
+            second += np.square(deviation).sum(axis=axes).reshape(self.stat_shape)
+        shift = np.zeros(self.stat_shape) if shift is None else shift
+        safe = np.maximum(count, 1)
+        mean = np.where(count > 0, shift + first / safe, 0.0)
+        std = np.sqrt(np.maximum(second / safe - np.square(first / safe), 0.0))
+        std[~(std > 1e-6 * np.maximum(np.abs(mean), 1.0))] = 1.0  # constant group: no division by 0
         self.fill = (mean * self.divide_by).astype(np.float32)
         self.mean = (mean if normalize else np.zeros_like(mean)).astype(np.float32)
         self.std = (std if normalize else np.ones_like(std)).astype(np.float32)
-        return _count_nonfinite(x)
+        return int(x.size - count.sum())
 
     # --------------------------------------------------------------------------------------------
     # Applying
@@ -348,30 +357,41 @@ class Preprocessor:
             part /= self.std
         return x
 
-    def encode_frame(self, frame) -> np.ndarray:
+    def encode_frame(self, frame, rows: np.ndarray | None = None) -> np.ndarray:
         """Raw rows (a pandas DataFrame) -> float32 ``[N, F]`` in feature order, NaN where missing.
 
         Columns are matched by name (surrounding spaces ignored); extra columns, the target
-        included, are ignored. Raises :class:`DataError` listing the columns that are missing.
+        included, are ignored. With *rows* (positions), only those rows are encoded, in that
+        order, without copying the frame. Raises :class:`DataError` listing the columns that
+        are missing.
         """
+        import pandas as pd
+
         if self.kind != "tabular":
             raise DataError(f"a {self.kind} model does not take table rows")
         labels = _locate_columns(frame, [c.name for c in self.columns])
-        n = len(frame)
+        n = len(frame) if rows is None else len(rows)
         out = np.zeros((n, len(self.feature_names)), dtype=np.float32)
         j = 0
         for column, label in zip(self.columns, labels):
             series = frame[label]
-            if column.kind == "numeric":
-                out[:, j] = parse_numbers(series, self.number_format["decimal"], self.number_format["thousands"])[0]
+            if column.kind == "numeric" and pd.api.types.is_float_dtype(series.dtype) and \
+                    not isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+                values = series.to_numpy()  # already numbers: no parsing, no copy
+            elif column.kind == "numeric":
+                values = parse_numbers(series, self.number_format["decimal"], self.number_format["thousands"])[0]
             elif column.kind == "bool":
-                out[:, j] = parse_bools(series)
+                values = parse_bools(series)
             else:
-                import pandas as pd
-
-                codes = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
-                rows = np.flatnonzero(codes >= 0)
-                out[rows, j + codes[rows]] = 1.0
+                values = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
+            if rows is not None:
+                values = values[rows]
+            if column.kind == "categorical":
+                hit = np.flatnonzero(values >= 0)
+                out[hit, j + values[hit]] = 1.0
+            else:
+                with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
+                    out[:, j] = values
             j += column.width
         return out
 
@@ -437,12 +457,6 @@ def _finite_chunks(x: np.ndarray, divide_by: float):
         if not finite.all():
             chunk = np.where(finite, chunk, 0.0)
         yield chunk, finite
-
-
-def _count_nonfinite(x: np.ndarray) -> int:
-    if x.dtype.kind not in "fc":
-        return 0
-    return sum(int((~np.isfinite(x[s:s + CHUNK_ROWS])).sum()) for s in range(0, x.shape[0], CHUNK_ROWS))
 
 
 def _locate_columns(frame, names: list[str]) -> list:
