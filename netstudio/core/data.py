@@ -23,7 +23,7 @@ import numpy as np
 
 from netstudio.core.dataset import Dataset, DataSummary
 from netstudio.core.errors import DataError
-from netstudio.core.preprocess import Column, Preprocessor
+from netstudio.core.preprocess import Column, Preprocessor, chunk_rows
 
 Progress = Callable[[int, int], None]
 Cancel = Callable[[], bool]
@@ -360,7 +360,8 @@ def imbalance_warnings(counts: dict[str, int]) -> list[str]:
 def _nonfinite(x: np.ndarray) -> int:
     if x.dtype.kind != "f":
         return 0
-    return sum(int((~np.isfinite(x[s:s + 65536])).sum()) for s in range(0, x.shape[0], 65536))
+    step = chunk_rows(x)
+    return sum(int((~np.isfinite(x[s:s + step])).sum()) for s in range(0, x.shape[0], step))
 
 
 def _number(value: float) -> str:

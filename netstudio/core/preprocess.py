@@ -39,8 +39,13 @@ MISSING_TOKENS = ("na", "n/a", "nan", "null", "none", "nil", "?", "-", "--", "mi
 TRUE_WORDS = frozenset({"true", "yes", "y", "t", "on"})
 FALSE_WORDS = frozenset({"false", "no", "n", "f", "off"})
 _CURRENCY = re.compile(r"^[\$€£¥]\s*|\s*[\$€£¥%]$")
-#: Rows per chunk when statistics and transforms walk a large array (bounds temporary memory).
-CHUNK_ROWS = 65_536
+#: Values per chunk when statistics and transforms walk a large array (bounds temporary memory).
+CHUNK_VALUES = 1 << 20
+
+
+def chunk_rows(x: np.ndarray) -> int:
+    """Rows of *x* per chunk: about :data:`CHUNK_VALUES` values, at least one row."""
+    return max(1, CHUNK_VALUES // max(1, math.prod(x.shape[1:])))
 
 
 def na_strings() -> list[str]:
@@ -346,8 +351,9 @@ class Preprocessor:
         if not (inplace and x.dtype == np.float32 and x.flags.writeable):
             x = x.astype(np.float32, copy=True)
         divide = np.float32(self.divide_by)
-        for start in range(0, x.shape[0], CHUNK_ROWS):
-            part = x[start:start + CHUNK_ROWS]
+        step = chunk_rows(x)
+        for start in range(0, x.shape[0], step):
+            part = x[start:start + step]
             bad = ~np.isfinite(part)
             if bad.any():
                 np.copyto(part, np.broadcast_to(self.fill, part.shape), where=bad)
@@ -449,8 +455,9 @@ def _floats(array: np.ndarray) -> list[float]:
 
 def _finite_chunks(x: np.ndarray, divide_by: float):
     """Row chunks of *x* as float64 (divided by *divide_by*, non-finite set to 0) and their mask."""
-    for start in range(0, x.shape[0], CHUNK_ROWS):
-        chunk = np.asarray(x[start:start + CHUNK_ROWS], dtype=np.float64)
+    step = chunk_rows(x)
+    for start in range(0, x.shape[0], step):
+        chunk = np.asarray(x[start:start + step], dtype=np.float64)
         if divide_by != 1.0:
             chunk = chunk / divide_by
         finite = np.isfinite(chunk)
