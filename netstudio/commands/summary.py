@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from netstudio.core.errors import ProjectError
+from netstudio.core.errors import DataError
 from netstudio.core.layers import fmt_shape, get_layer_type
 from netstudio.core.project import Project, load_project
 from netstudio.core.stack import Validation, format_bytes
@@ -34,10 +34,23 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 def input_of(project: Project, input_shape: tuple[int, ...] | None,
              output_width: int | None) -> tuple[tuple[int, ...], int | None]:
-    """The input shape and output width to check the stack against."""
+    """The input shape and output width to check the stack against.
+
+    ``--input-shape`` (with ``--output-width``) overrides the data, which is then not read.
+    Otherwise both come from the project's data through
+    :func:`~netstudio.core.data.describe_data`, which reads as little as the source allows
+    (image headers, array headers). Unreadable data, or no data and no ``--input-shape``, is a
+    :class:`DataError` (exit status 2).
+    """
     if input_shape is not None:
         return input_shape, output_width
-    raise ProjectError(f"{project.path}: the input shape is unknown: give --input-shape")
+    if not project.data:
+        raise DataError(f"{project.path}: the project has no data, so the input shape is unknown: "
+                        "choose a dataset or give --input-shape")
+    from netstudio.core.data import describe_data
+
+    shape, width, _, _ = describe_data(project.data, project.base_dir)
+    return shape, width if output_width is None else output_width
 
 
 def run(args) -> int:

@@ -31,7 +31,7 @@ Cancel = Callable[[], bool]
 #: Bundled samples: name -> data section, paths relative to the samples folder.
 SAMPLES: dict[str, dict] = {
     "iris": {"source": "csv", "path": "iris.csv", "target": "species"},
-    "house-prices": {"source": "csv", "path": "house-prices.csv", "target": "price"},
+    "house-prices": {"source": "csv", "path": "house-prices.csv", "target": "price_keur"},
     "shapes": {"source": "images", "path": "shapes"},
     "first-network": {"source": "csv", "path": "first-network.csv", "target": "label"},
 }

@@ -1,0 +1,93 @@
+"""Regenerate the generated bundled samples (house-prices.csv, first-network.csv, shapes/).
+
+``python samples/make_samples.py`` writes them beside this file, byte for byte the same every time
+(fixed seeds). iris.csv is not generated: it is Fisher's iris data (see README.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def house_prices(path: Path, rows: int = 400) -> None:
+    """A house-price-like regression table with the mess real exports have."""
+    rng = np.random.default_rng(2024)
+    hoods = np.array(["Centre", "Riverside", "Hillside", "Suburbs"])
+    premium = {"Centre": 1.35, "Riverside": 1.15, "Hillside": 1.0, "Suburbs": 0.85}
+    hood = rng.choice(hoods, rows, p=[0.2, 0.25, 0.25, 0.3])
+    area = np.round(rng.gamma(6.0, 16.0, rows) + 25, 1)
+    rooms = np.clip(np.round(area / 28 + rng.normal(0, 0.7, rows)), 1, 8).astype(int)
+    year = rng.integers(1952, 2023, rows)
+    distance = np.round(np.abs(rng.normal(0, 1, rows)) * 6 + np.where(hood == "Centre", 0.3, 2.0), 2)
+    garage = rng.random(rows) < np.where(hood == "Centre", 0.2, 0.6)
+    labels = np.array(list("ABCDEFG"))
+    energy = labels[np.clip(((2023 - year) / 12 + rng.normal(0, 1, rows)).astype(int), 0, 6)]
+    price = (area * 2.6 * np.vectorize(premium.get)(hood) + rooms * 9 - distance * 4.5
+             + (year - 1950) * 0.6 + garage * 18 - (energy.view(np.int32) - ord("A")) * 6
+             + rng.normal(0, 18, rows))
+    price = np.round(np.maximum(price, 40.0), 1)
+    lines = ["listing_id,area_m2,rooms,year_built,distance_km,neighbourhood,garage,energy_label,price_keur"]
+    for i in range(rows):
+        cells = [f"L-{10457 + i * 7}", f"{area[i]}", f"{rooms[i]}", f"{year[i]}", f"{distance[i]}", hood[i],
+                 "yes" if garage[i] else "no", energy[i], f"{price[i]}"]
+        if rng.random() < 0.04:
+            cells[1] = ""          # area not recorded
+        if rng.random() < 0.03:
+            cells[3] = "?"         # year unknown
+        if rng.random() < 0.05:
+            cells[7] = ""          # no energy certificate
+        if rng.random() < 0.02:
+            cells[8] = ""          # not sold yet: no target, the row is dropped
+        if rng.random() < 0.05:
+            cells[5] = f" {cells[5]} "  # stray spaces from a hand-edited sheet
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def first_network(path: Path, rows: int = 1000) -> None:
+    """Ten features, a binary label from a noisy linear rule: the classic first network's data."""
+    rng = np.random.default_rng(10)
+    X = rng.normal(0, 1, (rows, 10))
+    w = rng.normal(0, 1, 10)
+    label = (X @ w + 0.5 * np.sin(3 * X[:, 0]) + rng.normal(0, 0.5, rows) > 0).astype(int)
+    lines = [",".join([f"x{i + 1}" for i in range(10)] + ["label"])]
+    lines += [",".join([f"{v:.4f}" for v in X[r]] + [str(label[r])]) for r in range(rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def shapes(folder: Path, per_class: int = 80, size: int = 32) -> None:
+    """Small RGB PNGs of circles, squares and triangles in random colours, sizes and places."""
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(7)
+    shutil.rmtree(folder, ignore_errors=True)
+    for label in ("circle", "square", "triangle"):
+        (folder / label).mkdir(parents=True)
+        for i in range(per_class):
+            background = tuple(int(v) for v in rng.integers(170, 256, 3))
+            colour = tuple(int(v) for v in rng.integers(0, 150, 3))
+            image = Image.new("RGB", (size, size), background)
+            draw = ImageDraw.Draw(image)
+            r = rng.uniform(6, 12)
+            cx, cy = rng.uniform(r + 1, size - r - 1, 2)
+            if label == "circle":
+                draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+            elif label == "square":
+                draw.rectangle((cx - r, cy - r, cx + r, cy + r), fill=colour)
+            else:
+                turn = rng.uniform(0, 2 * np.pi)
+                points = [(cx + r * np.cos(turn + k * 2 * np.pi / 3), cy + r * np.sin(turn + k * 2 * np.pi / 3))
+                          for k in range(3)]
+                draw.polygon(points, fill=colour)
+            image.save(folder / label / f"{label}_{i:03d}.png", optimize=True)
+
+
+if __name__ == "__main__":
+    house_prices(HERE / "house-prices.csv")
+    first_network(HERE / "first-network.csv")
+    shapes(HERE / "shapes")
