@@ -10,6 +10,7 @@ that it survives a save and a reopen (:func:`read_input_shape`, :func:`store_inp
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,15 +133,18 @@ def check_input_shape(value: Any) -> Shape:
 
 def parse_input_shape(text: str) -> Shape:
     """Read a shape typed by a user: ``"1, 28, 28"``, ``"1x28x28"``, ``"[3 32 32]"``."""
-    cleaned = text.strip().strip("[]()").replace("×", ",").replace("x", ",").replace(" ", ",")
-    parts = [p for p in cleaned.split(",") if p.strip()]
+    return check_input_shape(parse_sizes(text))
+
+
+def parse_sizes(text: str) -> list[int]:
+    """Whole numbers separated by commas, spaces or ``×``/``x`` between digits; ``ValueError`` otherwise."""
+    cleaned = re.sub(r"(?<=\d)\s*[x×]\s*(?=\d)", ",", text.strip().strip("[]()"))
+    parts = [p for p in re.split(r"[,\s]+", cleaned) if p]
     if not parts:
         raise ValueError("type sizes separated by commas, like 1, 28, 28")
-    try:
-        sizes = [int(p) for p in parts]
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a list of whole numbers like 1, 28, 28") from None
-    return check_input_shape(sizes)
+    if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
+        raise ValueError(f"{text.strip()!r} is not a list of whole numbers like 1, 28, 28")
+    return [int(p) for p in parts]
 
 
 def read_input_shape(project: Project) -> Shape | None:

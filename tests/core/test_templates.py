@@ -61,7 +61,7 @@ def test_parse_input_shape(text, shape):
     assert parse_input_shape(text) == shape
 
 
-@pytest.mark.parametrize("text", ["", "a, b", "0, 3", "-1", "1,2,3,4,5", "1.5", "99999999"])
+@pytest.mark.parametrize("text", ["", "a, b", "0, 3", "-1", "1,2,3,4,5", "1.5", "99999999", "2, x", "x2"])
 def test_parse_input_shape_rejects_nonsense(text):
     with pytest.raises(ValueError):
         parse_input_shape(text)
