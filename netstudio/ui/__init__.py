@@ -1,0 +1,1 @@
+"""NetStudio's Qt widgets: they observe and edit core objects, and never train or parse files."""
