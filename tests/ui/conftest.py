@@ -1,0 +1,55 @@
+"""Fixtures for the designer's tests: settings under tmp_path, a design, a main window."""
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.ui.design import Design
+from netstudio.ui.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Point every QSettings at a temporary folder, so that no test touches the user's settings."""
+    folder = tmp_path / "settings"
+    folder.mkdir()
+    for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_message_boxes(monkeypatch):
+    """A modal message box would hang an offscreen test: fail instead, unless the test patches it."""
+    from PySide6.QtWidgets import QMessageBox
+
+    def refuse(parent, title, text, *args, **kwargs):
+        raise AssertionError(f"unexpected message box: {title}: {text}")
+
+    for name in ("question", "critical", "warning", "information"):
+        monkeypatch.setattr(QMessageBox, name, refuse)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    """A Settings store in an INI file under tmp_path."""
+    return Settings(QSettings(str(tmp_path / "netstudio.ini"), QSettings.Format.IniFormat))
+
+
+@pytest.fixture
+def design(qapp):
+    """A design of Linear(8) -> ReLU -> Linear(2) on 4 features."""
+    stack = LayerStack([LayerSpec.create("Linear", out_features=8), LayerSpec.create("ReLU"),
+                        LayerSpec.create("Linear", out_features=2)])
+    return Design(stack, (4,))
+
+
+@pytest.fixture
+def window(qtbot, settings):
+    """A shown main window with a fresh project; closing it never asks."""
+    from netstudio.ui.main_window import MainWindow
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())  # teardown's close must not ask
+    window.show()
+    return window
