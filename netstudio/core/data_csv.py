@@ -33,7 +33,7 @@ PREFERENCE = ("\t", ";", "|", ",")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 PREFIX_BYTES = 1 << 20
 MAX_PREFIX_BYTES = 16 << 20
-SAMPLE_ROWS = 500
+SAMPLE_ROWS = 200
 #: Files above this size are read through a progress-reporting file object when someone watches.
 CHUNK_BYTES = 32 << 20
 

@@ -188,17 +188,19 @@ def _role(series, name: str, fmt: TableFormat, n: int, warnings: list[str], expl
 
 
 def _numeric_role(values: np.ndarray, name: str, explicit: bool):
-    finite = values[np.isfinite(values)]
-    if not len(finite):
-        return None, "it is empty"
+    # fmin/fmax skip NaN without copying the column; an infinite end falls back to a mask
+    low, high = np.fmin.reduce(values), np.fmax.reduce(values)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        finite = values[np.isfinite(values)]
+        if not len(finite):
+            return None, "it is empty"
+        low, high = finite.min(), finite.max()
     if explicit:
         return Column(name, "numeric"), None
-    low, high = finite.min(), finite.max()
     if low == high:
         return None, f"it is constant ({float(low):g})"
-    if len(finite) == len(values) and len(finite) >= 10 and np.all(finite == np.round(finite)):
-        # numbers are only an identifier when named like one ("id", "row", a saved index)
-        if _ID_NAME.search(name) and len(np.unique(finite)) == len(finite):
-            return None, "it looks like an identifier (a distinct number per row, named like an id)"
+    # numbers are only an identifier when named like one ("id", "row", a saved index)
+    if _ID_NAME.search(name) and len(values) >= 10 and np.isfinite(values).all() \
+            and np.all(values == np.round(values)) and len(np.unique(values)) == len(values):
+        return None, "it looks like an identifier (a distinct number per row, named like an id)"
     return Column(name, "numeric"), None
-

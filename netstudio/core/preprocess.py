@@ -309,24 +309,28 @@ class Preprocessor:
 
     def _fit_stats(self, x: np.ndarray, normalize: bool) -> int:
         axes = (0,) + tuple(i + 1 for i, s in enumerate(self.stat_shape) if s == 1)
+        shape = (1, *self.stat_shape)
         # One pass with shifted sums: the shift (the first chunk's mean) keeps the variance
-        # formula E[d^2] - E[d]^2 accurate in float64 even for values far from zero.
+        # formula E[d^2] - E[d]^2 accurate even for values far from zero. Chunks stay float32
+        # (no float64 copy); the sums accumulate in float64.
         shift = None
         count = np.zeros(self.stat_shape)
         first = np.zeros(self.stat_shape)
         second = np.zeros(self.stat_shape)
         for chunk, finite in _finite_chunks(x, self.divide_by):
-            n = finite.sum(axis=axes).reshape(self.stat_shape)
+            n = finite.sum(axis=axes).reshape(self.stat_shape) if finite is not None else \
+                np.full(self.stat_shape, chunk.size / max(1, math.prod(self.stat_shape)))
             if shift is None:
-                shift = np.divide(chunk.sum(axis=axes).reshape(self.stat_shape), n, out=np.zeros(self.stat_shape),
-                                  where=n > 0)
-            deviation = chunk - shift.reshape((1, *self.stat_shape))
-            if not finite.all():
+                total = chunk.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+                shift = np.divide(total, n, out=np.zeros(self.stat_shape), where=n > 0)
+            deviation = chunk - shift.reshape(shape).astype(chunk.dtype)
+            if finite is not None:
                 deviation[~finite] = 0.0
             count += n
-            first += deviation.sum(axis=axes).reshape(self.stat_shape)
-            second += np.square(deviation).sum(axis=axes).reshape(self.stat_shape)
-        shift = np.zeros(self.stat_shape) if shift is None else shift
+            first += deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+            np.square(deviation, out=deviation)
+            second += deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+        shift = np.zeros(self.stat_shape) if shift is None else shift.astype(np.float32).astype(np.float64)
         safe = np.maximum(count, 1)
         mean = np.where(count > 0, shift + first / safe, 0.0)
         std = np.sqrt(np.maximum(second / safe - np.square(first / safe), 0.0))
@@ -390,14 +394,15 @@ class Preprocessor:
                 values = parse_bools(series)
             else:
                 values = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
-            if rows is not None:
-                values = values[rows]
             if column.kind == "categorical":
+                values = values if rows is None else values[rows]
                 hit = np.flatnonzero(values >= 0)
                 out[hit, j + values[hit]] = 1.0
+            elif rows is not None and values.dtype == np.float32:
+                np.take(values, rows, out=out[:, j])  # gather straight into the output column
             else:
                 with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
-                    out[:, j] = values
+                    out[:, j] = values if rows is None else values[rows]
             j += column.width
         return out
 
@@ -454,16 +459,18 @@ def _floats(array: np.ndarray) -> list[float]:
 
 
 def _finite_chunks(x: np.ndarray, divide_by: float):
-    """Row chunks of *x* as float64 (divided by *divide_by*, non-finite set to 0) and their mask."""
+    """Row chunks of *x* as float32 (divided by *divide_by*, non-finite set to 0) and their
+    finite mask (None when every value is finite)."""
     step = chunk_rows(x)
     for start in range(0, x.shape[0], step):
-        chunk = np.asarray(x[start:start + step], dtype=np.float64)
+        chunk = np.asarray(x[start:start + step], dtype=np.float32)
         if divide_by != 1.0:
-            chunk = chunk / divide_by
+            chunk = chunk / np.float32(divide_by)
         finite = np.isfinite(chunk)
-        if not finite.all():
-            chunk = np.where(finite, chunk, 0.0)
-        yield chunk, finite
+        if finite.all():
+            yield chunk, None
+        else:
+            yield np.where(finite, chunk, np.float32(0)), finite
 
 
 def _locate_columns(frame, names: list[str]) -> list:
