@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -81,6 +81,11 @@ class Inspector(QWidget):
         self._page: QWidget | None = None
         design.validation_changed.connect(lambda _v: self.refresh())
         self.show_layer(None)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.PaletteChange and self._page is not None:
+            self._rebuild()  # issue boxes and muted labels carry colours of the old theme
+        super().changeEvent(event)
 
     # -- what is shown ---------------------------------------------------------------------------
     @property
@@ -247,7 +252,14 @@ class Inspector(QWidget):
             self.output_label.setText(f"<b>Input</b> {fmt_shape(result.input_shape)} → <b>Output</b> "
                                       f"{fmt_shape(result.output_shape)} · <b>{result.parameters:,}</b> parameters")
         else:
-            self.output_label.setText("<b>Output</b> unknown until the issue below is fixed")
+            blocker = next((r for r in self.design.validation.layers[:index] if r.has_error), None)
+            if result is not None and result.has_error:
+                where = "the issue below is fixed"
+            elif blocker is not None:
+                where = f"the error in layer {blocker.index + 1} ({blocker.type}) is fixed"
+            else:
+                where = "the input shape is valid"
+            self.output_label.setText(f"<b>Output</b> unknown until {where}")
         self._fill_issues(index)
 
     def _fill_issues(self, index: int) -> None:

@@ -122,6 +122,17 @@ class StackView(QTreeView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.setIconSize(QSize(18, 18))
 
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self.model() is not None and self.model().rowCount() <= 1:  # only the input row: say what to do
+            painter = QPainter(self.viewport())
+            painter.setPen(theme.muted(self.palette()))
+            area = self.viewport().rect().adjusted(24, self.sizeHintForRow(0) * 2 + 24, -24, -24)
+            painter.drawText(area, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap,
+                             "Drag layers here from the palette, or double-click them there.\n"
+                             "Or start from a template: File › New from Template.")
+            painter.end()
+
 
 class StackEditor(QWidget):
     """The layer stack panel: the table and, below it, the selected layer's issue with its fix.
@@ -202,6 +213,11 @@ class StackEditor(QWidget):
         design.validation_changed.connect(lambda _v: self._on_validation_changed())
         self._on_validation_changed()
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: recolour the issue bar
+            self._update_issue_bar()
+        super().changeEvent(event)
+
     # -- selection -------------------------------------------------------------------------------
     def selected_layers(self) -> list[int]:
         """Stack indices of the selected layer rows, in order."""
@@ -248,6 +264,8 @@ class StackEditor(QWidget):
 
     def _issue_to_show(self) -> tuple[int, object] | None:
         """The current row's first issue, else the design's first error: (layer index or -1, issue)."""
+        if not len(self.design.stack):  # an empty design is not an error yet: the view says what to do
+            return None
         current = self.view.currentIndex()
         if current.isValid():
             issues = self.model.index(current.row(), 0).data(ISSUES_ROLE) or []

@@ -223,7 +223,7 @@ class LayerStackModel(QAbstractItemModel):
         if column == LAYER:
             return spec.type
         if column == SETTINGS:
-            return describe(spec)
+            return describe(spec, self.design.output_width)
         if column == OUTPUT:
             if result is None or result.output_shape is None:
                 return "?"
@@ -345,13 +345,19 @@ def _category(type_name: str) -> str:
         return "Core"
 
 
-def describe(spec: LayerSpec) -> str:
-    """The layer's short summary ("3×3, 16 ch"); empty if its settings are too broken to say."""
+def describe(spec: LayerSpec, output_width: int | None = None) -> str:
+    """The layer's short summary ("3×3, 16 ch"); empty if its settings are too broken to say.
+
+    An ``"auto"`` size is described with the value it takes (the data's output width, else 1)
+    and marked "(auto)": ``"3 units (auto)"``.
+    """
     try:
         layer_type = get_layer_type(spec.type)
         params = layer_type.defaults()
         params.update(spec.params)
-        return layer_type.describe(params)
+        auto = [name for name, value in params.items() if value == "auto"]
+        params.update({name: output_width or 1 for name in auto})
+        return layer_type.describe(params) + (" (auto)" if auto else "")
     except (KeyError, TypeError, ValueError, IndexError):
         return ""
 
