@@ -111,12 +111,8 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
         cut = text.rfind("\n")
         text = text[:cut + 1] if cut > 0 else text
     text = text.lstrip("\ufeff")
-    first_line = text.split("\n", 1)[0].strip().strip('"')
-    if first_line.lower().startswith("sep=") and len(first_line) == 5:
-        fmt.delimiter, fmt.skip_rows = first_line[4], 1  # Excel's "sep=;" hint line
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-    else:
-        fmt.delimiter = _sniff_delimiter(text)
+    text, hinted = _skip_preamble(text, fmt)
+    fmt.delimiter = hinted or _sniff_delimiter(text)
     rows = _parse_rows(text, fmt.delimiter)
     if not rows:
         raise DataError(f"{path} is empty")
@@ -143,6 +139,27 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
     if len(frame) == 0:
         raise DataError(f"{path} has a header but no data rows")
     return frame, fmt
+
+
+def _skip_preamble(text: str, fmt: TableFormat) -> tuple[str, str | None]:
+    """Drop leading blank and ``#`` comment lines and Excel's ``sep=;`` hint line.
+
+    Returns the rest of the text and the hinted delimiter; ``fmt.skip_rows`` counts the lines.
+    """
+    lines = text.split("\n")
+    hinted, skip = None, 0
+    for line in lines[:-1]:
+        bare = line.strip().strip('"')
+        if bare.lower().startswith("sep=") and len(bare) == 5 and hinted is None:
+            hinted = bare[4]
+        elif bare and not bare.startswith("#"):
+            break
+        skip += 1
+    if skip:
+        fmt.skip_rows = skip
+        if any(line.strip().startswith("#") for line in lines[:skip]):
+            fmt.notes.append(f"{skip} comment line{'s' if skip != 1 else ''} before the header skipped")
+    return "\n".join(lines[skip:]), hinted
 
 
 def _check_file(path: Path) -> int:

@@ -28,6 +28,7 @@ MAX_CATEGORIES = 50
 MAX_BAD_SHARE = 0.05
 _ID_NAME = re.compile(r"(^|[\s_\-.])(id|ids|uuid|guid|key|index|idx|row|rowid|no|nr|number|#)$|^(unnamed: ?\d+|column 1)$",
                       re.IGNORECASE)
+_ID_CAMEL = re.compile(r"[a-z0-9](Id|ID|Key|No|Nr|Number)$")  # PassengerId, orderID, customerNo
 
 
 def load_csv(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Dataset:
@@ -62,7 +63,7 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     else:
         candidates = [n for n in names if n != target and n not in exclude]
 
-    keep, y, task, classes = _target(frame[target], fmt, config.get("task", "auto"), where, target)
+    keep, y, task, classes = _target(frame[target], fmt, config.get("task", "auto"), where, target, warnings)
     dropped = int((~keep).sum())
     if dropped:
         notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a value in {target!r} dropped")
@@ -140,8 +141,12 @@ def _raise(message: str):
     raise DataError(message)
 
 
-def _target(series, fmt: TableFormat, requested: str, where: str, name: str):
-    """Classify the target: numbers (all non-missing cells parse) or text labels."""
+def _target(series, fmt: TableFormat, requested: str, where: str, name: str, warnings: list[str]):
+    """Classify the target: numbers (every non-missing cell parses) or text labels.
+
+    Numbers with a few stray words (at most 5 %, and more than 20 distinct numbers) are numbers:
+    the stray cells count as missing, so their rows are dropped, with a warning.
+    """
     import pandas as pd
 
     if pd.api.types.is_float_dtype(series.dtype):
@@ -150,7 +155,15 @@ def _target(series, fmt: TableFormat, requested: str, where: str, name: str):
     distinct = text.dropna().unique()
     if not is_bool_like(distinct):
         values, bad = parse_numbers(series, fmt.decimal, fmt.thousands)
-        if not bad.any():
+        bad_count = int(bad.sum())
+        if not bad_count:
+            return classify_target(values, None, requested, where, name)
+        present = int(text.notna().sum())
+        if requested not in ("binary", "multiclass") and bad_count <= MAX_BAD_SHARE * present \
+                and len(distinct) - len(pd.unique(text[bad])) > 20:
+            examples = ", ".join(repr(v) for v in pd.unique(text[bad])[:3])
+            warnings.append(f"target column {name!r}: {bad_count:,} value{'s' if bad_count != 1 else ''} that "
+                            f"{'are' if bad_count != 1 else 'is'} not a number ({examples}) treated as missing")
             return classify_target(values, None, requested, where, name)
     return classify_target(None, text.to_numpy(dtype=object, na_value=np.nan), requested, where, name)
 
@@ -200,7 +213,7 @@ def _numeric_role(values: np.ndarray, name: str, explicit: bool):
     if low == high:
         return None, f"it is constant ({float(low):g})"
     # numbers are only an identifier when named like one ("id", "row", a saved index)
-    if _ID_NAME.search(name) and len(values) >= 10 and np.isfinite(values).all() \
+    if (_ID_NAME.search(name) or _ID_CAMEL.search(name)) and len(values) >= 10 and np.isfinite(values).all() \
             and np.all(values == np.round(values)) and len(np.unique(values)) == len(values):
         return None, "it looks like an identifier (a distinct number per row, named like an id)"
     return Column(name, "numeric"), None

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,23 @@ FALSE_WORDS = frozenset({"false", "no", "n", "f", "off"})
 _CURRENCY = re.compile(r"^[\$€£¥]\s*|\s*[\$€£¥%]$")
 #: Values per chunk when statistics and transforms walk a large array (bounds temporary memory).
 CHUNK_VALUES = 1 << 20
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def run_parallel(tasks: list) -> list:
+    """Results of the zero-argument callables *tasks*, in order, on a few threads.
+
+    For NumPy work that releases the GIL (gathers, reductions, in-place arithmetic) on arrays
+    large enough to be worth it; a single task, or a one-core machine, runs inline.
+    """
+    global _POOL
+    if len(tasks) < 2 or (os.cpu_count() or 1) < 2:
+        return [task() for task in tasks]
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="netstudio-data")
+    return list(_POOL.map(lambda task: task(), tasks))
 
 
 def chunk_rows(x: np.ndarray) -> int:
@@ -313,23 +332,33 @@ class Preprocessor:
         # One pass with shifted sums: the shift (the first chunk's mean) keeps the variance
         # formula E[d^2] - E[d]^2 accurate even for values far from zero. Chunks stay float32
         # (no float64 copy); the sums accumulate in float64.
-        shift = None
-        count = np.zeros(self.stat_shape)
-        first = np.zeros(self.stat_shape)
-        second = np.zeros(self.stat_shape)
-        for chunk, finite in _finite_chunks(x, self.divide_by):
+        per_group = max(1, math.prod(self.stat_shape))
+
+        def sums(start: int, stop: int, shift: np.ndarray | None):
+            with np.errstate(over="ignore", invalid="ignore"):  # per thread
+                return _sums(start, stop, shift)
+
+        def _sums(start: int, stop: int, shift: np.ndarray | None):
+            chunk, finite = _finite_chunk(x[start:stop], self.divide_by)
             n = finite.sum(axis=axes).reshape(self.stat_shape) if finite is not None else \
-                np.full(self.stat_shape, chunk.size / max(1, math.prod(self.stat_shape)))
+                np.full(self.stat_shape, chunk.size / per_group)
             if shift is None:
                 total = chunk.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
-                shift = np.divide(total, n, out=np.zeros(self.stat_shape), where=n > 0)
-            deviation = chunk - shift.reshape(shape).astype(chunk.dtype)
+                return np.divide(total, n, out=np.zeros(self.stat_shape), where=n > 0)
+            deviation = chunk - shift.reshape(shape)
             if finite is not None:
                 deviation[~finite] = 0.0
-            count += n
-            first += deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+            first = deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
             np.square(deviation, out=deviation)
-            second += deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+            return n, first, deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+
+        step = chunk_rows(x)
+        bounds = [(start, min(start + step, x.shape[0])) for start in range(0, x.shape[0], step)]
+        shift = sums(*bounds[0], None).astype(np.float32) if bounds else None
+        parts = run_parallel([lambda b=b: sums(*b, shift) for b in bounds])
+        count = sum((p[0] for p in parts), np.zeros(self.stat_shape))
+        first = sum((p[1] for p in parts), np.zeros(self.stat_shape))
+        second = sum((p[2] for p in parts), np.zeros(self.stat_shape))
         shift = np.zeros(self.stat_shape) if shift is None else shift.astype(np.float32).astype(np.float64)
         safe = np.maximum(count, 1)
         mean = np.where(count > 0, shift + first / safe, 0.0)
@@ -355,9 +384,8 @@ class Preprocessor:
         if not (inplace and x.dtype == np.float32 and x.flags.writeable):
             x = x.astype(np.float32, copy=True)
         divide = np.float32(self.divide_by)
-        step = chunk_rows(x)
-        for start in range(0, x.shape[0], step):
-            part = x[start:start + step]
+
+        def apply(part: np.ndarray) -> None:
             bad = ~np.isfinite(part)
             if bad.any():
                 np.copyto(part, np.broadcast_to(self.fill, part.shape), where=bad)
@@ -365,6 +393,9 @@ class Preprocessor:
                 part /= divide
             part -= self.mean
             part /= self.std
+
+        step = chunk_rows(x)
+        run_parallel([lambda s=start: apply(x[s:s + step]) for start in range(0, x.shape[0], step)])
         return x
 
     def encode_frame(self, frame, rows: np.ndarray | None = None) -> np.ndarray:
@@ -383,6 +414,7 @@ class Preprocessor:
         n = len(frame) if rows is None else len(rows)
         out = np.zeros((n, len(self.feature_names)), dtype=np.float32)
         j = 0
+        gathers: list = []
         for column, label in zip(self.columns, labels):
             series = frame[label]
             if column.kind == "numeric" and pd.api.types.is_float_dtype(series.dtype) and \
@@ -399,11 +431,13 @@ class Preprocessor:
                 hit = np.flatnonzero(values >= 0)
                 out[hit, j + values[hit]] = 1.0
             elif rows is not None and values.dtype == np.float32:
-                np.take(values, rows, out=out[:, j])  # gather straight into the output column
+                # gathered straight into the output column, several columns at a time
+                gathers.append(lambda v=values, j=j: np.take(v, rows, out=out[:, j]))
             else:
                 with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
                     out[:, j] = values if rows is None else values[rows]
             j += column.width
+        run_parallel(gathers)
         return out
 
     def transform_frame(self, frame) -> np.ndarray:
@@ -458,19 +492,16 @@ def _floats(array: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(array, dtype=np.float64).reshape(-1)]
 
 
-def _finite_chunks(x: np.ndarray, divide_by: float):
-    """Row chunks of *x* as float32 (divided by *divide_by*, non-finite set to 0) and their
-    finite mask (None when every value is finite)."""
-    step = chunk_rows(x)
-    for start in range(0, x.shape[0], step):
-        chunk = np.asarray(x[start:start + step], dtype=np.float32)
-        if divide_by != 1.0:
-            chunk = chunk / np.float32(divide_by)
-        finite = np.isfinite(chunk)
-        if finite.all():
-            yield chunk, None
-        else:
-            yield np.where(finite, chunk, np.float32(0)), finite
+def _finite_chunk(chunk: np.ndarray, divide_by: float):
+    """*chunk* as float32 (divided by *divide_by*, non-finite set to 0) and its finite mask
+    (None when every value is finite)."""
+    chunk = np.asarray(chunk, dtype=np.float32)
+    if divide_by != 1.0:
+        chunk = chunk / np.float32(divide_by)
+    finite = np.isfinite(chunk)
+    if finite.all():
+        return chunk, None
+    return np.where(finite, chunk, np.float32(0)), finite
 
 
 def _locate_columns(frame, names: list[str]) -> list:

@@ -285,3 +285,46 @@ def test_no_features_names_the_reasons(tmp_path):
     write(tmp_path, "k,z,y\n" + "".join(f"k{i},5,{i % 2}\n" for i in range(12)))
     with pytest.raises(DataError, match=r"no usable feature column .*k \(it looks like an identifier.*z \(it is constant"):
         load(tmp_path, target="y")
+
+
+def test_a_titanic_like_export(tmp_path):
+    rng = np.random.default_rng(11)
+    n = 120
+    frame = pd.DataFrame({
+        "PassengerId": np.arange(1, n + 1),
+        "Survived": rng.integers(0, 2, n),
+        "Pclass": rng.integers(1, 4, n),
+        "Name": [f"Person, Mr. {i}" for i in range(n)],
+        "Sex": rng.choice(["male", "female"], n),
+        "Age": np.where(rng.random(n) < 0.2, np.nan, rng.uniform(1, 80, n).round(0)),
+        "Ticket": [f"A/{rng.integers(1000, 99999)}" for _ in range(n)],
+        "Fare": rng.uniform(5, 500, n).round(4),
+        "Cabin": [f"C{i}" if i % 4 == 0 else "" for i in range(n)],
+        "Embarked": rng.choice(["S", "C", "Q", ""], n, p=[0.6, 0.2, 0.15, 0.05]),
+    })
+    text = frame.to_csv(index=False, lineterminator="\r\n")
+    write(tmp_path, text)
+    data = load(tmp_path, target="Survived", validation_split=0.2)
+    assert data.task == "binary" and data.classes == ["0", "1"]
+    assert data.feature_names[:2] == ["Pclass", "Sex=female"]
+    assert "Age" in data.feature_names and "Fare" in data.feature_names
+    assert not any(name.startswith(("PassengerId", "Name", "Ticket")) for name in data.feature_names)
+    assert data.summary.missing_values > 0 and np.isfinite(data.X_train).all()
+
+
+def test_trailing_delimiters_comments_and_excel_sep_line(tmp_path):
+    write(tmp_path, "# exported by a tool\n# second comment\nsep=;\na;b;label;\n" +
+          "".join(f"{i},5;{i * 3};{'x' if i % 2 else 'y'};\n" for i in range(10)))
+    data = load(tmp_path, target="label")
+    assert data.feature_names == ["a", "b"] and data.classes == ["x", "y"]
+    notes = " ".join(data.summary.notes)
+    assert "comment lines before the header skipped" in notes and "'column 4' left out: it is empty" in notes
+
+
+def test_a_numeric_target_with_a_few_stray_words(tmp_path):
+    values = [f"{100 + i * 1.5}" for i in range(60)]
+    values[7] = "unknown"
+    write(tmp_path, "x,price\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    data = load(tmp_path, target="price")
+    assert data.task == "regression" and data.summary.dropped_rows == 1
+    assert "'unknown'" in data.summary.warnings[0]
