@@ -1,0 +1,357 @@
+"""Train this NetStudio model again, in plain PyTorch, from the data file it was trained on.
+
+    python train.py --epochs 1
+    torchrun --nproc_per_node=4 train.py       # DistributedDataParallel: nccl on GPUs, gloo on CPU
+
+metadata.json says everything: the data file and its split, the loss, optimizer, schedule, batch
+size and seed. Inputs are prepared by model.py (encode_table / read_images, then Preprocess with
+the statistics fitted by NetStudio, from weights.safetensors). The network starts from the same
+initial weights as the NetStudio run (Net() after torch.manual_seed(seed)) and, on one process,
+sees the same batches in the same order. Under torchrun every process trains on its share of each
+epoch (padded by repetition, like DistributedSampler) with batches of the configured size, and
+DistributedDataParallel averages the gradients. The result is written to --out (default
+retrained.safetensors beside this file), which model.load_model(path) loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+HERE = Path(__file__).resolve().parent
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+LOSSES = {
+    "mse": nn.MSELoss, "l1": nn.L1Loss, "smooth_l1": nn.SmoothL1Loss, "huber": nn.HuberLoss,
+    "bce": nn.BCELoss, "bce_with_logits": nn.BCEWithLogitsLoss,
+    "cross_entropy": nn.CrossEntropyLoss, "nll": nn.NLLLoss,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train the exported NetStudio model again.")
+    parser.add_argument("--data", help="data file or image folder (default: NetStudio's)")
+    parser.add_argument("--epochs", type=int, help="number of epochs (default: NetStudio's)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    parser.add_argument("--out", default=str(HERE / "retrained.safetensors"),
+                        help="weights file to write")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(HERE))
+    exported = importlib.import_module("model")  # model.py beside this file
+    meta = json.loads((HERE / "metadata.json").read_text(encoding="utf-8"))
+    data, training = meta["project"]["data"], meta["project"]["training"]
+    epochs = args.epochs or training["epochs"]
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(args.device, local_rank if world > 1 else None)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # one GPU per process (nccl needs it before joining)
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    say = print if rank == 0 else (lambda *a, **k: None)
+
+    raw, y = load_data(exported, meta, data, args.data)
+    classification = meta["task"] != "regression"
+    train, val = split_indices(len(y), y if classification else None,
+                               float(data.get("validation_split", 0.2)), int(data.get("seed", 0)))
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(HERE / "weights.safetensors"))
+    preprocess = exported.Preprocess()
+    stats = {k[len("preprocess."):]: v for k, v in state.items() if k.startswith("preprocess.")}
+    preprocess.load_state_dict(stats, strict=True)
+    with torch.no_grad():
+        x = torch.cat([preprocess(torch.from_numpy(raw[i:i + 65536]))
+                       for i in range(0, len(raw), 65536)])
+    target = targets(y, meta)
+
+    seed = int(training["seed"])
+    torch.manual_seed(seed)
+    net = exported.Net().to(device)  # the same initial weights as the NetStudio run
+    say(f"training {meta.get('name')!r} on {device} ({world} process{'es' if world > 1 else ''}): "
+        f"{len(train)} training and {len(val)} validation samples, {epochs} epochs")
+    best = fit(net, x[train].to(device), target[train].to(device), x[val].to(device),
+               target[val].to(device), meta, training, epochs, device, rank, world, say)
+    if rank == 0:
+        weights = {f"preprocess.{k}": v.contiguous() for k, v in preprocess.state_dict().items()}
+        weights.update({f"net.{k}": v.detach().cpu().contiguous() for k, v in best.items()})
+        save_file(weights, args.out, metadata={"netstudio": json.dumps(meta)})
+        say(f"weights saved to {args.out}")
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+
+
+def pick_device(name: str, local_rank: int | None) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and local_rank is not None:
+        name = f"cuda:{local_rank}"
+    return torch.device(name)
+
+
+# ------------------------------------------------------------------------------------------------
+# Data: raw inputs and targets exactly as NetStudio read them
+
+
+def load_data(exported, meta: dict, data: dict, override: str | None):
+    """Raw inputs [N, ...] (float32, NaN where missing) and targets (class index or value)."""
+    path = Path(override or data["path"])
+    path = path if path.is_absolute() else HERE / path
+    source = data["source"]
+    if path.is_dir() or path.suffix.lower() == ".npz":
+        source = "images" if path.is_dir() else "npz"
+    if source == "images":
+        files, labels = [], []
+        for index, name in enumerate(meta["classes"]):
+            found = image_files(path / name)
+            files += found
+            labels += [index] * len(found)
+        readable = []
+        for i, file in enumerate(files):  # unreadable files are skipped, as NetStudio skips them
+            try:
+                readable.append((exported.read_images([file])[0], labels[i]))
+            except Exception as exc:  # noqa: BLE001 - any decoder error
+                print(f"skipped {file}: {exc}", file=sys.stderr)
+        return (np.stack([r[0] for r in readable]).astype(np.float32),
+                np.asarray([r[1] for r in readable], dtype=np.int64))
+    if source == "npz":
+        with np.load(path, allow_pickle=False) as archive:
+            X, y = archive["X"], archive["y"]
+        y = y.reshape(-1)
+        X = X.reshape(-1, 1) if X.ndim == 1 else X
+        keep, codes = target_codes(meta, y.astype(np.float64) if y.dtype.kind in "iuf" else None,
+                                   [str(v).strip() for v in y])
+        return X[keep].astype(np.float32), codes
+    import pandas as pd
+
+    fmt = data.get("table_format") if override is None else None
+    fmt = fmt or sniff_table(path)
+    frame = pd.read_csv(path, sep=fmt["delimiter"], header=0, names=fmt.get("columns"),
+                        index_col=False, dtype=str, encoding=fmt["encoding"], quotechar='"',
+                        skipinitialspace=True, keep_default_na=False, skip_blank_lines=True,
+                        skiprows=fmt.get("skip_rows") or None, compression=fmt.get("compression"),
+                        encoding_errors="replace")
+    name = data.get("target") or frame.columns[-1]
+    column = frame[name if name in frame.columns else name.strip()]
+    numbers = exported.cell_numbers(column)
+    text = exported.cell_text(column)
+    numeric = bool(np.isfinite(numbers[text.notna().to_numpy()]).all())
+    keep, codes = target_codes(meta, numbers if numeric else None, text.tolist())
+    return exported.encode_table(frame.iloc[np.flatnonzero(keep)]), codes
+
+
+def image_files(folder: Path) -> list[Path]:
+    """A class folder's images in NetStudio's order (os.walk, sorted; hidden names skipped)."""
+    found = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if visible(d))
+        found += [Path(root) / n for n in sorted(names)
+                  if visible(n) and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
+    return found
+
+
+def visible(name: str) -> bool:
+    return not name.startswith((".", "_.")) and name not in ("__MACOSX", "@eaDir", "$RECYCLE.BIN")
+
+
+def target_codes(meta: dict, values: np.ndarray | None, text: list):
+    """Rows with a usable target, and their class indices (or values, for regression)."""
+    if meta["task"] == "regression":
+        keep = np.isfinite(values)
+        return keep, values[keep]
+    if values is not None:  # numeric labels are named like NetStudio names them: 1, not 1.0
+        names = [str(int(v)) if math.isfinite(v) and v == round(v) and abs(v) < 2**53
+                 else repr(float(v)) for v in values]
+    else:
+        names = [str(t) for t in text]
+    index = {name: i for i, name in enumerate(meta["classes"])}
+    codes = np.array([index.get(n, -1) for n in names], dtype=np.int64)
+    keep = codes >= 0
+    return keep, codes[keep]
+
+
+def sniff_table(path: Path) -> dict:
+    import csv
+
+    raw = path.read_bytes()[:1 << 16]
+    encoding = "utf-8-sig"
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError:
+        encoding, text = "cp1252", raw.decode("cp1252", errors="replace")
+    skip = 1 if text.lower().startswith("sep=") else 0
+    try:
+        delimiter = csv.Sniffer().sniff(text.split("\n", skip)[-1], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    return {"delimiter": delimiter, "encoding": encoding, "skip_rows": skip, "columns": None,
+            "compression": "infer"}
+
+
+def split_indices(n: int, labels: np.ndarray | None, fraction: float, seed: int):
+    """NetStudio's split: round(count * fraction) of each class (stratified) for validation."""
+    rng = np.random.default_rng(seed)
+    if fraction <= 0 or n < 2:
+        return np.arange(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if labels is None:
+        val = rng.permutation(n)[:min(n - 1, max(1, round(n * fraction)))]
+    else:
+        parts = []
+        for cls in np.unique(labels):
+            members = np.flatnonzero(labels == cls)
+            rng.shuffle(members)
+            parts.append(members[:min(len(members) - 1, round(len(members) * fraction))])
+        val = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    mask = np.ones(n, dtype=bool)
+    mask[val] = False
+    return np.flatnonzero(mask).astype(np.int64), np.sort(val).astype(np.int64)
+
+
+def targets(y: np.ndarray, meta: dict) -> torch.Tensor:
+    """What the loss expects: class indices, a float column [N, 1], or standardised values."""
+    if meta["task"] == "regression":
+        scaled = (np.asarray(y, dtype=np.float64) - meta["target_mean"]) / meta["target_std"]
+        return torch.from_numpy(scaled.astype(np.float32)).reshape(-1, 1)
+    if meta["loss"] in ("cross_entropy", "nll"):
+        return torch.from_numpy(np.asarray(y, dtype=np.int64))
+    return torch.from_numpy(np.asarray(y, dtype=np.float32)).reshape(-1, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# The training loop (NetStudio's Trainer, without the window's pause/stop)
+
+
+def fit(net, X, y, Xv, yv, meta, training, epochs, device, rank, world, say) -> dict:
+    seed, batch = int(training["seed"]), int(training["batch_size"])
+    torch.manual_seed(seed + rank)
+    generator = torch.Generator().manual_seed(seed)
+    loss_fn = LOSSES[meta["loss"]]()
+    optimizer = make_optimizer(net, training)
+    n = X.shape[0]
+    shard = math.ceil(n / world)
+    steps = max(1, math.ceil(shard / batch))
+    scheduler = make_scheduler(optimizer, training, epochs, steps)
+    model = net
+    if world > 1:  # gradients are averaged across the processes during backward()
+        model = DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
+    stopping = training.get("early_stopping") or {}
+    patience, min_delta = stopping.get("patience"), float(stopping.get("min_delta", 0.0))
+    best_score, best_state, since_best = math.inf, copy.deepcopy(net.state_dict()), 0
+    stopped = False
+    for epoch in range(1, epochs + 1):
+        perm = torch.randperm(n, generator=generator).to(device)
+        if world > 1:
+            # pad by repeating the start (as DistributedSampler), then every world-th index
+            extra = world * shard - n
+            perm = torch.cat([perm, perm.repeat(math.ceil(extra / n) + 1)[:extra]])[rank::world]
+        Xp, yp = X.index_select(0, perm), y.index_select(0, perm)
+        model.train()
+        total = torch.zeros(2, device=device)
+        for step in range(steps):
+            xb, yb = Xp[step * batch:(step + 1) * batch], yp[step * batch:(step + 1) * batch]
+            loss = loss_fn(model(xb), yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if training.get("gradient_clip"):
+                nn.utils.clip_grad_norm_(model.parameters(), training["gradient_clip"])
+            optimizer.step()
+            if training["scheduler"] == "onecycle" and \
+                    scheduler.last_epoch + 1 < scheduler.total_steps:
+                scheduler.step()
+            size = torch.tensor(float(len(xb)), device=device)
+            total += torch.stack([loss.detach() * size, size])
+        if world > 1:
+            dist.all_reduce(total)
+        train_loss = (total[0] / total[1]).item()
+        val_loss, metrics = evaluate(net, Xv, yv, loss_fn, meta) if len(Xv) else (None, {})
+        if training["scheduler"] == "plateau":
+            scheduler.step(val_loss if val_loss is not None else train_loss)
+        elif scheduler is not None and training["scheduler"] != "onecycle":
+            scheduler.step()
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+        say(f"epoch {epoch}/{epochs}  train_loss {train_loss:.6f}  val_loss "
+            f"{'-' if val_loss is None else f'{val_loss:.6f}'}  {shown}".rstrip(), flush=True)
+        score = val_loss if val_loss is not None else train_loss
+        if not math.isfinite(score):
+            say(f"training diverged at epoch {epoch}: keeping the best weights")
+            stopped = True
+            break
+        if score < best_score - min_delta:
+            best_score, best_state, since_best = score, copy.deepcopy(net.state_dict()), 0
+        else:
+            since_best += 1
+            if patience is not None and since_best >= patience:
+                say(f"early stopping after epoch {epoch}: restoring the best weights")
+                stopped = True
+                break
+    return best_state if stopped else net.state_dict()
+
+
+def evaluate(net, X, y, loss_fn, meta) -> tuple[float, dict]:
+    net.eval()
+    size = max(1, min(65536, 2**22 // max(1, math.prod(X.shape[1:]))))
+    with torch.no_grad():
+        out = torch.cat([net(X[i:i + size]) for i in range(0, X.shape[0], size)])
+        loss = loss_fn(out, y).item()
+        if meta["task"] == "regression":
+            pred, true = out.reshape(-1), y.reshape(-1)
+            res = torch.sum((true - pred) ** 2).item()
+            tot = torch.sum((true - true.mean()) ** 2).item()
+            mae = torch.mean(torch.abs(true - pred)).item() * meta["target_std"]
+            return loss, {"val_r2": 1.0 - res / tot if tot > 0 else 0.0, "val_mae": mae}
+        transform = meta["output_transform"]
+        if transform in ("sigmoid", "binary_identity"):
+            p = torch.sigmoid(out) if transform == "sigmoid" else out.clamp(0, 1)
+            out = torch.cat([1 - p, p], dim=1)
+        accuracy = (out.argmax(dim=1) == y.reshape(-1).long()).float().mean().item()
+        return loss, {"val_accuracy": accuracy}
+
+
+def make_optimizer(net, t: dict):
+    params = [p for p in net.parameters() if p.requires_grad]
+    kwargs = {"lr": t["learning_rate"], "weight_decay": t["weight_decay"]}
+    if t["optimizer"] == "sgd":
+        cls = torch.optim.SGD
+        kwargs.update(momentum=t["momentum"], nesterov=bool(t["nesterov"]) and t["momentum"] > 0)
+    else:
+        cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop,
+               "adagrad": torch.optim.Adagrad}[t["optimizer"]]
+    try:  # fused kernels, as NetStudio uses where they exist
+        return cls(params, fused=True, **kwargs)
+    except (RuntimeError, TypeError, ValueError):
+        return cls(params, **kwargs)
+
+
+def make_scheduler(optimizer, t: dict, epochs: int, steps: int):
+    name = t["scheduler"]
+    if name == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, t["step_size"], gamma=t["gamma"])
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    if name == "onecycle":
+        momentum = "betas" in optimizer.defaults or "momentum" in optimizer.defaults
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=t["learning_rate"], epochs=epochs, steps_per_epoch=steps,
+            cycle_momentum=momentum)
+    if name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=t["gamma"],
+                                                          patience=max(1, t["step_size"] // 2))
+    return None
+
+
+if __name__ == "__main__":
+    main()

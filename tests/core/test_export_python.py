@@ -1,0 +1,165 @@
+"""The ``python`` export: readable model.py (ruff-clean, strict weights), preprocessing as code that
+matches NetStudio's, and a train.py that reproduces the run, alone and under torchrun (DDP, gloo)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from netstudio.core.errors import ExportError
+from netstudio.core.export import export_run
+from tests.core.test_export_support import (
+    BLOCK_NETSTUDIO,
+    LSTM,
+    MLP,
+    run_isolated,
+    train_run,
+    write_sequences,
+    write_table,
+)
+
+CASES = {
+    "table": lambda d: ({"source": "csv", "path": str(write_table(d / "table.csv", rows=200)), "target": "label"},
+                        MLP),
+    "lstm": lambda d: ({"source": "npz", "path": str(write_sequences(d / "seq.npz"))}, LSTM),
+}
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def folder(request, tmp_path_factory):
+    """(case, run folder, python export folder) with netstudio blocked for everything run there."""
+    base = tmp_path_factory.mktemp(request.param)
+    data, layers = CASES[request.param](base)
+    run = train_run(base, request.param, data, layers, {"epochs": 2, "batch_size": 32})
+    out = base / "python"
+    export_run(run, "python", out)
+    site = base / "site"  # every interpreter started with this on PYTHONPATH cannot import netstudio
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_NETSTUDIO)
+    return request.param, run, out, site
+
+
+def _env(site):
+    import os
+
+    return {**os.environ, "PYTHONPATH": str(site), "OMP_NUM_THREADS": "1"}
+
+
+def _first_epoch(run) -> dict:
+    with open(run / "metrics.csv", newline="") as handle:
+        return next(csv.DictReader(handle))
+
+
+def _epoch_values(line: str) -> dict:
+    words = line.split()
+    return {words[i]: float(words[i + 1]) for i in range(2, len(words) - 1, 2)}
+
+
+def test_model_py_is_readable_pytorch_that_passes_ruff(folder):
+    case, _, out, _ = folder
+    source = (out / "model.py").read_text()
+    assert "class Net(nn.Module):" in source and "class Preprocess(nn.Module):" in source
+    assert "strict=True" in source and "netstudio" not in source.replace("NetStudio", "")
+    if case == "table":
+        assert "self.fc1 = nn.Linear(" in source and "self.dropout1 = nn.Dropout(p=0.1)" in source
+        assert "def encode_table(frame)" in source
+    else:
+        assert 'self.lstm1 = Recurrent("LSTM", 3, hidden_size=8, num_layers=2, bidirectional=True)' in source
+    for rules in ([], ["--select", "E,F,W,I,B,UP", "--line-length", "100"]):
+        result = subprocess.run(["ruff", "check", "--isolated", *rules, "model.py", "train.py"], cwd=out,
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
+
+
+def test_model_py_loads_its_weights_strictly(folder):
+    _, _, out, _ = folder
+    run_isolated('''
+        import sys
+        sys.path.insert(0, "python")
+        from safetensors.torch import load_file
+        import model
+
+        state = load_file("python/weights.safetensors")
+        model.Model().load_state_dict(state, strict=True)
+        assert set(state) == set(model.Model().state_dict())
+        del state[next(k for k in state if k.startswith("net."))]
+        try:
+            model.Model().load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            assert "Missing key" in str(exc)
+        else:
+            raise AssertionError("a missing weight went unnoticed")
+    ''', cwd=out.parent)
+
+
+@pytest.mark.parametrize("folder", ["table"], indirect=True)
+def test_encode_table_matches_netstudios_encoding(folder, tmp_path):
+    _, run, out, _ = folder
+    from netstudio.core.data_csv import read_table
+    from netstudio.core.runs import load_run
+
+    table = tmp_path / "rows.csv"
+    rows = (run.parent / "table.csv").read_text().splitlines()
+    # unseen and missing categories, yes/no in capitals, a missing number written as "n/a"
+    table.write_text("\n".join(rows[:30] + ["51.5,4.2,purple,YES,mid", "n/a,,, no,low"]) + "\n")
+    expected = load_run(run).preprocessor().encode_frame(read_table(table)[0])
+    np.save(tmp_path / "expected.npy", expected)
+    run_isolated(f'''
+        import sys
+        import numpy as np
+        import pandas as pd
+        sys.path.insert(0, {str(out)!r})
+        import model
+
+        expected = np.load("expected.npy")
+        for frame in (pd.read_csv("rows.csv"), pd.read_csv("rows.csv", dtype=str, keep_default_na=False)):
+            np.testing.assert_array_equal(model.encode_table(frame), expected)
+    ''', cwd=tmp_path)
+    assert np.isnan(expected).any() and expected[-2, 2:5].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_train_py_runs_one_epoch_and_reproduces_the_run(folder, tmp_path):
+    _, run, out, site = folder
+    work = tmp_path / "copy"
+    shutil.copytree(out, work)  # train.py works from any folder it is copied to
+    result = subprocess.run([sys.executable, "train.py", "--epochs", "1", "--out", "again.safetensors"], cwd=work,
+                            env=_env(site), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 1 and lines[0].startswith("epoch 1/1")
+    got, want = _epoch_values(lines[0]), _first_epoch(run)
+    for key in ("train_loss", "val_loss", "val_accuracy"):
+        assert got[key] == pytest.approx(float(want[key]), rel=2e-4, abs=2e-5), key
+    run_isolated('''
+        import model
+        assert model.load_model("again.safetensors") is not None
+    ''', cwd=work)
+
+
+@pytest.mark.parametrize("folder", ["table"], indirect=True)
+def test_torchrun_trains_with_two_gloo_processes(folder):
+    _, _, out, site = folder
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                             "train.py", "--epochs", "2", "--device", "cpu", "--out", "ddp.safetensors"], cwd=out,
+                            env=_env(site), capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "(2 processes)" in result.stdout
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"]  # printed once, by rank 0
+    assert (out / "ddp.safetensors").is_file()
+    assert time.monotonic() - started < 240
+
+
+def test_python_export_refuses_a_folder_that_is_not_empty(folder):
+    _, run, out, _ = folder
+    before = sorted(p.name for p in out.iterdir())
+    with pytest.raises(ExportError, match="not an empty folder"):
+        export_run(run, "python", out)
+    assert sorted(p.name for p in out.iterdir()) == before
