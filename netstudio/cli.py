@@ -16,7 +16,7 @@ from netstudio import __version__
 from netstudio.core.errors import NetStudioError
 
 #: Sub-command name -> module in netstudio.commands.
-COMMANDS = {"summary": "summary", "train": "train"}
+COMMANDS = {"summary": "summary", "train": "train", "predict": "predict", "export": "export"}
 DEFAULT_COMMAND: str | None = None
 
 
