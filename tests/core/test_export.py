@@ -4,6 +4,7 @@ a fresh interpreter where NetStudio cannot be imported, against the trained mode
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,7 +116,7 @@ def raw_rows(run, data):
 
     pre = load_run(run).preprocessor()
     if data["source"] == "csv":
-        frame, _ = read_table(__import__("pathlib").Path(data["path"]))
+        frame, _ = read_table(Path(data["path"]))
         raw = pre.encode_frame(frame.iloc[:40])
     else:
         raw = np.load(data["path"])["X"][:40].astype(np.float32)

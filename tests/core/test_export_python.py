@@ -143,17 +143,28 @@ def test_train_py_runs_one_epoch_and_reproduces_the_run(folder, tmp_path):
 
 
 @pytest.mark.parametrize("folder", ["table"], indirect=True)
-def test_torchrun_trains_with_two_gloo_processes(folder):
-    _, _, out, site = folder
+def test_torchrun_trains_with_two_gloo_processes_as_netstudio_does(folder):
+    _, run, out, site = folder
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                             "train.py", "--epochs", "2", "--device", "cpu", "--out", "ddp.safetensors"], cwd=out,
-                            env=_env(site), capture_output=True, text=True, timeout=240)
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    result = subprocess.run([*torchrun, "train.py", "--epochs", "2", "--device", "cpu", "--out", "ddp.safetensors"],
+                            cwd=out, env=_env(site), capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert "(2 processes)" in result.stdout
     epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in epochs] == ["1/2", "2/2"]  # printed once, by rank 0
     assert (out / "ddp.safetensors").is_file()
+    # NetStudio's own torchrun training of the same project: the same losses, epoch by epoch.
+    netstudio = subprocess.run([*torchrun, "-m", "netstudio", "train", run.parent / "table.nsproj", "--epochs", "2",
+                                "--device", "cpu", "--out", run.parent / "ddp-run", "--quiet"],
+                               capture_output=True, text=True, timeout=240)
+    assert netstudio.returncode == 0, netstudio.stderr[-3000:]
+    with open(run.parent / "ddp-run" / "metrics.csv", newline="") as handle:
+        reference = list(csv.DictReader(handle))
+    for line, row in zip(epochs, reference, strict=True):
+        got = _epoch_values(line)
+        for key in ("train_loss", "val_loss", "val_accuracy"):
+            assert got[key] == pytest.approx(float(row[key]), rel=2e-4, abs=2e-5), (line, key)
     assert time.monotonic() - started < 240
 
 
