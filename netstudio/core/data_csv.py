@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.data_cells import MISSING_TOKENS, na_strings
 from netstudio.core.errors import DataError
-from netstudio.core.preprocess import MISSING_TOKENS, na_strings
 
 DELIMITERS = (",", ";", "\t", "|")
 #: Preferred delimiter when several split the prefix equally well (a comma is also a decimal mark).

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.data import Monitor, assemble, classify_target, resolve_path, split_indices
+from netstudio.core.data_cells import is_bool_like, parse_numbers, text_values
 from netstudio.core.data_csv import TableFormat, read_table
 from netstudio.core.dataset import Dataset
 from netstudio.core.errors import DataError
-from netstudio.core.preprocess import Column, Preprocessor, is_bool_like, parse_numbers, text_values
+from netstudio.core.preprocess import Column, Preprocessor
 
 #: A text column with at most this many distinct values is one-hot encoded.
 MAX_CATEGORIES = 50
