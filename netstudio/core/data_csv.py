@@ -131,11 +131,21 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
             cells = [c for c in cells if c and c.lower() not in MISSING_TOKENS]
             if cells and all(_FLOAT.match(_plain(c, fmt)) for c in cells):
                 dtypes[name] = np.float64 if name == target else np.float32
-    try:
-        frame = _read_all(path, size, fmt, dtypes, monitor)
-    except ValueError:
-        # a column numeric in the prefix holds text further down: read everything as text
-        frame = _read_all(path, size, fmt, {name: "str" for name in fmt.columns}, monitor)
+    while True:
+        try:
+            frame = _read_all(path, size, fmt, dtypes, monitor)
+            break
+        except UnicodeDecodeError as exc:
+            if not fmt.encoding.startswith("utf-8"):
+                raise DataError(f"{path}: cannot be decoded as {fmt.encoding} ({_one_line(exc)})") from None
+            # valid UTF-8 at the start, not further on: read it all as a one-byte encoding
+            fmt.encoding = _fallback_encoding(path, opener)
+            fmt.notes.append(f"read as {fmt.encoding} text (the file is not valid UTF-8)")
+        except ValueError as exc:
+            if all(d == "str" for d in dtypes.values()):
+                raise DataError(f"{path}: cannot be read as CSV ({_one_line(exc)})") from None
+            # a column numeric in the prefix holds text further down: read everything as text
+            dtypes = {name: "str" for name in fmt.columns}
     if len(frame) == 0:
         raise DataError(f"{path} has a header but no data rows")
     return frame, fmt
@@ -208,29 +218,31 @@ def _read_prefix(path: Path, opener) -> tuple[bytes, bool]:
 def _detect_encoding(path: Path, opener, prefix: bytes, complete: bool) -> str:
     """UTF-16 (with BOM), UTF-8 (with or without BOM), else Windows-1252, else Latin-1.
 
-    The whole file is checked (ASCII chunks skip the decoder), so a stray byte near the end is
-    not missed by a prefix-only guess.
+    A prefix that is valid UTF-8 means UTF-8 for now: pandas decodes strictly, and a bad byte
+    further on sends :func:`read_table` to :func:`_fallback_encoding` (so a clean file is never
+    read twice). Otherwise the whole file decides between Windows-1252 and Latin-1.
     """
     if prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    bom = prefix.startswith(codecs.BOM_UTF8)
-    for encoding in ("utf-8", "cp1252"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            if complete:
-                decoder.decode(prefix, final=True)
-            else:
-                with opener(path, "rb") as handle:
-                    while chunk := handle.read(8 << 20):
-                        if encoding != "utf-8" or not chunk.isascii():
-                            decoder.decode(chunk)
-                    decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        except (OSError, EOFError, lzma.LZMAError) as exc:
-            raise DataError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
-        return "utf-8-sig" if bom and encoding == "utf-8" else encoding
-    return "latin-1"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(prefix, final=complete)
+    except UnicodeDecodeError:
+        return _fallback_encoding(path, opener)
+    return "utf-8-sig" if prefix.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
+def _fallback_encoding(path: Path, opener) -> str:
+    """Windows-1252 when every byte of the file means something in it, else Latin-1."""
+    decoder = codecs.getincrementaldecoder("cp1252")()
+    try:
+        with opener(path, "rb") as handle:
+            while chunk := handle.read(8 << 20):
+                decoder.decode(chunk)
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise DataError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def _parse_rows(text: str, delimiter: str, limit: int = SAMPLE_ROWS) -> list[list[str]]:
@@ -379,9 +391,13 @@ def _read_all(path: Path, size: int, fmt: TableFormat, dtypes: dict, monitor):
                 encoding=fmt.encoding, quotechar='"', skipinitialspace=True, na_values=na_strings(),
                 keep_default_na=True, decimal=fmt.decimal, thousands=fmt.thousands, skip_blank_lines=True,
                 skiprows=fmt.skip_rows or None, engine="c", compression=fmt.compression,
-                encoding_errors="replace")
+                encoding_errors="strict")
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
+    except UnicodeDecodeError:
+        if watched and source.raw.stopped is not None:
+            raise source.raw.stopped from None
+        raise  # read_table falls back to a one-byte encoding
     except (pd.errors.ParserError, csv.Error, UnicodeError, OverflowError, EOFError, lzma.LZMAError,
             OSError) as exc:
         stopped = source.raw.stopped if watched else None

@@ -328,3 +328,11 @@ def test_a_numeric_target_with_a_few_stray_words(tmp_path):
     data = load(tmp_path, target="price")
     assert data.task == "regression" and data.summary.dropped_rows == 1
     assert "'unknown'" in data.summary.warnings[0]
+
+
+def test_a_latin1_byte_after_a_long_utf8_looking_start(tmp_path):
+    rows = "".join(f"{i},{i % 7},{'a' if i % 2 else 'b'}\n" for i in range(120_000))  # > 1 MiB of ASCII
+    write(tmp_path, ("x,y,label\n" + rows).encode("ascii") + "5,6,caf\xe9\n".encode("latin-1"))
+    data = load(tmp_path, target="label")
+    assert data.classes == ["a", "b", "café"]
+    assert any("not valid UTF-8" in note for note in data.summary.notes)
