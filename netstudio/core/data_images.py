@@ -140,16 +140,23 @@ def describe_images(config: dict, base_dir: Path):
     folder = resolve_path(config["path"], base_dir)
     classes, files, _ = scan_folder(folder)
     (h, w), color = _choose(config, _headers(files, None), folder)
-    task = "binary" if len(classes) == 2 and config.get("task", "auto") in ("auto", "binary") else "multiclass"
+    task = _task(classes, config.get("task", "auto"), folder)
     return (1 if color == "grayscale" else 3, h, w), output_width(task, classes), task, classes
+
+
+def _task(classes: list[str], requested: str, folder: Path) -> str:
+    if requested == "regression":
+        raise DataError(f"{folder}: an image folder's classes are names: regression needs a numeric target")
+    if requested == "binary" and len(classes) != 2:
+        raise DataError(f"{folder} has {len(classes)} class folders, but data.task is binary")
+    return "binary" if len(classes) == 2 and requested in ("auto", "binary") else "multiclass"
 
 
 def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Dataset:
     """An image folder as a Dataset with X shaped ``[N, C, H, W]``."""
     folder = resolve_path(config["path"], base_dir)
-    if config.get("task", "auto") == "regression":
-        raise DataError(f"{folder}: an image folder's classes are names: regression needs a numeric target")
     classes, files, warnings = scan_folder(folder)
+    task = _task(classes, config.get("task", "auto"), folder)
     headers = _headers(files, monitor)
     (h, w), color = _choose(config, headers, folder)
     channels = 1 if color == "grayscale" else 3
@@ -179,10 +186,6 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
     present = np.unique(labels)
     if len(present) < 2:
         raise DataError(f"{folder}: only class {classes[present[0]]!r} has readable images: need at least two classes")
-    requested = config.get("task", "auto")
-    if requested == "binary" and len(classes) != 2:
-        raise DataError(f"{folder} has {len(classes)} class folders, but data.task is binary")
-    task = "binary" if len(classes) == 2 and requested in ("auto", "binary") else "multiclass"
     train, val = split_indices(kept, labels, float(config.get("validation_split", 0.2)), int(config.get("seed", 0)))
     pre = Preprocessor("images", (channels, h, w), task, classes, stat_shape=(channels, 1, 1), divide_by=255.0,
                        image={"size": [h, w], "color": color})

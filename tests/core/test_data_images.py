@@ -124,3 +124,12 @@ def test_bad_folders_are_one_line_errors(tmp_path, setup, needle):
         load_dataset(images(root), tmp_path)
     message = str(info.value)
     assert needle in message and "\n" not in message and str(root) in message
+
+
+def test_task_overrides_on_a_folder(tmp_path):
+    root = make_folder(tmp_path / "abc", classes=("a", "b", "c"), per_class=4)
+    assert load_dataset(images(root, task="multiclass"), tmp_path).task == "multiclass"
+    for task, needle in (("binary", "3 class folders, but data.task is binary"), ("regression", "regression needs")):
+        for call in (load_dataset, describe_data):
+            with pytest.raises(DataError, match=needle):
+                call(images(root, task=task), tmp_path)
