@@ -20,7 +20,7 @@ def isolated_settings(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def no_unexpected_message_boxes(monkeypatch):
-    """A modal message box would hang an offscreen test: fail instead, unless the test patches it."""
+    """A modal dialog would hang an offscreen test: fail instead, unless the test patches it."""
     from PySide6.QtWidgets import QMessageBox
 
     def refuse(parent, title, text, *args, **kwargs):
@@ -28,6 +28,14 @@ def no_unexpected_message_boxes(monkeypatch):
 
     for name in ("question", "critical", "warning", "information"):
         monkeypatch.setattr(QMessageBox, name, refuse)
+
+    def refuse_exec(dialog, *args):
+        raise AssertionError(f"unexpected modal dialog: {dialog.windowTitle()}")
+
+    from PySide6.QtWidgets import QDialog
+
+    monkeypatch.setattr(QDialog, "exec", refuse_exec)
+    monkeypatch.setattr(QMessageBox, "exec", refuse_exec)
 
 
 @pytest.fixture

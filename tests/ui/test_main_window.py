@@ -305,3 +305,56 @@ def test_export_summary(window, tmp_path, monkeypatch):
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "s.json"), "JSON (*.json)"))
     window.window_actions.export_summary.trigger()
     assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["total_parameters"] == 61
+
+
+def test_context_menu_offers_the_fix_and_inserts_layers(window):
+    window.new_from_template("lenet-cnn")
+    window.design.remove_layers([6])  # no Flatten: the Linear after the pooling cannot take [16, 5, 5]
+    before = window.design.stack.to_config()
+    model = window.stack_model
+    menu = window.stack_editor.build_context_menu(model.index(7, 0))
+    texts = [a.text().replace("&", "") for a in menu.actions() if a.text()]
+    assert texts[0] == "Fix: Insert Flatten"
+    assert "Insert Layer Below" in texts and "Duplicate Layer" in texts and "About Linear…" in texts
+    menu.actions()[0].trigger()
+    assert window.design.stack[6].type == "Flatten" and window.design.validation.valid
+    window.undo_stack.undo()
+    assert window.design.stack.to_config() == before
+    insert = next(a for a in menu.actions() if a.text() == "Insert Layer Below").menu()
+    activation = next(a for a in insert.actions() if a.text() == "Activation").menu()
+    next(a for a in activation.actions() if a.text() == "Tanh").trigger()
+    assert window.design.stack[7].type == "Tanh"  # below row 7, the Linear at index 6
+    empty = window.stack_editor.build_context_menu(model.index(-1, -1))
+    assert any(a.text() == "Add Layer" for a in empty.actions())
+    assert not any(a.text().startswith("Fix") for a in empty.actions())
+
+
+def test_double_clicking_the_input_row_asks_for_the_shape(window, monkeypatch):
+    def answer(dialog):
+        dialog.edit.setText("1, 12, 12")
+        return InputShapeDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(InputShapeDialog, "exec", answer)
+    editor = window.stack_editor
+    editor.view.doubleClicked.emit(window.stack_model.index(0, 0))
+    assert window.design.input_shape == (1, 12, 12) and window.undo_stack.canUndo()
+    window.undo_stack.undo()
+    assert window.design.input_shape == (10,)
+    window.add_layer("Linear")
+    window.inspector_dock.hide()
+    opened = []
+    editor.layer_opened.connect(opened.append)
+    editor.view.doubleClicked.emit(window.stack_model.index(1, 0))
+    assert opened == [0] and not window.inspector_dock.isHidden()
+
+
+def test_help_menu_opens_its_dialogs(window, monkeypatch):
+    shown = []
+    monkeypatch.setattr(LayerReferenceDialog, "exec", lambda d: shown.append(d.list.currentItem().text()))
+    monkeypatch.setattr(ShortcutsDialog, "exec", lambda d: shown.append(d.windowTitle()))
+    monkeypatch.setattr(QMessageBox, "exec", lambda d: shown.append(d.windowTitle()))
+    window.window_actions.reference.trigger()
+    window.stack_editor.reference_requested.emit("LSTM")
+    window.window_actions.shortcuts.trigger()
+    window.window_actions.about.trigger()
+    assert shown == ["Linear", "LSTM", "Keyboard Shortcuts", "About NetStudio"]
