@@ -16,8 +16,8 @@ from netstudio import __version__
 from netstudio.core.errors import NetStudioError
 
 #: Sub-command name -> module in netstudio.commands.
-COMMANDS = {"summary": "summary", "train": "train", "predict": "predict", "export": "export"}
-DEFAULT_COMMAND: str | None = None
+COMMANDS = {"gui": "gui", "summary": "summary", "train": "train", "predict": "predict", "export": "export"}
+DEFAULT_COMMAND: str | None = "gui"
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,0 +1,91 @@
+"""Start-up: the window appears without PyTorch, and `netstudio [gui] [PROJECT]` behaves as a command."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from netstudio import cli
+from netstudio.core.templates import get_template
+
+SHOW_WINDOW = """
+import sys
+from netstudio.core.project import load_project
+from netstudio.ui.app import launch
+app, window = launch(load_project(sys.argv[1]))
+for _ in range(5):
+    app.processEvents()
+assert window.isVisible()
+print(window.windowTitle())
+print(window.stack_model.rowCount())
+print("torch imported" if "torch" in sys.modules else "no torch")
+"""
+
+
+def clean_env(tmp_path, **extra):
+    """The environment of a fresh desktop session whose settings live under tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env.update(HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"), **extra)
+    return env
+
+
+def netstudio(args, env):
+    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, env=env)
+
+
+def test_the_window_appears_before_torch_is_imported(tmp_path):
+    path = get_template("lenet-cnn").project().save(tmp_path / "lenet.nsproj")
+    result = subprocess.run([sys.executable, "-c", SHOW_WINDOW, str(path)], capture_output=True, text=True,
+                            timeout=120, env=clean_env(tmp_path, QT_QPA_PLATFORM="offscreen"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == ["lenet-cnn — NetStudio", "13", "no torch"]
+    assert not (tmp_path / ".config").exists()  # settings went to XDG_CONFIG_HOME, not elsewhere
+
+
+@pytest.mark.parametrize("args", [["gui", "missing.nsproj"], ["missing.nsproj"]])
+def test_a_missing_project_is_a_one_line_error(tmp_path, args):
+    result = netstudio(args, clean_env(tmp_path, QT_QPA_PLATFORM="offscreen"))
+    assert result.returncode == 2
+    assert result.stderr == "netstudio: error: missing.nsproj: no such project file\n"
+
+
+def test_no_display_is_a_clear_error(tmp_path):
+    result = netstudio([], clean_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("netstudio: error: no display to open the window on")
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, expected", [
+    ([], ["gui"]),
+    (["net.nsproj"], ["gui", "net.nsproj"]),
+    (["--debug", "net.nsproj"], ["--debug", "gui", "net.nsproj"]),
+    (["gui", "net.nsproj"], ["gui", "net.nsproj"]),
+    (["summary", "net.nsproj", "--json"], ["summary", "net.nsproj", "--json"]),
+    (["--version"], ["--version"]),
+    (["--help"], ["--help"]),
+    (["summary", "--help"], ["summary", "--help"]),
+])
+def test_gui_is_the_default_command(argv, expected):
+    assert cli.DEFAULT_COMMAND == "gui" and "gui" in cli.COMMANDS
+    assert cli._with_default_command(argv) == expected
+
+
+def test_help_and_version_still_work(tmp_path):
+    env = clean_env(tmp_path)
+    helped = netstudio(["--help"], env)
+    assert helped.returncode == 0 and "gui" in helped.stdout and "summary" in helped.stdout
+    assert netstudio(["gui", "--help"], env).stdout.startswith("usage: netstudio gui [-h] [project]")
+    assert netstudio(["--version"], env).returncode == 0
+
+
+def test_the_device_probe_reports_the_training_device(qtbot):
+    from netstudio.ui.app import DeviceProbe
+
+    probe = DeviceProbe()
+    with qtbot.waitSignal(probe.found, timeout=120_000) as blocker:
+        probe.start("auto")
+    text, tooltip = blocker.args
+    assert text.startswith("auto → ") and "PyTorch" in tooltip
