@@ -1,14 +1,17 @@
-"""Small dialogs: the input shape, the layer reference, the keyboard shortcuts, About."""
+"""Small dialogs: the input shape, the layer reference, the keyboard shortcuts, About, summary export."""
 
 from __future__ import annotations
 
 import html
+import json
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -24,8 +27,10 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio import __version__
+from netstudio.core.fileio import atomic_write_text
 from netstudio.core.layers import CATEGORIES, LayerType, fmt_shape, layer_types
 from netstudio.core.layers import Shape as ShapeType
+from netstudio.core.stack import Validation
 from netstudio.core.templates import parse_input_shape
 from netstudio.ui import theme
 from netstudio.ui.icons import app_icon, category_icon
@@ -190,6 +195,28 @@ def typable(sequences: list[QKeySequence]) -> list[str]:
     """The shortcuts typed on an ordinary keyboard (leaving out media keys such as "Save")."""
     return [s.toString(QKeySequence.SequenceFormat.NativeText) for s in sequences
             if s.count() and s[0].key().value < Qt.Key.Key_Back.value]
+
+
+def export_summary(parent: QWidget, name: str, validation: Validation, folder: Path) -> str | None:
+    """Ask where, then write the layer table as text (like ``netstudio summary``) or JSON.
+
+    Returns the path written, or ``None`` if the user cancelled or the file could not be written
+    (which is then said in a message box).
+    """
+    from netstudio.commands.summary import format_table
+
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export Summary", str(folder / f"{name}-summary.txt"),
+                                               "Text (*.txt);;JSON (*.json)")
+    if not path:
+        return None
+    as_json = path.endswith(".json") or (chosen.startswith("JSON") and not path.endswith(".txt"))
+    text = json.dumps(validation.to_json(), indent=2) + "\n" if as_json else format_table(name, validation)
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        QMessageBox.critical(parent, "Cannot Export Summary", f"{path}: {exc.strerror or exc}")
+        return None
+    return path
 
 
 def show_about(parent: QWidget) -> None:

@@ -7,7 +7,6 @@ panels (data, training, loss plot) join it as docks through :meth:`MainWindow.ad
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, Signal
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.core.errors import ProjectError
-from netstudio.core.fileio import atomic_write_text
 from netstudio.core.layers import Shape, fmt_shape
 from netstudio.core.project import SUFFIX, Project, load_project, new_project
 from netstudio.core.templates import (
@@ -35,7 +33,13 @@ from netstudio.core.templates import (
 from netstudio.ui import theme
 from netstudio.ui.actions import Actions, build_menus, build_toolbar
 from netstudio.ui.design import Design
-from netstudio.ui.dialogs import InputShapeDialog, LayerReferenceDialog, ShortcutsDialog, show_about
+from netstudio.ui.dialogs import (
+    InputShapeDialog,
+    LayerReferenceDialog,
+    ShortcutsDialog,
+    export_summary,
+    show_about,
+)
 from netstudio.ui.icons import app_icon
 from netstudio.ui.inspector import Inspector
 from netstudio.ui.palette import LayerPalette
@@ -85,6 +89,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.panels_menu: QMenu | None = None
+        self._layout_restored = False
 
         self.stack_editor = StackEditor(self.design, self)
         self.stack_model = self.stack_editor.model
@@ -121,18 +126,23 @@ class MainWindow(QMainWindow):
         editor.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.stack_model.rowsMoved.connect(lambda *_: self._update_actions())
         self.stack_model.project_dropped.connect(self._on_project_dropped)
-        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _s: self._on_system_scheme_changed())
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
         self._update_actions()
 
     # -- panels ----------------------------------------------------------------------------------
     def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, object_name: str) -> QDockWidget:
-        """Put *widget* in a dock (named *object_name*, so the layout is remembered) and list it in View."""
+        """Put *widget* in a dock (named *object_name*, so the layout is remembered) and list it in View.
+
+        A panel added after the window was built gets its remembered place back at once.
+        """
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(area, dock)
+        # Qt keeps the place of a dock saved in the state but missing when the state was restored
+        if not (self._layout_restored and self.restoreDockWidget(dock)):
+            self.addDockWidget(area, dock)
         toggle = dock.toggleViewAction()
         toggle.setStatusTip(f"Show or hide the {title} panel")
         self._add_view_toggle(toggle)
@@ -151,6 +161,7 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 330], Qt.Orientation.Horizontal)
         if state is not None:
             self.restoreState(state)
+        self._layout_restored = True
 
     def reset_layout(self) -> None:
         self.restoreState(self._default_state)
@@ -303,22 +314,9 @@ class MainWindow(QMainWindow):
 
     def export_summary(self) -> None:
         """Write the layer table as text (like ``netstudio summary``) or JSON (like ``--json``)."""
-        from netstudio.commands.summary import format_table
-
-        folder = Path(self.settings.last_folder)
-        path, chosen = QFileDialog.getSaveFileName(self, "Export Summary", str(folder / f"{self.project.name}-summary.txt"),
-                                                   "Text (*.txt);;JSON (*.json)")
-        if not path:
-            return
-        as_json = path.endswith(".json") or (chosen.startswith("JSON") and not path.endswith(".txt"))
-        validation = self.design.validation
-        text = json.dumps(validation.to_json(), indent=2) + "\n" if as_json else format_table(self.project.name, validation)
-        try:
-            atomic_write_text(path, text)
-        except OSError as exc:
-            QMessageBox.critical(self, "Cannot Export Summary", f"{path}: {exc.strerror or exc}")
-            return
-        self.statusBar().showMessage(f"Summary written to {path}", 5000)
+        path = export_summary(self, self.project.name, self.design.validation, Path(self.settings.last_folder))
+        if path:
+            self.statusBar().showMessage(f"Summary written to {path}", 5000)
 
     # -- editing ---------------------------------------------------------------------------------
     def add_layer(self, type_name: str) -> None:
@@ -365,7 +363,7 @@ class MainWindow(QMainWindow):
         self.settings.theme = name
         self.window_actions.themes[name].setChecked(True)
 
-    def _on_system_scheme_changed(self) -> None:
+    def _on_system_scheme_changed(self, *_args) -> None:
         if self.settings.theme == "system":
             self.set_theme("system")
 

@@ -220,6 +220,19 @@ def test_layout_and_settings_are_remembered(qtbot, settings):
     assert not again.inspector_dock.isHidden()
 
 
+def test_a_panel_added_later_gets_its_remembered_place(qtbot, settings):
+    from PySide6.QtWidgets import QLabel
+
+    window = make_window(qtbot, settings)
+    dock = window.add_panel(QLabel("data"), "Data", Qt.DockWidgetArea.BottomDockWidgetArea, "dataPanelDock")
+    assert dock.toggleViewAction() in window.menus["view"].actions()
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    assert window.close()
+    again = make_window(qtbot, settings)
+    later = again.add_panel(QLabel("data"), "Data", Qt.DockWidgetArea.BottomDockWidgetArea, "dataPanelDock")
+    assert again.dockWidgetArea(later) == Qt.DockWidgetArea.LeftDockWidgetArea
+
+
 def test_recent_files_menu(window, settings, tmp_path, monkeypatch):
     paths = [get_template(k).project().save(tmp_path / f"{k}.nsproj") for k in ("first-network", "small-rnn")]
     for p in paths:
