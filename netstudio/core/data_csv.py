@@ -68,6 +68,7 @@ class TableFormat:
     thousands: str | None = None
     columns: list[str] = field(default_factory=list)
     skip_rows: int = 0
+    spaces_after_delimiter: bool = False
     compression: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -113,6 +114,9 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
     text = text.lstrip("\ufeff")
     text, hinted = _skip_preamble(text, fmt)
     fmt.delimiter = hinted or _sniff_delimiter(text)
+    # pandas tokenises much slower with skipinitialspace: ask for it only when the file needs it
+    # (numbers parse with spaces around them anyway; text is stripped later)
+    fmt.spaces_after_delimiter = bool(re.search(re.escape(fmt.delimiter) + r"[ \t]+\"", text))
     rows = _parse_rows(text, fmt.delimiter)
     if not rows:
         raise DataError(f"{path} is empty")
@@ -388,7 +392,7 @@ def _read_all(path: Path, size: int, fmt: TableFormat, dtypes: dict, monitor):
             warnings.simplefilter("always")
             frame = pd.read_csv(
                 source, sep=fmt.delimiter, header=0, names=fmt.columns, index_col=False, dtype=dtypes,
-                encoding=fmt.encoding, quotechar='"', skipinitialspace=True, na_values=na_strings(),
+                encoding=fmt.encoding, quotechar='"', skipinitialspace=fmt.spaces_after_delimiter, na_values=na_strings(),
                 keep_default_na=True, decimal=fmt.decimal, thousands=fmt.thousands, skip_blank_lines=True,
                 skiprows=fmt.skip_rows or None, engine="c", compression=fmt.compression,
                 encoding_errors="strict")

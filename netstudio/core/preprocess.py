@@ -335,9 +335,10 @@ class Preprocessor:
             raise DataError(f"a {self.kind} model does not take table rows")
         labels = _locate_columns(frame, [c.name for c in self.columns])
         n = len(frame) if rows is None else len(rows)
-        out = np.zeros((n, len(self.feature_names)), dtype=np.float32)
+        # Column-major first: each column is one contiguous write (a gather when *rows* is
+        # given); one transposing copy at the end is cheaper than n strided writes per column.
+        columns = np.empty((len(self.feature_names), n), dtype=np.float32)
         j = 0
-        gathers: list = []
         for column, label in zip(self.columns, labels):
             series = frame[label]
             if column.kind == "numeric" and pd.api.types.is_float_dtype(series.dtype) and \
@@ -351,17 +352,17 @@ class Preprocessor:
                 values = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
             if column.kind == "categorical":
                 values = values if rows is None else values[rows]
+                block = columns[j:j + column.width]
+                block[:] = 0.0
                 hit = np.flatnonzero(values >= 0)
-                out[hit, j + values[hit]] = 1.0
+                block[values[hit], hit] = 1.0
             elif rows is not None and values.dtype == np.float32:
-                # gathered straight into the output column, several columns at a time
-                gathers.append(lambda v=values, j=j: np.take(v, rows, out=out[:, j]))
+                np.take(values, rows, out=columns[j])
             else:
                 with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
-                    out[:, j] = values if rows is None else values[rows]
+                    columns[j] = values if rows is None else values[rows]
             j += column.width
-        run_parallel(gathers)
-        return out
+        return np.ascontiguousarray(columns.T)
 
     def transform_frame(self, frame) -> np.ndarray:
         """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""

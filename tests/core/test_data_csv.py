@@ -336,3 +336,10 @@ def test_a_latin1_byte_after_a_long_utf8_looking_start(tmp_path):
     data = load(tmp_path, target="label")
     assert data.classes == ["a", "b", "café"]
     assert any("not valid UTF-8" in note for note in data.summary.notes)
+
+
+def test_quoted_fields_after_spaces(tmp_path):
+    write(tmp_path, "n, city, label\n" + "".join(f'{i}, "Oslo, NO", {"a" if i % 2 else "b"}\n' for i in range(10)))
+    frame, fmt = read_table(tmp_path / "data.csv")
+    assert fmt.spaces_after_delimiter and list(frame.columns) == ["n", "city", "label"]
+    assert frame["city"].iloc[0] == "Oslo, NO"
