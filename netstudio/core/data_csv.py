@@ -34,8 +34,10 @@ DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 PREFIX_BYTES = 1 << 20
 MAX_PREFIX_BYTES = 16 << 20
 SAMPLE_ROWS = 200
-#: Files above this size are read through a progress-reporting file object when someone watches.
-CHUNK_BYTES = 32 << 20
+#: Files above this size are read through a progress-reporting, cancellable file object when
+#: someone watches (pandas then parses serially, about half as fast): below it a load takes a
+#: second or two and is not worth slowing down.
+WATCHED_BYTES = 256 << 20
 
 _OPENERS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
@@ -379,12 +381,12 @@ def _read_all(path: Path, size: int, fmt: TableFormat, dtypes: dict, monitor):
     """The whole file through pandas' C parser.
 
     pandas parses a path about twice as fast as a Python file object, so a file is read from
-    its path unless someone watches a large one (progress or cancel over 32 MiB): then it goes
+    its path unless someone watches a large one (progress or cancel, over 256 MiB): then it goes
     through a file object that reports progress and can stop the parse.
     """
     import pandas as pd
 
-    watched = monitor is not None and (monitor.progress or monitor.cancel) and size > CHUNK_BYTES
+    watched = monitor is not None and (monitor.progress or monitor.cancel) and size > WATCHED_BYTES
     source = io.BufferedReader(_CountingReader(path, size, monitor), 1 << 20) if watched else path
     caught: list = []
     try:

@@ -343,3 +343,23 @@ def test_quoted_fields_after_spaces(tmp_path):
     frame, fmt = read_table(tmp_path / "data.csv")
     assert fmt.spaces_after_delimiter and list(frame.columns) == ["n", "city", "label"]
     assert frame["city"].iloc[0] == "Oslo, NO"
+
+
+def test_a_watched_large_file_reports_progress_and_stops_mid_parse(tmp_path, monkeypatch):
+    import netstudio.core.data_csv as data_csv
+
+    monkeypatch.setattr(data_csv, "WATCHED_BYTES", 0)  # as if the file were huge
+    rows = "".join(f"{i},{i % 7},{'a' if i % 2 else 'b'}\n" for i in range(300_000))
+    write(tmp_path, "x,y,label\n" + rows)
+    seen = []
+    clock = iter(range(10**6))
+    monkeypatch.setattr("netstudio.core.data.time.monotonic", lambda: next(clock))  # no coalescing
+    data = load_dataset({"source": "csv", "path": "data.csv", "target": "label"}, tmp_path,
+                        progress=lambda done, total: seen.append((done, total)))
+    assert data.n_train + data.n_val == 300_000
+    assert len(seen) > 3 and seen[-1][0] == seen[-1][1] and sorted(seen) == seen
+    calls = []
+    with pytest.raises(LoadCancelled):
+        load_dataset({"source": "csv", "path": "data.csv", "target": "label"}, tmp_path,
+                     cancel=lambda: calls.append(1) or len(calls) > 3)
+    assert len(calls) == 4  # stopped inside the parse, not after it
