@@ -78,8 +78,20 @@ class ExportResult:
 
 
 def default_export_path(run: Run | str | os.PathLike, format: str) -> Path:
-    """Where an export of *run* goes unless the user says otherwise: ``RUN_DIR/model.<suffix>``
-    (``RUN_DIR/python`` for the Python folder)."""
+    """Where an export of *run* goes unless the user says otherwise.
+
+    Parameters
+    ----------
+    run : Run or path
+        The run (or its folder).
+    format : str
+        One of :data:`FORMATS`.
+
+    Returns
+    -------
+    Path
+        ``RUN_DIR/model.<suffix>`` (``RUN_DIR/python`` for the Python folder).
+    """
     check_format(format)
     folder = run.path if isinstance(run, Run) else Path(run)
     return folder / ("python" if format == "python" else "model" + SUFFIXES[format])
@@ -93,7 +105,14 @@ def check_format(format: str) -> str:
 
 
 def onnx_available() -> str | None:
-    """None when ONNX export works here, else a one-line reason naming the ``onnx`` extra."""
+    """Whether ONNX export works here (an export dialog can grey the format out).
+
+    Returns
+    -------
+    str or None
+        None when ``onnx`` and ``onnxscript`` are installed, else a one-line reason naming the
+        ``onnx`` extra.
+    """
     missing = [name for name in ("onnx", "onnxscript") if not _importable(name)]
     if missing:
         return (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
@@ -208,8 +227,23 @@ def _check_target(out: Path, format: str) -> None:
 def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real: np.ndarray | None = None) -> np.ndarray:
     """Raw inputs to check exports on: up to 64 *real* rows, then *n* random ones with NaNs.
 
-    Random rows follow the fitted statistics (numbers around the training mean, 0/1 for yes/no and
-    one-hot columns, 0-255 for pixels); some values, and the whole first random row, are NaN.
+    Parameters
+    ----------
+    metadata : dict
+        The model metadata (its ``preprocessing`` says how raw values are distributed).
+    input_shape : tuple of int
+        One raw example's shape.
+    n, seed : int
+        How many random rows, from which seed.
+    real : numpy.ndarray, optional
+        Real raw rows (from the data), checked first.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``[min(64, len(real)) + n, *input_shape]``. Random rows follow the fitted
+        statistics (numbers around the training mean, 0/1 for yes/no and one-hot columns, 0-255
+        for pixels); about a tenth of their values, and the whole first random row, are NaN.
     """
     rng = np.random.default_rng(seed)
     shape = tuple(int(s) for s in input_shape)
@@ -245,7 +279,26 @@ def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real:
 
 
 def parity_check(expected: np.ndarray, actual: np.ndarray, what: str) -> float:
-    """The largest absolute difference; :class:`ExportError` when it exceeds the tolerance."""
+    """Compare a written model's outputs with the trained model's.
+
+    Parameters
+    ----------
+    expected, actual : numpy.ndarray
+        Outputs of the trained model and of the written file on the same inputs.
+    what : str
+        The written model, for the message ("the ONNX model in onnxruntime").
+
+    Returns
+    -------
+    float
+        The largest absolute difference.
+
+    Raises
+    ------
+    ExportError
+        When a difference exceeds :data:`PARITY_TOLERANCE` (relative to values above 1), the
+        shapes differ, or one side is non-finite where the other is not.
+    """
     expected = np.asarray(expected, dtype=np.float64)
     actual = np.asarray(actual, dtype=np.float64)
     if expected.shape != actual.shape:
