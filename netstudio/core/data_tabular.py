@@ -60,7 +60,8 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
             warnings.append(f"data.exclude: there is no column {name!r}")
     explicit = config.get("features")
     if explicit:
-        candidates = [find_column(str(n), names, where, "feature column") for n in explicit]
+        candidates = [c for c in dict.fromkeys(find_column(str(n), names, where, "feature column") for n in explicit)
+                      if c != target]
     else:
         candidates = [n for n in names if n != target and n not in exclude]
 

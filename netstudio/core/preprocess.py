@@ -287,6 +287,8 @@ class Preprocessor:
         mean = np.where(count > 0, shift + first / safe, 0.0)
         std = np.sqrt(np.maximum(second / safe - np.square(first / safe), 0.0))
         std[~(std > 1e-6 * np.maximum(np.abs(mean), 1.0))] = 1.0  # constant group: no division by 0
+        mean[~np.isfinite(mean)] = 0.0  # values near float32's limit overflow the sums
+        std[~np.isfinite(std)] = 1.0
         self.fill = (mean * self.divide_by).astype(np.float32)
         self.mean = (mean if normalize else np.zeros_like(mean)).astype(np.float32)
         self.std = (std if normalize else np.ones_like(std)).astype(np.float32)

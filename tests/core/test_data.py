@@ -155,3 +155,18 @@ def test_project_dataset_uses_the_project_folder(tmp_path):
 def test_unknown_sample_lists_the_bundled_ones(tmp_path):
     with pytest.raises(DataError, match="available: " + ", ".join(sorted(SAMPLES))):
         load_dataset({"source": "sample", "name": "nope"}, tmp_path)
+
+
+def test_loading_data_does_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys, pathlib\n"
+            "from netstudio.core.data import load_dataset, describe_data\n"
+            "d = load_dataset({'source': 'sample', 'name': 'house-prices'}, pathlib.Path('.'))\n"
+            "describe_data({'source': 'sample', 'name': 'shapes'}, pathlib.Path('.'))\n"
+            "d.preprocessor.transform_frame(__import__('pandas').DataFrame({c.name: [1] for c in d.preprocessor.columns}))\n"
+            "print('torch' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

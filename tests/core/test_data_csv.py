@@ -363,3 +363,11 @@ def test_a_watched_large_file_reports_progress_and_stops_mid_parse(tmp_path, mon
         load_dataset({"source": "csv", "path": "data.csv", "target": "label"}, tmp_path,
                      cancel=lambda: calls.append(1) or len(calls) > 3)
     assert len(calls) == 4  # stopped inside the parse, not after it
+
+
+def test_explicit_features_keep_even_an_id_and_never_the_target(tmp_path):
+    write(tmp_path, "id,x,label\n" + "".join(f"k{i},{i},{'a' if i % 2 else 'b'}\n" for i in range(12)))
+    data = load(tmp_path, target="label", features=["x", "id", "label", "x"])
+    assert data.feature_names[0] == "x" and data.feature_names[1].startswith("id=") and "label" not in data.feature_names
+    with pytest.raises(DataError, match="feature column 'X' not found; did you mean 'x'"):
+        load(tmp_path, target="label", features=["X"])

@@ -1,5 +1,7 @@
 """Random bytes and random CSV-ish text either load or raise DataError: never another exception."""
 
+import json
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,6 +31,7 @@ def try_load(tmp_path, content: bytes, **config):
     assert np.isfinite(data.X_train).all() and np.isfinite(data.X_val).all()
     assert data.X_train.dtype == np.float32 and data.X_train.shape[1:] == data.input_shape
     assert len(data.y_train) == data.n_train and data.n_train >= 1
+    json.dumps(data.preprocessor.to_json(), allow_nan=False)  # the metadata stays plain JSON
     return data
 
 
