@@ -88,5 +88,6 @@ def run(project: Project | None = None) -> int:
         window.settings.add_recent(project.path)
     probe = DeviceProbe(window)
     probe.found.connect(window.set_device)
+    probe.found.connect(window.workflow.on_devices_found)
     QTimer.singleShot(300, lambda: probe.start(window.project.training.get("device", "auto")))
     return app.exec()

@@ -85,6 +85,11 @@ class TrainingController(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        if self.sender() is not self._thread:  # already released by shutdown()
+            return
+        self._release()
+
+    def _release(self) -> None:
         # finished() is emitted just before the thread really ends: join it before letting go.
         self._thread.wait()
         self._thread = None
@@ -116,8 +121,10 @@ class TrainingController(QObject):
         if thread is None:
             return True
         self.stop()
-        finished = thread.wait(timeout_ms)
-        return bool(finished)
+        if not thread.wait(timeout_ms):
+            return False
+        self._release()  # the queued finished() notice would only arrive after we return
+        return True
 
 
 class TaskRunner(QObject):
@@ -165,6 +172,11 @@ class TaskRunner(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
+        if self.sender() is not self._thread:  # already released by shutdown()
+            return
+        self._release()
+
+    def _release(self) -> None:
         self._thread.wait()
         self._thread = None
         self._worker = None
@@ -172,8 +184,12 @@ class TaskRunner(QObject):
         self.idle.emit()
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel the running task and join its thread; True if it ended in time."""
         thread = self._thread
         if thread is None:
             return True
         self.cancel()
-        return bool(thread.wait(timeout_ms))
+        if not thread.wait(timeout_ms):
+            return False
+        self._release()
+        return True

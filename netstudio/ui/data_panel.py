@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -81,6 +82,7 @@ class DataPanel(QWidget):
         self._table_cache: tuple | None = None
         self._pending: dict | None = None
         self._filling = False
+        self.is_loading = False  # from a load request until its result (or failure) has arrived
         self.runner = TaskRunner(self)
         self.runner.progressed.connect(self._on_progress)
         self.runner.succeeded.connect(self._on_loaded)
@@ -117,11 +119,18 @@ class DataPanel(QWidget):
         self.generate_button.setToolTip("A two-feature dataset to see the decision boundary form")
         self.generate_button.clicked.connect(lambda: self.use_synthetic(self.kind.currentData(), self.samples.value(),
                                                                         self.noise.value()))
-        synth = QHBoxLayout()
-        synth.addWidget(QLabel("Synthetic:"))
-        for w in (self.kind, QLabel("samples"), self.samples, QLabel("noise"), self.noise, self.generate_button):
-            synth.addWidget(w)
-        synth.addStretch(1)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Kind"), 0, 0)
+        grid.addWidget(self.kind, 0, 1)
+        grid.addWidget(self.generate_button, 0, 2, 1, 2)
+        grid.addWidget(QLabel("Samples"), 1, 0)
+        grid.addWidget(self.samples, 1, 1)
+        grid.addWidget(QLabel("Noise"), 1, 2)
+        grid.addWidget(self.noise, 1, 3)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
+        self.synthetic_box = QGroupBox("Synthetic 2-D data")
+        self.synthetic_box.setLayout(grid)
 
         self.source_label = QLabel()
         self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -190,7 +199,7 @@ class DataPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(synth)
+        layout.addWidget(self.synthetic_box)
         layout.addWidget(self.source_label)
         layout.addWidget(self.loading_row)
         layout.addWidget(self.tabs, 1)
@@ -279,6 +288,7 @@ class DataPanel(QWidget):
             self.runner.cancel()
             return
         config, base, table = copy.deepcopy(self.config), self.base_dir, self._table_cache
+        self._set_loading(True)
         self.progress.setRange(0, 0)
         self.runner.start(lambda progress, cancel: load_for_panel(config, base, progress, cancel, table))
 
@@ -288,10 +298,14 @@ class DataPanel(QWidget):
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(1000 * done / total))
 
+    def _set_loading(self, loading: bool) -> None:
+        if loading != self.is_loading:
+            self.is_loading = loading
+            self.loading_changed.emit(loading)
+
     @Slot(bool)
     def _on_running_changed(self, running: bool) -> None:
         self.loading_row.setVisible(running)
-        self.loading_changed.emit(running)
         if not running and self._pending is not None:
             self.config, self._pending = self._pending, None
             self._load()
@@ -300,6 +314,7 @@ class DataPanel(QWidget):
     def _on_loaded(self, loaded: LoadedData) -> None:
         if self._pending is not None:
             return
+        self._set_loading(False)
         self.loaded = loaded
         self._table_cache = loaded.table
         self._show_loaded(loaded)
@@ -307,7 +322,10 @@ class DataPanel(QWidget):
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self._pending is not None or message == "cancelled":
+        if self._pending is not None:
+            return
+        self._set_loading(False)
+        if message == "cancelled":
             return
         self.loaded = None
         self._show_error(message)
@@ -316,6 +334,7 @@ class DataPanel(QWidget):
     def shutdown(self) -> None:
         self._pending = None
         self.runner.shutdown()
+        self._set_loading(False)
 
     @property
     def dataset(self):

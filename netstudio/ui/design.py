@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from netstudio.core.layers import Fix, Shape, get_layer_type
+from netstudio.core.losses import check_training
 from netstudio.core.stack import LayerSpec, LayerStack, Validation
 from netstudio.core.templates import DEFAULT_INPUT_SHAPE, check_input_shape
 from netstudio.ui.commands import (
@@ -58,6 +59,7 @@ class Design(QObject):
         self._input_shape: Shape = check_input_shape(input_shape)
         self._output_width: int | None = None
         self._batch_size = 32
+        self._context: tuple | None = None  # (task, classes, loss) once data is loaded
         self._dirty = False
         self._was_modified = False
         # Connected before any Qt model, so a model's endInsertRows already sees the new validation.
@@ -103,6 +105,7 @@ class Design(QObject):
         self._input_shape = check_input_shape(input_shape)
         self._batch_size = batch_size
         self._output_width = None
+        self._context = None
         self.stack.set_layers(list(layers))  # revalidates
         self.input_shape_changed.emit(self._input_shape)
         self._dirty = False
@@ -219,9 +222,20 @@ class Design(QObject):
             self._batch_size = batch_size
             self._revalidate()
 
+    def set_training_context(self, task: str | None, classes: list[str] | None = None, loss: str = "auto") -> None:
+        """Also check the loss against the task and the last layer (``task=None``: no data, no check)."""
+        context = (task, tuple(classes) if classes else None, loss) if task else None
+        if context != self._context:
+            self._context = context
+            self._revalidate()
+
     # -- internals -------------------------------------------------------------------------------
     def _validate(self) -> Validation:
-        return self.stack.validate(self._input_shape, self._output_width, batch_size=self._batch_size)
+        validation = self.stack.validate(self._input_shape, self._output_width, batch_size=self._batch_size)
+        if self._context is not None:
+            task, classes, loss = self._context
+            validation = check_training(validation, self.stack, task, list(classes) if classes else None, loss)
+        return validation
 
     def _revalidate(self, *_args: Any) -> None:
         self.validation = self._validate()

@@ -112,6 +112,9 @@ class MainWindow(QMainWindow):
         self._restore_layout()
         self.setAcceptDrops(True)
         self.set_project(project if project is not None else new_project())
+        from netstudio.ui.workflow import TrainingWorkflow
+
+        self.workflow = TrainingWorkflow(self)
 
     def _connect(self) -> None:
         d, editor = self.design, self.stack_editor
@@ -211,7 +214,13 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{self.project.name}{'*' if modified else ''} — NetStudio")
 
     def maybe_save(self) -> bool:
-        """Ask Save / Discard / Cancel if there are unsaved changes; ``True`` means go ahead."""
+        """Ask Save / Discard / Cancel if there are unsaved changes; ``True`` means go ahead.
+
+        A running training is stopped first (after asking): the design is locked while it runs.
+        """
+        workflow = getattr(self, "workflow", None)
+        if workflow is not None and not workflow.confirm_idle():
+            return False
         if not self.design.modified:
             return True
         answer = QMessageBox.question(
@@ -393,10 +402,18 @@ class MainWindow(QMainWindow):
             return
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
+        self.workflow.shutdown()
         event.accept()
 
+    def _dropped_data(self, event) -> str | None:
+        """The data file or image folder being dropped, if that is what it is."""
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if len(urls) == 1 and self.workflow.accepts_data(urls[0]) and not self.workflow.controller.is_running:
+            return urls[0]
+        return None
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
-        if project_urls(event.mimeData()):
+        if project_urls(event.mimeData()) or self._dropped_data(event):
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -406,6 +423,11 @@ class MainWindow(QMainWindow):
         if files:
             event.acceptProposedAction()
             self._on_project_dropped(files[0])
+        elif (data := self._dropped_data(event)) is not None:
+            event.acceptProposedAction()
+            self.workflow.data_panel.open_path(data)
+            self.workflow.data_dock.show()
+            self.workflow.data_dock.raise_()
 
     def _on_project_dropped(self, path: str) -> None:
         if self.maybe_save():
