@@ -2,8 +2,9 @@
 
 import json
 
+import PySide6
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox, QWidget
 
@@ -146,22 +147,53 @@ def test_a_project_without_input_shape_gets_a_suggestion(window, tmp_path):
     assert "assumed" in window.statusBar().currentMessage()
 
 
-def test_dropping_a_project_file_on_the_window_opens_it(window, tmp_path):
-    path = get_template("mlp-classifier").project().save(tmp_path / "mlp.nsproj")
+#: Qt 6.12 adds a QPointF drag-enter constructor and deprecates the QPoint one; older ones lack it.
+#: Chosen by version, not by trying: a failed overload call can leave its QMimeData argument dead.
+DRAG_POINT = QPointF if PySide6.__version_info__ >= (6, 12) else QPoint
+
+
+def drag_enter(mime: QMimeData) -> QDragEnterEvent:
+    """A synthetic drag-enter event at (20, 20)."""
+    return QDragEnterEvent(DRAG_POINT(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                           Qt.KeyboardModifier.NoModifier)
+
+
+def drop(mime: QMimeData) -> QDropEvent:
+    return QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                      Qt.KeyboardModifier.NoModifier)
+
+
+def file_mime(path) -> QMimeData:
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    args = (QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    enter = QDragEnterEvent(*args)
+    return mime
+
+
+def test_dropping_a_project_file_on_the_window_opens_it(window, tmp_path):
+    path = get_template("mlp-classifier").project().save(tmp_path / "mlp.nsproj")
+    mime = file_mime(path)  # an event does not own its mime data: keep it alive
+    enter = drag_enter(mime)
     QApplication.sendEvent(window, enter)
     assert enter.isAccepted()
-    QApplication.sendEvent(window, QDropEvent(*args))
+    QApplication.sendEvent(window, drop(mime))
     assert window.project.path == path and len(window.design.stack) == 6
     text = QMimeData()
     text.setText("not a project")
-    refused = QDragEnterEvent(QPointF(20, 20), Qt.DropAction.CopyAction, text, Qt.MouseButton.LeftButton,
-                              Qt.KeyboardModifier.NoModifier)
+    refused = drag_enter(text)
     QApplication.sendEvent(window, refused)
     assert not refused.isAccepted()
+
+
+def test_dropping_a_data_file_on_the_window_loads_it(qtbot, window, tmp_path):
+    path = tmp_path / "points.csv"
+    path.write_text("x,y,label\n" + "".join(f"{i},{i % 7},{'ab'[i % 2]}\n" for i in range(40)))
+    mime = file_mime(path)
+    enter = drag_enter(mime)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=30000) as blocker:
+        QApplication.sendEvent(window, drop(mime))
+    assert blocker.args[0].input_shape == (2,) and window.project.data["path"] == str(path)
 
 
 @pytest.mark.parametrize("answer, closes, saved", [(Button.Cancel, False, False), (Button.Discard, True, False),
