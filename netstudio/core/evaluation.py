@@ -152,7 +152,28 @@ def boundary_field(model, grid: BoundaryGrid, output_transform: str) -> np.ndarr
     return probs.reshape(len(grid.ys), len(grid.xs), -1)
 
 
-class BoundaryProbe(Callback):
+class _RateLimited(Callback):
+    """A callback that acts at fit start and end and at most ``rate`` times a second in between."""
+
+    def __init__(self, session, rate: float):
+        self.session = session
+        self.interval = 1.0 / rate
+        self.last = 0.0
+
+    def act(self) -> None:
+        raise NotImplementedError
+
+    def _maybe(self) -> None:
+        if time.perf_counter() - self.last >= self.interval:
+            self.last = time.perf_counter()
+            self.act()
+
+    def on_fit_end(self, summary):
+        self.last = time.perf_counter()
+        self.act()
+
+
+class BoundaryProbe(_RateLimited):
     """Computes the boundary field in the training thread at most ``rate`` times a second.
 
     The model is switched to ``eval()`` for the few milliseconds of the grid prediction and back,
@@ -160,22 +181,40 @@ class BoundaryProbe(Callback):
     numpy arrays only.
     """
 
-    def __init__(self, model, grid: BoundaryGrid, output_transform: str, on_field: Callable[[np.ndarray], None],
-                 rate: float = 4.0):
-        self.model, self.grid, self.transform, self.on_field = model, grid, output_transform, on_field
-        self.interval = 1.0 / rate
-        self.last = 0.0
+    def __init__(self, session, grid: BoundaryGrid, on_field: Callable[[np.ndarray], None], rate: float = 4.0):
+        super().__init__(session, rate)
+        self.grid, self.on_field = grid, on_field
 
-    def _emit(self) -> None:
-        self.last = time.perf_counter()
-        self.on_field(boundary_field(self.model, self.grid, self.transform))
+    def act(self) -> None:
+        self.on_field(boundary_field(self.session.model, self.grid, self.session.trainer.plan.output))
 
     def on_fit_start(self, start):
-        self._emit()
+        self.last = time.perf_counter()
+        self.act()
 
     def on_batch_end(self, state):
-        if time.perf_counter() - self.last >= self.interval:
-            self._emit()
+        self._maybe()
 
-    def on_fit_end(self, summary):
-        self._emit()
+
+class EvaluationProbe(_RateLimited):
+    """Evaluates the validation split while training runs (between steps, at most ``rate`` per
+    second) and once at the end; ``on_report(report)`` gets a classification or regression report."""
+
+    def __init__(self, session, on_report: Callable[[object], None], rate: float = 1.0):
+        super().__init__(session, rate)
+        self.on_report = on_report
+
+    def act(self) -> None:
+        if self.session.dataset.n_val:
+            self.on_report(evaluate_model(self.session.model, self.session.dataset, self.session.trainer.plan.output))
+
+    def on_epoch_end(self, metrics):
+        self._maybe()
+
+
+def sample_images(dataset, X: np.ndarray) -> np.ndarray:
+    """Preprocessed images ``[N, C, H, W]`` back as 8-bit pixels (what the files held, resized)."""
+    pre = dataset.preprocessor
+    shape = (1, *pre.stat_shape)
+    pixels = (X * np.asarray(pre.std).reshape(shape) + np.asarray(pre.mean).reshape(shape)) * pre.divide_by
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)

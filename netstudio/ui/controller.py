@@ -52,18 +52,22 @@ class TrainingController(QObject):
     def can_continue(self) -> bool:
         return not self.is_running and self.session is not None and self.session.summary is not None
 
-    def start(self, session, out_dir: Callable[[], str] | None = None) -> bool:
-        """Train *session* from scratch; False if a run is already going."""
+    def start(self, session, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
+        """Train *session* from scratch; False if a run is already going.
+
+        *callbacks* are extra trainer callbacks (probes) run in the worker thread.
+        """
         if self.is_running:
             return False
         self.session = session
-        return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock()))
+        return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock(), callbacks=callbacks))
 
-    def continue_training(self, epochs: int, out_dir: Callable[[], str] | None = None) -> bool:
+    def continue_training(self, epochs: int, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
         """Train the last session *epochs* more epochs from where it ended."""
         if not self.can_continue():
             return False
-        return self._launch(TrainingWorker(self.session, epochs=epochs, out_dir=out_dir, clock=self._new_clock()))
+        return self._launch(TrainingWorker(self.session, epochs=epochs, out_dir=out_dir, clock=self._new_clock(),
+                                           callbacks=callbacks))
 
     def _new_clock(self) -> PauseClock:
         self._clock = PauseClock()

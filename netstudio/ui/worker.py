@@ -182,9 +182,10 @@ class TrainingWorker(QObject):
     done = Signal()
 
     def __init__(self, session, *, epochs: int | None = None, out_dir: Callable[[], str] | None = None,
-                 clock: PauseClock | None = None):
+                 clock: PauseClock | None = None, callbacks: tuple = ()):
         super().__init__()
         self.session = session
+        self.callbacks = tuple(callbacks)  # more trainer callbacks, run in this thread (probes)
         self.epochs = epochs
         self.out_dir = out_dir
         self.clock = clock or PauseClock()
@@ -192,11 +193,11 @@ class TrainingWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            bridge = [_Bridge(self, self.clock)]
+            callbacks = [_Bridge(self, self.clock), *self.callbacks]
             if self.epochs is None:
-                summary = self.session.fit(bridge)
+                summary = self.session.fit(callbacks)
             else:
-                summary = self.session.continue_fit(self.epochs, bridge)
+                summary = self.session.continue_fit(self.epochs, callbacks)
             self.run_finished.emit(self._save(summary))
         except Exception as exc:  # the window must survive anything a run throws
             traceback.print_exc()

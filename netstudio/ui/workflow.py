@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Slot
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QMessageBox, QScrollArea, QWidget
 
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.controller import TrainingController
 from netstudio.ui.data_panel import DataPanel
+from netstudio.ui.evaluation_view import EvaluationView
 from netstudio.ui.loss_plot import LossPlot
+from netstudio.ui.runs_panel import RunsPanel
 from netstudio.ui.training_panel import TrainingPanel
 
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".psv", ".npz", ".gz"}
@@ -40,6 +42,18 @@ def scrollable(widget: QWidget) -> QScrollArea:
     return area
 
 
+class ProbeSignals(QObject):
+    """Lives in the GUI thread; the training thread's probes emit through it (queued to the GUI).
+
+    Signals
+    -------
+    field_ready(numpy.ndarray), report_ready(object)
+    """
+
+    field_ready = Signal(object)
+    report_ready = Signal(object)
+
+
 class TrainingWorkflow(QObject):
     """Adds the data panel, training panel and live plot to a :class:`MainWindow` and runs training."""
 
@@ -50,6 +64,9 @@ class TrainingWorkflow(QObject):
         self.data_panel = DataPanel()
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
+        self.evaluation = EvaluationView()
+        self.runs_panel = RunsPanel()
+        self.probes = ProbeSignals(self)
         self.last_run_dir: str | None = None
         self._data_error: str | None = None
         area = Qt.DockWidgetArea
@@ -57,6 +74,13 @@ class TrainingWorkflow(QObject):
         self.training_dock = window.add_panel(scrollable(self.training_panel), "Training", area.RightDockWidgetArea,
                                               "trainingPanelDock")
         self.plot_dock = window.add_panel(self.loss_plot, "Loss Plot", area.BottomDockWidgetArea, "lossPlotDock")
+        self.evaluation_dock = window.add_panel(scrollable(self.evaluation), "Evaluation", area.BottomDockWidgetArea,
+                                                "evaluationDock")
+        self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock")
+        for dock in (self.evaluation_dock, self.runs_dock):
+            if not window.restoreDockWidget(dock):
+                window.tabifyDockWidget(self.plot_dock, dock)
+        self.plot_dock.raise_()
         if not window.restoreDockWidget(self.data_dock):
             window.tabifyDockWidget(window.palette_dock, self.data_dock)
             window.palette_dock.raise_()
@@ -139,6 +163,10 @@ class TrainingWorkflow(QObject):
         c.run_failed.connect(self._on_run_failed)
         c.running_changed.connect(self._on_running_changed)
         c.paused_changed.connect(t.set_paused)
+        self.probes.field_ready.connect(self.evaluation.show_field)
+        self.probes.report_ready.connect(self.evaluation.show_report)
+        self.runs_panel.restore_design_requested.connect(self.restore_design)
+        self.runs_panel.restore_settings_requested.connect(self.restore_settings)
 
     @Slot(object)
     def _on_project_changed(self, project) -> None:
@@ -150,8 +178,15 @@ class TrainingWorkflow(QObject):
         self.training_panel.set_config(project.training)
         self.training_panel.set_can_continue(False)
         self.loss_plot.clear()
+        self.evaluation.set_dataset(None)
         self.data_panel.set_project(project)
+        self.runs_panel.set_folder(self.runs_folder())
         self._update_ready()
+
+    def runs_folder(self) -> Path:
+        """Where the open project's runs are: runs/ beside it, or the app's folder if it is unsaved."""
+        project = self.window.project
+        return project.base_dir / "runs" if project.path is not None else app_runs_folder()
 
     def _on_data_config_changed(self, config: dict) -> None:
         self.window.project.data = config
@@ -160,6 +195,7 @@ class TrainingWorkflow(QObject):
     @Slot(object)
     def _on_dataset_loaded(self, dataset) -> None:
         self._data_error = None
+        self.evaluation.set_dataset(dataset)
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
         self.window.statusBar().showMessage(
@@ -234,10 +270,21 @@ class TrainingWorkflow(QObject):
             return False
         self.loss_plot.clear()
         self.training_panel.log.clear()
-        return self.controller.start(session, self._out_dir())
+        self.evaluation.set_dataset(session.dataset)
+        return self.controller.start(session, self._out_dir(), self._probes(session))
 
     def continue_training(self, epochs: int) -> bool:
-        return self.controller.continue_training(epochs, self._out_dir())
+        session = self.controller.session
+        return self.controller.continue_training(epochs, self._out_dir(), self._probes(session) if session else ())
+
+    def _probes(self, session) -> tuple:
+        """Callbacks that feed the evaluation view from the training thread, a few times a second."""
+        from netstudio.core.evaluation import BoundaryProbe, EvaluationProbe
+
+        probes = [EvaluationProbe(session, self.probes.report_ready.emit)]
+        if self.evaluation.grid is not None:
+            probes.append(BoundaryProbe(session, self.evaluation.grid, self.probes.field_ready.emit))
+        return tuple(probes)
 
     def toggle_pause(self) -> None:
         if self.controller.is_paused:
@@ -258,6 +305,7 @@ class TrainingWorkflow(QObject):
         self.training_panel.run_finished(result)
         if result.get("run_dir"):
             self.last_run_dir = result["run_dir"]
+            self.runs_panel.refresh(select=result["run_dir"])
         status = result["status"]
         if status in ("diverged", "failed"):
             QMessageBox.warning(self.window, "Training Failed", result["message"])
@@ -290,6 +338,29 @@ class TrainingWorkflow(QObject):
         if not locked:
             w.design.undo_stack.setActive(True)
             w._update_actions()
+
+    # -- run history -------------------------------------------------------------------------------
+    @Slot(object)
+    def restore_design(self, run) -> None:
+        """Put a run's layers back into the editor as one undoable step."""
+        if self.controller.is_running:
+            return
+        design = self.window.design
+        layers = [spec.copy() for spec in run.project.stack]
+        design.undo_stack.beginMacro(f"Restore design of {run.path.name}")
+        design.remove_layers(list(range(len(design.stack))))
+        design.insert_layers(0, layers)
+        design.undo_stack.endMacro()
+        self.window.statusBar().showMessage(f"Restored the design of {run.path.name} (Undo to go back)", 8000)
+
+    @Slot(object)
+    def restore_settings(self, run) -> None:
+        """Use a run's training settings."""
+        if self.controller.is_running:
+            return
+        self.training_panel.set_config(run.project.training)
+        self._on_training_config_changed(self.training_panel.config())
+        self.window.statusBar().showMessage(f"Training settings of {run.path.name} restored", 8000)
 
     # -- export, cluster ---------------------------------------------------------------------------
     def export_model(self) -> None:

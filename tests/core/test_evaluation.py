@@ -9,6 +9,7 @@ import pytest
 from netstudio.core.data import load_dataset
 from netstudio.core.evaluation import (
     BoundaryProbe,
+    EvaluationProbe,
     boundary_field,
     boundary_grid,
     classification_report,
@@ -16,6 +17,7 @@ from netstudio.core.evaluation import (
     model_outputs,
     raw_features,
     regression_report,
+    sample_images,
     supports_boundary,
 )
 from netstudio.core.project import Project
@@ -122,10 +124,28 @@ def test_boundary_probe_is_rate_limited(tmp_path):
                       path=tmp_path / "t.nsproj")
     project.training.update(epochs=3, batch_size=4, device="cpu")
     session = prepare_session(project)
-    fields = []
-    probe = BoundaryProbe(session.model, boundary_grid(session.dataset, resolution=20), "sigmoid", fields.append, rate=5)
+    fields, reports = [], []
+    probe = BoundaryProbe(session, boundary_grid(session.dataset, resolution=20), fields.append, rate=5)
+    evaluation = EvaluationProbe(session, reports.append, rate=2)
     started = time.perf_counter()
-    session.fit([probe])
+    session.fit([probe, evaluation])
     seconds = time.perf_counter() - started
     assert 2 <= len(fields) <= 5 * seconds + 3
     assert fields[-1].shape == (20, 20, 2) and np.allclose(fields[-1].sum(axis=2), 1)
+    assert 1 <= len(reports) <= 2 * seconds + 2
+    final = evaluate_model(session.model, session.dataset, session.summary.output_transform)
+    np.testing.assert_array_equal(reports[-1].matrix, final.matrix)
+
+
+def test_sample_images_give_back_the_pixels(tmp_path):
+    from PIL import Image
+
+    for label, value in (("a", 30), ("b", 200)):
+        (tmp_path / label).mkdir()
+        for i in range(4):
+            Image.new("L", (6, 5), value + i).save(tmp_path / label / f"{i}.png")
+    data = load_dataset({"source": "images", "path": str(tmp_path), "validation_split": 0.0, "seed": 0,
+                         "task": "auto", "normalize": True}, tmp_path)
+    pixels = sample_images(data, data.X_train)
+    assert pixels.dtype == np.uint8 and pixels.shape == (8, 1, 5, 6)
+    assert sorted(int(p[0, 0, 0]) for p in pixels) == [30, 31, 32, 33, 200, 201, 202, 203]
