@@ -1,15 +1,20 @@
 """Training throughput: NetStudio's Trainer vs a hand-written loop vs the DataLoader loop.
 
-Same model, data, optimizer and seed for all three; the loops are interleaved round by round in
+Same model, data, optimizer and seed for all of them; the loops are interleaved round by round in
 one process so that machine noise hits them alike. Prints samples/s (median over rounds) and the
-Trainer's ratio to the hand-written loop (goal: >= 0.95).
+Trainer's ratio to the hand-written loop (goal: >= 0.95), also when the Trainer runs in the window:
+a real MainWindow (offscreen) trains through its own Train path, with the worker thread, the
+training panel and the live loss plot redrawing in a running Qt event loop (``--no-window`` skips
+it). ``--device cuda`` runs every loop on the GPU with no per-step synchronisation: the clock
+stops after a ``torch.cuda.synchronize()`` at the end of each timed loop only.
 
-    python benchmarks/training_throughput.py [--rounds 5] [--device cpu] [--quick]
+    python benchmarks/training_throughput.py [--rounds 5] [--device cpu|cuda] [--quick] [--no-window]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -160,6 +165,12 @@ def run_trainer(layers, x, y, task, bs, opt_name, epochs, device, callbacks=()):
     return len(x) * epochs / (time.perf_counter() - t0)
 
 
+def run_window(bench, layers, x, y, task, bs, opt_name, epochs, device):
+    """The same training, started from the window's Train action; timed around the trainer's fit."""
+    seconds = bench.train()
+    return len(x) * epochs / seconds
+
+
 def sync(device):
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
@@ -170,15 +181,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
+    parser.add_argument("--no-window", action="store_true", help="skip training in the window")
     args = parser.parse_args()
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, rounds {args.rounds}")
+    bench = None
+    if not args.no_window:
+        from _window import WindowBench
+
+        bench = WindowBench()
+    print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, rounds {args.rounds}, "
+          f"load average {os.getloadavg()[0]:.2f}")
     header = (f"{'workload':36} {'hand-written':>12} {'hand fused':>10} {'DataLoader':>10} {'Trainer':>9} "
-              f"{'+live cb':>9} {'ratio':>6} {'ratio cb':>8} {'vs fused':>8}")
+              f"{'+live cb':>9} {'window':>9} {'ratio':>6} {'ratio cb':>8} {'window':>7} {'vs fused':>8}")
     print(header)
     print("-" * len(header))
     for name, layers, x, y, task, bs, opt, epochs in workloads(args.quick):
         runs = {"hand": [], "hand_fused": [], "loader": [], "trainer": [], "trainer_cb": []}
+        if bench is not None:
+            runs["window"] = []
+            bench.open(layers, x, y, task=task, batch_size=bs, optimizer=opt, epochs=epochs, device=str(device))
         for r in range(args.rounds):
             order = list(runs)
             order = order[r % len(order):] + order[:r % len(order)]
@@ -191,14 +212,20 @@ def main() -> None:
                     runs[which].append(run_dataloader(layers, x, y, task, bs, opt, epochs, device))
                 elif which == "trainer":
                     runs[which].append(run_trainer(layers, x, y, task, bs, opt, epochs, device))
+                elif which == "window":
+                    runs[which].append(run_window(bench, layers, x, y, task, bs, opt, epochs, device))
                 else:
                     runs[which].append(run_trainer(layers, x, y, task, bs, opt, epochs, device, [LivePlotLike()]))
         med = {k: statistics.median(v) for k, v in runs.items()}
+        window = (f"{med['window']:>9,.0f}", f"{med['window'] / med['hand']:>7.2f}") if bench else (f"{'–':>9}", f"{'–':>7}")
         print(f"{name:36} {med['hand']:>12,.0f} {med['hand_fused']:>10,.0f} {med['loader']:>10,.0f} "
-              f"{med['trainer']:>9,.0f} {med['trainer_cb']:>9,.0f} {med['trainer'] / med['hand']:>6.2f} "
-              f"{med['trainer_cb'] / med['hand']:>8.2f} {med['trainer'] / med['hand_fused']:>8.2f}")
-    print("samples/s, median of rounds. ratio = Trainer / hand-written (goal >= 0.95); ratio cb = with a\n"
-          "live-plot-like callback; vs fused = Trainer / a hand-written loop that also uses fused optimizers.")
+              f"{med['trainer']:>9,.0f} {med['trainer_cb']:>9,.0f} {window[0]} {med['trainer'] / med['hand']:>6.2f} "
+              f"{med['trainer_cb'] / med['hand']:>8.2f} {window[1]} {med['trainer'] / med['hand_fused']:>8.2f}")
+    if bench is not None:
+        bench.close()
+    print(f"samples/s, median of rounds; load average {os.getloadavg()[0]:.2f}. ratio = Trainer / hand-written\n"
+          "(goal >= 0.95); ratio cb = with a live-plot-like callback; window = trained from the window with the\n"
+          "live plot, / hand-written; vs fused = Trainer / a hand-written loop that also uses fused optimizers.")
 
 
 if __name__ == "__main__":
