@@ -6,6 +6,7 @@ so that they stay readable in a dark theme. Category and status icons carry thei
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-#: Sizes rendered into each icon; Qt picks the closest and scales for high-DPI screens.
-SIZES = (16, 20, 24, 32, 48, 64)
+#: Sizes rendered into each action icon: the widgets ask for 14-20 px (rows, buttons, the 20 px
+#: toolbar) and 28 px (the inspector's picture); Qt scales the closest. Fewer sizes start faster:
+#: every size is an SVG rendering, and the window makes some 30 icons before it shows.
+SIZES = (16, 20, 32)
+#: The application icon also serves the window manager and the About box.
+APP_SIZES = (16, 20, 24, 32, 48, 64, 128)
 
 
 def resources_dir() -> Path:
@@ -48,7 +53,7 @@ def icon(name: str) -> QIcon:
 
 def app_icon() -> QIcon:
     """The application icon (``resources/netstudio.svg``)."""
-    return _render_file(str(resources_dir() / "netstudio.svg"), "")
+    return _render_file(str(resources_dir() / "netstudio.svg"), "", APP_SIZES)
 
 
 @lru_cache(maxsize=256)
@@ -56,7 +61,7 @@ def _render(name: str, colour: str) -> QIcon:
     return _render_file(str(icon_path(name)), colour)
 
 
-def _render_file(path: str, colour: str) -> QIcon:
+def _render_file(path: str, colour: str, sizes: tuple[int, ...] = SIZES) -> QIcon:
     if QGuiApplication.instance() is None:  # QPixmap without an application aborts the process
         raise RuntimeError("create the QApplication before loading icons")
     svg = Path(path).read_text(encoding="utf-8")
@@ -66,24 +71,42 @@ def _render_file(path: str, colour: str) -> QIcon:
     result = QIcon()
     disabled = QColor(colour or "#808080")
     disabled.setAlphaF(0.35)
-    for size in SIZES:
-        for scale in (1, 2):
-            result.addPixmap(_pixmap(renderer, size, scale), QIcon.Mode.Normal)
-            if colour:
-                result.addPixmap(_pixmap(renderer, size, scale, disabled), QIcon.Mode.Disabled)
+    for size in sizes:
+        for scale in _scales():
+            image = _image(renderer, size * scale)
+            result.addPixmap(_pixmap(image, scale), QIcon.Mode.Normal)
+            if colour:  # a faded copy for disabled actions
+                result.addPixmap(_pixmap(_tinted(image, disabled), scale), QIcon.Mode.Disabled)
     return result
 
 
-def _pixmap(renderer: QSvgRenderer, size: int, scale: int, tint: QColor | None = None) -> QPixmap:
-    image = QImage(size * scale, size * scale, QImage.Format.Format_ARGB32_Premultiplied)
+def _scales() -> range:
+    """Device pixel ratios to render for: 1, and 2 (or more) when a screen is high-DPI."""
+    ratio = max((screen.devicePixelRatio() for screen in QGuiApplication.screens()), default=1.0)
+    return range(1, max(1, math.ceil(ratio)) + 1)
+
+
+def _image(renderer: QSvgRenderer, pixels: int) -> QImage:
+    image = QImage(pixels, pixels, QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    renderer.render(painter, QRectF(0, 0, size * scale, size * scale))
-    if tint is not None:  # a faded copy for disabled actions
-        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
-        painter.fillRect(image.rect(), tint)
+    renderer.render(painter, QRectF(0, 0, pixels, pixels))
     painter.end()
+    return image
+
+
+def _tinted(image: QImage, tint: QColor) -> QImage:
+    """*image*'s shape filled with *tint*."""
+    copy = image.copy()
+    painter = QPainter(copy)
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(copy.rect(), tint)
+    painter.end()
+    return copy
+
+
+def _pixmap(image: QImage, scale: int) -> QPixmap:
     pixmap = QPixmap.fromImage(image)
     pixmap.setDevicePixelRatio(scale)
     return pixmap
