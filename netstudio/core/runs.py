@@ -96,6 +96,7 @@ def summary_doc(session, summary: FitSummary) -> dict:
         "samples_per_second": summary.samples_per_second,
         "device": summary.device,
         "parameters": summary.parameters,
+        "world_size": summary.world_size,
         "status": summary.status,
         "message": summary.message,
         "train_loss": _finite(best.train_loss) if best else None,

@@ -86,7 +86,7 @@ def check_design(project: Project, dataset: Dataset, config: TrainConfig) -> Val
 
 def prepare_session(project: Project, *, dataset: Dataset | None = None,
                     progress: Callable[[int, int], None] | None = None, cancel: Callable[[], bool] | None = None,
-                    **overrides) -> TrainingSession:
+                    distributed=None, **overrides) -> TrainingSession:
     """Load the data, check the design, resolve the device and build the model.
 
     Parameters
@@ -96,6 +96,9 @@ def prepare_session(project: Project, *, dataset: Dataset | None = None,
         Already loaded data (the window has it); loaded from the project otherwise.
     progress, cancel : callable, optional
         Passed to the data loader.
+    distributed : Distributed, optional
+        This process's place in a torchrun job: it joins the job's process group here, on the
+        device that suits its local rank, and the trainer trains its shard of the data.
     **overrides
         ``data_path``, ``epochs``, ``device``, ``seed``: see :func:`apply_overrides`.
 
@@ -103,6 +106,8 @@ def prepare_session(project: Project, *, dataset: Dataset | None = None,
     ------
     ProjectError, DataError, ConfigError
         Bad project, unreadable or unsuitable data, an invalid design, an unavailable device.
+    TrainingError
+        The other processes of a torchrun job cannot be reached.
     """
     from netstudio.core.devices import resolve_device
 
@@ -117,7 +122,7 @@ def prepare_session(project: Project, *, dataset: Dataset | None = None,
     validation = check_design(project, dataset, config)
     if not validation.valid:
         raise ProjectError(f"the model does not fit the data: {validation.first_error()}")
-    device = resolve_device(config.device)
+    device = distributed.join(config.device) if distributed is not None else resolve_device(config.device)
     model = build_model(project.stack, dataset.input_shape, dataset.output_width, seed=config.seed,
                         validation=validation)
-    return TrainingSession(project, dataset, validation, config, model, Trainer(config, device))
+    return TrainingSession(project, dataset, validation, config, model, Trainer(config, device, distributed))

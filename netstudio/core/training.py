@@ -6,6 +6,12 @@ random permutation and slices batches from it (no per-sample DataLoader); step l
 device and are read back only when someone reports them. ``request_stop()``, ``pause()`` and
 ``resume()`` are thread-safe and take effect at the next batch, so a GUI worker thread can drive it.
 
+Under ``torchrun`` the same loop runs on every process with a
+:class:`~netstudio.core.distributed.Distributed` context: the model is wrapped in
+DistributedDataParallel, each rank trains on its shard of the epoch's permutation, and the ranks
+agree on every decision (stop, divergence, best epoch) from values they share at each epoch's end
+and every :data:`DIVERGENCE_CHECK_STEPS` steps, never from values only one of them has.
+
 Callbacks (subclass :class:`Callback`, override what you need) receive small read-only states:
 ``on_fit_start(FitStart)``, ``on_batch_end(BatchState)``, ``on_epoch_end(EpochMetrics)``,
 ``on_fit_end(FitSummary)`` and ``on_exception(exc)``.
@@ -21,12 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netstudio.core.dataset import Dataset
-from netstudio.core.errors import ConfigError
+from netstudio.core.distributed import SINGLE_PROCESS
+from netstudio.core.errors import ConfigError, TrainingError
 from netstudio.core.losses import LossPlan, make_loss, plan_loss
 from netstudio.core.metrics import evaluate
 from netstudio.core.project import validate_training
 
-#: Check for a NaN/inf loss every this many steps (and at each epoch's end).
+#: Check for a NaN/inf loss every this many steps (and at each epoch's end). Under torchrun the
+#: ranks also agree on stop requests at these points.
 DIVERGENCE_CHECK_STEPS = 64
 
 
@@ -109,7 +117,8 @@ class EpochMetrics:
 
 @dataclass
 class FitSummary:
-    """How a fit ended. ``status``: completed, stopped, early_stopped, diverged or failed."""
+    """How a fit ended. ``status``: completed, stopped, early_stopped, diverged or failed.
+    ``world_size`` is the number of processes that trained together (1 without torchrun)."""
 
     status: str
     message: str
@@ -122,6 +131,7 @@ class FitSummary:
     loss: str
     output_transform: str
     train_seconds: float
+    world_size: int = 1
 
     @property
     def ok(self) -> bool:
@@ -166,12 +176,16 @@ class Trainer:
     config : TrainConfig
     device : torch.device, optional
         Overrides ``config.device`` (already resolved).
+    distributed : Distributed, optional
+        This process's place in a torchrun job (already joined, ``device`` is its device).
     """
 
-    def __init__(self, config: TrainConfig, device=None):
+    def __init__(self, config: TrainConfig, device=None, distributed=None):
         self.config = config
         self._device = device
+        self.dist = distributed if distributed is not None else SINGLE_PROCESS
         self._stop = threading.Event()
+        self._stop_requested = threading.Event()
         self._unpaused = threading.Event()
         self._unpaused.set()
         self.model = None
@@ -185,11 +199,19 @@ class Trainer:
         self._best_state: dict | None = None
         self._tensors: dict[str, Any] = {}
         self._since_best = 0
+        self._diverged_on: int | None = None
+        self._training_model = None
 
     # -- control (thread-safe) -------------------------------------------------------------------
     def request_stop(self) -> None:
-        """Stop at the next batch; fit returns a valid partial result."""
-        self._stop.set()
+        """Stop at the next batch; fit returns a valid partial result.
+
+        Under torchrun every rank stops at the same point: the next one where they agree (every
+        :data:`DIVERGENCE_CHECK_STEPS` steps, or the epoch's end).
+        """
+        self._stop_requested.set()
+        if self.dist.world_size == 1:
+            self._stop.set()
         self._unpaused.set()
 
     def pause(self) -> None:
@@ -224,7 +246,9 @@ class Trainer:
         self.model, self.data = model, data
         self.history, self.best_epoch, self._best_score, self._best_state = [], None, math.inf, None
         self._since_best = 0
-        torch.manual_seed(self.config.seed)
+        # Ranks draw different dropout masks, as successive batches of one process do; the
+        # permutation's generator below stays the same on every rank (they share one epoch order).
+        torch.manual_seed(self.config.seed + self.dist.rank)
         self._generator = torch.Generator().manual_seed(self.config.seed)
         from netstudio.core.stack import LayerStack
 
@@ -235,6 +259,9 @@ class Trainer:
         self._move_data()
         self.optimizer = self._make_optimizer()
         self.scheduler = self._make_scheduler(self.config.epochs)
+        # Training steps go through the wrapper (DDP averages gradients); everything else
+        # (validation, snapshots, saving) uses the plain module.
+        self._training_model = self.dist.wrap(self.model)
         return self._run(self.config.epochs, callbacks)
 
     def continue_fit(self, epochs: int, callbacks: Sequence[Callback] = ()) -> FitSummary:
@@ -244,6 +271,7 @@ class Trainer:
         if epochs < 1:
             raise ConfigError("continue needs at least one more epoch")
         self._stop.clear()
+        self._stop_requested.clear()
         self._unpaused.set()
         self._since_best = 0
         if self.config.scheduler in ("cosine", "onecycle"):  # a finished schedule restarts for the new epochs
@@ -291,7 +319,7 @@ class Trainer:
             return cls(params, **kwargs)
 
     def _steps_per_epoch(self) -> int:
-        n = self.data.n_train
+        n = self.dist.shard_size(self.data.n_train)
         return max(1, math.ceil(n / self.config.batch_size))
 
     def _make_scheduler(self, epochs: int):
@@ -323,6 +351,7 @@ class Trainer:
             cb.on_fit_start(start)
         status, message = "completed", ""
         train_seconds = 0.0
+        self._diverged_on = None
         try:
             for epoch in range(first, first + epochs):
                 outcome = self._epoch(epoch, first + epochs - 1, steps, callbacks)
@@ -336,7 +365,8 @@ class Trainer:
                     cb.on_epoch_end(metrics)
                 if diverged is not None:
                     status = "diverged"
-                    message = (f"training diverged at epoch {epoch} (loss {diverged}): lower the learning rate"
+                    where = f"rank {self._diverged_on}: " if self._diverged_on is not None else ""
+                    message = (f"{where}training diverged at epoch {epoch} (loss {diverged}): lower the learning rate"
                                f" (now {self.config.learning_rate:g})")
                     break
                 if self._stop.is_set():
@@ -348,13 +378,18 @@ class Trainer:
                                f"epochs; restored the best weights (epoch {self.best_epoch})")
                     break
         except Exception as exc:
-            if not is_out_of_memory(exc):
+            oom = is_out_of_memory(exc)
+            if not oom or self.dist.world_size > 1:
                 for cb in callbacks:
                     cb.on_exception(exc)
-                raise
+                if not oom:
+                    raise
+                # The other ranks are inside a step, waiting for this one: no collective can follow,
+                # so there is no partial result to agree on; this process can only report and leave.
+                self._release_memory()
+                raise TrainingError(self._out_of_memory_message()) from exc
             status = "failed"
-            message = (f"out of memory on {self.device} with batch size {self.config.batch_size}: "
-                       "try a smaller batch size or a smaller model")
+            message = self._out_of_memory_message()
             self._release_memory()
         if status in ("early_stopped", "diverged", "failed"):
             self.model.load_state_dict(self._best_state)
@@ -364,10 +399,14 @@ class Trainer:
         seconds = sum(m.seconds for m in self.history)
         summary = FitSummary(status, message, len(self.history), self.best_epoch, list(self.history),
                              samples / seconds if seconds else 0.0, str(self.device), parameters, self.plan.name,
-                             self.plan.output, train_seconds)
+                             self.plan.output, train_seconds, self.dist.world_size)
         for cb in callbacks:
             cb.on_fit_end(summary)
         return summary
+
+    def _out_of_memory_message(self) -> str:
+        return (f"out of memory on {self.device} with batch size {self.config.batch_size}: "
+                "try a smaller batch size or a smaller model")
 
     def _release_memory(self) -> None:
         import torch
@@ -379,14 +418,15 @@ class Trainer:
         """Train one epoch; returns ``(metrics, diverged_loss_or_None)``, or None if stopped mid-epoch."""
         import torch
 
-        model, opt, loss_fn, cfg = self.model, self.optimizer, self.loss_fn, self.config
+        model, opt, loss_fn, cfg = self._training_model, self.optimizer, self.loss_fn, self.config
         X, y = self._tensors["X"], self._tensors["y"]
-        n, bs = X.shape[0], cfg.batch_size
+        bs = cfg.batch_size
         batch_hooks = [cb for cb in callbacks if _overrides(cb, "on_batch_end")]
         onecycle = cfg.scheduler == "onecycle"
         clip = cfg.gradient_clip
         stop, unpaused = self._stop, self._unpaused
-        perm = torch.randperm(n, generator=self._generator).to(self.device)
+        perm = self.dist.shard(torch.randperm(X.shape[0], generator=self._generator)).to(self.device)
+        n = perm.shape[0]
         Xp, yp = X.index_select(0, perm), y.index_select(0, perm)  # one gather, then cheap views
         step_losses: list = []
         model.train()
@@ -405,9 +445,9 @@ class Trainer:
             if onecycle and self.scheduler.last_epoch + 1 < self.scheduler.total_steps:
                 self.scheduler.step()
             step_losses.append(loss.detach())
-            if (step + 1) % DIVERGENCE_CHECK_STEPS == 0 and not torch.isfinite(torch.stack(step_losses[-DIVERGENCE_CHECK_STEPS:])).all():
+            if (step + 1) % DIVERGENCE_CHECK_STEPS == 0 and (bad := self._check_window(step_losses)) is not None:
                 return self._finish_epoch(epoch, step_losses, started, paused_seconds, hook_seconds, n_done=lo + len(xb)), \
-                    _bad_loss(step_losses)
+                    bad
             if batch_hooks:
                 t0 = time.perf_counter()
                 state = BatchState(epoch, step + 1, steps, (epoch - 1) * steps + step + 1, total_steps,
@@ -437,9 +477,9 @@ class Trainer:
         losses = torch.stack(step_losses)
         sizes = torch.full((len(step_losses),), float(bs), device=losses.device)
         sizes[-1] = n_done - bs * (len(step_losses) - 1)
-        train_loss = float((losses * sizes).sum() / sizes.sum())
         values, val_loss = evaluate(self.model, self._tensors["Xv"], self._tensors["yv"], self.loss_fn, self.plan,
                                     self.data) if self.data.n_val else ({}, None)
+        train_loss, samples, val_loss, values = self._agree_epoch(losses, sizes, n_done, val_loss, values)
         lr = self.optimizer.param_groups[0]["lr"]
         if self.scheduler is not None and self.config.scheduler != "onecycle":
             if self.config.scheduler == "plateau":
@@ -452,8 +492,55 @@ class Trainer:
             self._best_state = self._snapshot()
         else:
             self._since_best += 1
-        return EpochMetrics(epoch, train_loss, val_loss, values, lr, n_done / seconds, seconds,
+        return EpochMetrics(epoch, train_loss, val_loss, values, lr, samples / seconds, seconds,
                             self.best_epoch if self.best_epoch is not None else epoch)
+
+    # -- agreement between ranks (torchrun); one process keeps its own values ------------------------
+    def _check_window(self, step_losses: list) -> str | None:
+        """The text of a non-finite loss ('nan', 'inf') among the last DIVERGENCE_CHECK_STEPS steps,
+        or None. Under torchrun: of any rank, and any rank's stop request is applied on all."""
+        import torch
+
+        window = torch.stack(step_losses[-DIVERGENCE_CHECK_STEPS:])
+        if self.dist.world_size == 1:
+            return None if torch.isfinite(window).all() else _bad_loss(step_losses)
+        first, value = _first_non_finite(window)
+        step = first + len(step_losses) - len(window) if first >= 0 else -1
+        return self._agree(self.dist.gather([self._stop_requested.is_set(), step, value]), 0)
+
+    def _agree_epoch(self, losses, sizes, n_done, val_loss, values):
+        """``(train_loss, samples, val_loss, values)`` of the epoch as every rank sees it.
+
+        One process: its own. Under torchrun: loss and samples summed over the ranks (padding
+        included: it is work done), and rank 0's validation results, since rank 0's model is the one
+        saved (BatchNorm statistics may differ between ranks). Every rank then decides on the same
+        numbers: best epoch, early stopping, the plateau scheduler, divergence.
+        """
+        if self.dist.world_size == 1:
+            return float((losses * sizes).sum() / sizes.sum()), n_done, val_loss, values
+        keys = list(values)
+        rows = self.dist.gather([(losses * sizes).sum(), sizes.sum(), self._stop_requested.is_set(),
+                                 *_first_non_finite(losses), 0.0 if val_loss is None else val_loss,
+                                 *(values[k] for k in keys)])
+        self._agree(rows, 2)
+        loss_sum, samples = sum(r[0] for r in rows), sum(r[1] for r in rows)
+        main = rows[0]
+        return (loss_sum / samples, int(samples), None if val_loss is None else main[5],
+                {k: main[6 + i] for i, k in enumerate(keys)})
+
+    def _agree(self, rows: list[list[float]], col: int) -> str | None:
+        """From every rank's ``[..., stop requested, first bad step, its loss, ...]`` (from *col*):
+        apply any stop request, note the rank whose loss went non-finite first, return that loss."""
+        if any(r[col] for r in rows):
+            self._stop.set()
+        bad = [(r[col + 1], rank) for rank, r in enumerate(rows) if r[col + 1] >= 0]
+        if not bad:
+            return None
+        step = min(bad)[0]
+        first = [rank for s, rank in bad if s == step]
+        # One rank first is worth naming (its shard); all at once is the learning rate.
+        self._diverged_on = first[0] if len(first) == 1 else None
+        return _fmt_loss(rows[first[0]][col + 2])
 
 
     def _snapshot(self) -> dict:
@@ -463,6 +550,17 @@ class Trainer:
 
 def _fmt_loss(value: float) -> str:
     return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+
+
+def _first_non_finite(losses) -> tuple[int, float]:
+    """Index and value of the first NaN/inf in the 1-D tensor *losses*; ``(-1, 0.0)`` if none."""
+    import torch
+
+    bad = torch.nonzero(~torch.isfinite(losses))
+    if not len(bad):
+        return -1, 0.0
+    i = int(bad[0, 0])
+    return i, float(losses[i])
 
 
 def _bad_loss(step_losses: list) -> str:
