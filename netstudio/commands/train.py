@@ -2,15 +2,22 @@
 
 One line per epoch (a progress bar within long epochs on a terminal), then the run folder.
 Ctrl+C stops after the current batch and still saves the run; a second Ctrl+C aborts.
+
+Started by ``torchrun`` (several processes, maybe several machines), every process trains its
+share with DistributedDataParallel; rank 0 alone prints and writes the run folder, and an error on
+any rank is reported as ``netstudio: error: rank R: ...`` (see :mod:`netstudio.core.distributed`).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import time
+import traceback
+from typing import NoReturn
 
 from netstudio.core.errors import TrainingError
 from netstudio.core.project import load_project
@@ -109,25 +116,77 @@ class ConsolePrinter(Callback):
 
 
 def run(args) -> int:
+    from netstudio.core.distributed import Distributed, rank_failure
+
+    distributed = Distributed.from_env()
+    if distributed is None:
+        return _train(args)
+    try:
+        code = _train(args, distributed)
+    except KeyboardInterrupt:
+        _leave(distributed, 130, "netstudio: interrupted" if distributed.is_main else None)
+    except BrokenPipeError:  # rank 0's reader went away (| head): nothing left to say
+        _leave(distributed, 0)
+    except Exception as exc:
+        error = rank_failure(distributed.rank, exc)
+        if args.debug:
+            traceback.print_exc()
+        _leave(distributed, error.exit_code, f"netstudio: error: {error}", failed=True)
+    _leave(distributed, code)
+
+
+def _leave(distributed, code: int, line: str | None = None, failed: bool = False) -> NoReturn:
+    """End a process of a torchrun job now, without the interpreter's shutdown.
+
+    gloo's worker threads may still be releasing the last collective's work while the interpreter
+    shuts down; that release needs the GIL, and the process aborts (SIGABRT, "terminate called
+    without an active exception"), which makes torchrun report a finished job as failed: seen in
+    about 1 of 15 successful two-process runs with torch 2.13 (upstream: pytorch/pytorch#179291).
+    Nothing is lost by skipping the shutdown: every rank has passed the final barrier, after rank 0
+    wrote the run folder, or this rank has failed and the job is over.
+    """
+    try:
+        if line:
+            print(line, file=sys.stderr)
+        distributed.close(failed=failed)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
+def _train(args, distributed=None) -> int:
+    from netstudio.core.distributed import DistributedError
     from netstudio.core.runs import write_run
     from netstudio.core.session import prepare_session
 
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    main = distributed is None or distributed.is_main
+    quiet = args.quiet or not main
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     project = load_project(args.project)
-    session = prepare_session(project, data_path=args.data, epochs=args.epochs, device=args.device, seed=args.seed)
+    session = prepare_session(project, data_path=args.data, epochs=args.epochs, device=args.device, seed=args.seed,
+                              distributed=distributed)
     data = session.dataset
-    say(f"Training {project.name!r} on {session.trainer.device}: {data.n_train:,} training and {data.n_val:,} "
+    where = f"{session.trainer.device}" + (f" × {distributed.describe()}" if distributed else "")
+    say(f"Training {project.name!r} on {where}: {data.n_train:,} training and {data.n_val:,} "
         f"validation samples, {data.task}" + (f" ({len(data.classes)} classes)" if data.classes else "")
         + f", {session.validation.total_parameters:,} parameters")
-    for line in list(getattr(data.summary, "notes", [])) + [f"warning: {w}" for w in getattr(data.summary, "warnings", [])]:
+    notes = list(getattr(data.summary, "notes", [])) + (distributed.notes if distributed else [])
+    for line in notes + [f"warning: {w}" for w in getattr(data.summary, "warnings", [])]:
         say(f"  {line}")
-    callbacks = [] if args.quiet else [ConsolePrinter(session.config.epochs)]
-    interrupted = _stop_on_ctrl_c(session)
+    callbacks = [] if quiet else [ConsolePrinter(session.config.epochs)]
+    interrupted = _stop_on_ctrl_c(session, announce=main, together=distributed is not None)
     try:
         summary = session.fit(callbacks)
     finally:
         signal.signal(signal.SIGINT, interrupted)
-    folder = write_run(session, summary, args.out)
+    folder = write_run(session, summary, args.out) if main else None
+    if distributed is not None:
+        # Every rank leaves together: one that exited first with a failure status would make torchrun
+        # stop rank 0 while it still writes the run folder.
+        distributed.barrier()
+    if not main:
+        return {"completed": 0, "early_stopped": 0, "stopped": 130}.get(summary.status, 1)
     if summary.best_epoch is not None and summary.best():
         best = summary.best()
         extra = "  ".join(f"{k} {_fmt(v)}" for k, v in best.values.items())
@@ -136,16 +195,24 @@ def run(args) -> int:
         say(summary.message)
     say(f"run saved to {folder}")
     if not summary.ok:
-        raise TrainingError(f"{summary.message} (run saved to {folder})")
+        # Under torchrun every rank agreed on this outcome: rank 0 reports it once, as the job's.
+        error = TrainingError if distributed is None else DistributedError
+        raise error(f"{summary.message} (run saved to {folder})")
     return 130 if summary.status == "stopped" else 0
 
 
-def _stop_on_ctrl_c(session):
-    """First Ctrl+C: stop after this batch and save; the second one interrupts for real."""
+def _stop_on_ctrl_c(session, announce: bool = True, together: bool = False):
+    """First Ctrl+C: stop after this batch and save; the second one interrupts for real.
+
+    Under torchrun (*together*) every process gets it and they stop at their next common check;
+    only rank 0 (*announce*) says so.
+    """
     previous = signal.getsignal(signal.SIGINT)
+    when = "at the next check, on every process" if together else "after this batch"
 
     def handler(signum, frame):
-        print("\nstopping after this batch (Ctrl+C again to abort)...", file=sys.stderr, flush=True)
+        if announce:
+            print(f"\nstopping {when} (Ctrl+C again to abort)...", file=sys.stderr, flush=True)
         session.trainer.request_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
