@@ -8,10 +8,13 @@ slot once the thread has really finished — wait on that, never on ``thread.fin
 Stopping never goes through a queued slot (it would not run while ``run()`` blocks): the controller
 calls the trainer's thread-safe ``request_stop()`` directly. Progress is coalesced to at most
 :data:`EMIT_RATE` signals a second and carries floats, dicts and numpy arrays, never tensors.
+Training on the CPU leaves a core to the GUI thread (:func:`leave_a_core`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 import traceback
@@ -40,6 +43,36 @@ def running_threads() -> list[QThread]:
         except RuntimeError:  # the C++ object is already deleted: not running
             pass
     return alive
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def leave_a_core(device):
+    """While training on the CPU, PyTorch uses one core fewer than there are (at least one).
+
+    The window's own thread needs a core too. When PyTorch's OpenMP workers hold every core, each
+    repaint preempts one of them and the others wait for it at the next barrier: on a 2-core machine,
+    or any busy one, training ran several times slower and the window stuttered
+    (``benchmarks/responsiveness.py``). PyTorch's setting is restored afterwards.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    wanted = min(before, max(1, available_cores() - 1))
+    if getattr(device, "type", str(device)) != "cpu" or wanted == before:
+        yield
+        return
+    torch.set_num_threads(wanted)  # this thread's setting, and that of threads started later
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def describe_error(exc: BaseException) -> str:
@@ -194,10 +227,11 @@ class TrainingWorker(QObject):
     def run(self) -> None:
         try:
             callbacks = [_Bridge(self, self.clock), *self.callbacks]
-            if self.epochs is None:
-                summary = self.session.fit(callbacks)
-            else:
-                summary = self.session.continue_fit(self.epochs, callbacks)
+            with leave_a_core(self.session.trainer.device):
+                if self.epochs is None:
+                    summary = self.session.fit(callbacks)
+                else:
+                    summary = self.session.continue_fit(self.epochs, callbacks)
             self.run_finished.emit(self._save(summary))
         except Exception as exc:  # the window must survive anything a run throws
             traceback.print_exc()

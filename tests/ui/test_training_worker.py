@@ -159,3 +159,31 @@ def test_task_runner_success_failure_and_cancel(qtbot):
         runner.start(slow)
         runner.cancel()
     assert got == [42, "internal error: ZeroDivisionError: division by zero", "cancelled"]
+
+
+def test_training_on_the_cpu_leaves_a_core_to_the_window(qtbot, controller, tmp_path, monkeypatch):
+    import torch
+
+    from netstudio.core.training import Callback
+    from netstudio.ui import worker
+
+    class Threads(Callback):
+        def on_fit_start(self, start):
+            self.during = torch.get_num_threads()
+
+    original = torch.get_num_threads()
+    torch.set_num_threads(2)  # PyTorch takes every core by default: say there are two
+    monkeypatch.setattr(worker, "available_cores", lambda: 2)
+    try:
+        probe = Threads()
+        with qtbot.waitSignal(controller.idle, timeout=60000):
+            assert controller.start(session_for(tmp_path, epochs=1), out_dir=lambda: str(tmp_path / "run"),
+                                    callbacks=(probe,))
+        assert probe.during == 1
+        with worker.leave_a_core(torch.device("cpu")):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2, "PyTorch's setting is restored"
+        with worker.leave_a_core(torch.device("meta")):  # another device: its own threads, untouched
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(original)
