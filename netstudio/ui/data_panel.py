@@ -119,16 +119,12 @@ class DataPanel(QWidget):
         self.generate_button.setToolTip("A two-feature dataset to see the decision boundary form")
         self.generate_button.clicked.connect(lambda: self.use_synthetic(self.kind.currentData(), self.samples.value(),
                                                                         self.noise.value()))
-        grid = QGridLayout()
-        grid.addWidget(QLabel("Kind"), 0, 0)
-        grid.addWidget(self.kind, 0, 1)
-        grid.addWidget(self.generate_button, 0, 2, 1, 2)
-        grid.addWidget(QLabel("Samples"), 1, 0)
-        grid.addWidget(self.samples, 1, 1)
-        grid.addWidget(QLabel("Noise"), 1, 2)
-        grid.addWidget(self.noise, 1, 3)
+        grid = QGridLayout()  # one control a row: the data dock is often narrow
+        for row, (label, widget) in enumerate((("Kind", self.kind), ("Samples", self.samples), ("Noise", self.noise))):
+            grid.addWidget(QLabel(label), row, 0)
+            grid.addWidget(widget, row, 1)
+        grid.addWidget(self.generate_button, 3, 0, 1, 2)
         grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
         self.synthetic_box = QGroupBox("Synthetic 2-D data")
         self.synthetic_box.setLayout(grid)
 
@@ -441,6 +437,10 @@ class DataPanel(QWidget):
             self.seed.setValue(c.get("seed", 0))
             self.normalize.setChecked(c.get("normalize", True))
             self.options.setEnabled(bool(self.config))
+            if c.get("source") == "synthetic":  # the generator shows what was generated
+                self.kind.setCurrentIndex(max(0, self.kind.findData(c.get("kind"))))
+                self.samples.setValue(c.get("samples", 500))
+                self.noise.setValue(c.get("noise", 0.1))
         finally:
             self._filling = False
 

@@ -214,6 +214,9 @@ class EvaluationView(QWidget):
                                           pen=pg.mkPen(30, 30, 30, 160), name=name)
                 self.boundary.addItem(item)
                 self.boundary_points.append(item)
+            # Same units on both axes (a spiral, x/y positions): keep circles round; otherwise fill the view.
+            spans = [float(np.ptp(X[:, i])) or 1.0 for i in (0, 1)]
+            self.boundary.setAspectLocked(max(spans) / min(spans) < 3)
             self.boundary.setLabel("bottom", dataset.feature_names[0] if dataset.feature_names else "x1")
             self.boundary.setLabel("left", dataset.feature_names[1] if len(dataset.feature_names) > 1 else "x2")
         self.stack.setCurrentWidget(self.empty)

@@ -1,23 +1,36 @@
 """The live training plot: loss per step (raw and smoothed), validation per epoch, a metric below.
 
 Built for long runs (pyqtgraph's scrolling-plot recipe): one curve item per series created once,
-numpy buffers that double when full, ``setData`` on views of the filled part, peak downsampling
-and clip-to-view, and a redraw timer that only repaints when new points arrived. A million
-training steps stay smooth.
+numpy buffers that double when full, a redraw timer that only touches the curves that changed.
+The per-step curves are drawn from a min/max pyramid (:class:`~netstudio.ui.fast_plot.PeakEnvelope`):
+each frame hands pyqtgraph about two points per pixel of the visible stretch, however many steps
+there are; the grid is drawn in opaque colours; until the user zooms or pans, the view follows
+the data in round steps rather than on every frame; and the frame rate drops where frames are
+slow, so that the plot takes at most a tenth of the time (it shares the GIL with training). A million training steps
+redraw in a few milliseconds (``benchmarks/plot_redraw.py``).
 """
 
 from __future__ import annotations
 
 import csv
+import math
+import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFileDialog, QMenu, QVBoxLayout, QWidget
 
+from netstudio.ui.fast_plot import Extremes, OpaqueGridAxis, PeakEnvelope, blend, steady_range
+
 #: Redraws per second at most.
 FRAME_RATE = 30
+#: The plot's share of the time at most while points stream in: where a frame takes
+#: long (a slow or busy machine), frames come less often, so that clicks and keys still get through.
+FRAME_SHARE = 0.1
+#: ...but a frame at least this often (seconds).
+LONGEST_FRAME_INTERVAL = 0.5
 #: Training-loss points averaged into the smoothed curve.
 SMOOTHING_WINDOW = 25
 
@@ -25,6 +38,10 @@ TRAIN_COLOR = QColor(52, 120, 246)
 VAL_COLOR = QColor(235, 110, 20)
 METRIC_COLOR = QColor(40, 160, 90)
 BEST_COLOR = QColor(150, 150, 150)
+#: Epoch markers are drawn up to this many epochs (beyond, they only blur the line and cost time).
+MARKER_LIMIT = 150
+#: Opacity of the per-step curve (drawn as the opaque colour it blends to over the background).
+RAW_OPACITY = 100 / 255
 
 
 class GrowingSeries:
@@ -74,6 +91,17 @@ class MovingAverage:
         self.tail = np.empty(0)
 
 
+class _PlotView(pg.GraphicsLayoutWidget):
+    """The plot's view; notes how long its last paint took (the frame rate follows it)."""
+
+    paint_seconds = 0.0
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        start = time.perf_counter()
+        super().paintEvent(event)
+        self.paint_seconds = time.perf_counter() - start
+
+
 class LossPlot(QWidget):
     """Live curves of one training run.
 
@@ -92,9 +120,13 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self.setObjectName("lossPlot")
         pg.setConfigOptions(antialias=False, background=None, foreground=self.palette().text().color())
-        self.view = pg.GraphicsLayoutWidget()
-        self.loss_plot = self.view.addPlot(row=0, col=0)
-        self.metric_plot = self.view.addPlot(row=1, col=0)
+        self.view = _PlotView()
+        background = self._background()
+        self.axes = {(row, side): OpaqueGridAxis(side, background) for row in (0, 1) for side in ("left", "bottom")}
+        self.loss_plot = self.view.addPlot(row=0, col=0, axisItems={s: self.axes[0, s] for s in ("left", "bottom")})
+        self.metric_plot = self.view.addPlot(row=1, col=0, axisItems={s: self.axes[1, s] for s in ("left", "bottom")})
+        for axis in self.axes.values():  # opaque grid lines go under the curves (the view box is at -100)
+            axis.setZValue(-200)
         self.view.ci.layout.setRowStretchFactor(0, 3)
         self.view.ci.layout.setRowStretchFactor(1, 1)
         self.metric_plot.setXLink(self.loss_plot)
@@ -105,40 +137,47 @@ class LossPlot(QWidget):
         for plot in (self.loss_plot, self.metric_plot):
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.setMenuEnabled(False)
+            plot.hideButtons()  # the "A" (auto-range) button: Reset Zoom in the context menu does it
+            plot.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.05
 
         self.raw = GrowingSeries()
         self.smooth = GrowingSeries()
         self.val = GrowingSeries(64)
         self.metric = GrowingSeries(64)
         self.average = MovingAverage()
+        self.raw_envelope, self.smooth_envelope = PeakEnvelope(), PeakEnvelope()
+        self.extremes = Extremes()  # of the losses shown (steps and validation), for the view's range
         self.epochs: list[dict] = []
         self.metric_name: str | None = None
         self.best_epoch: int | None = None
 
-        faint = QColor(TRAIN_COLOR)
-        faint.setAlpha(70)
-        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen(faint, width=1), name="train (per step)")
+        self.raw_curve = self.loss_plot.plot(pen=pg.mkPen(blend(TRAIN_COLOR, RAW_OPACITY, background), width=1),
+                                             name="train (per step)")
         self.smooth_curve = self.loss_plot.plot(pen=pg.mkPen(TRAIN_COLOR, width=2), name="train (smoothed)")
         self.val_curve = self.loss_plot.plot(pen=pg.mkPen(VAL_COLOR, width=1.5), symbol="o", symbolSize=7,
                                              symbolBrush=VAL_COLOR, symbolPen=None, name="validation")
         self.metric_curve = self.metric_plot.plot(pen=pg.mkPen(METRIC_COLOR, width=2), symbol="o", symbolSize=5,
                                                   symbolBrush=METRIC_COLOR, symbolPen=None)
-        for curve in (self.raw_curve, self.smooth_curve):
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
+        self._drawing = False
+        self._following = True   # the view shows all the data, in round steps, until the user zooms or pans
+        self._ranging = False    # the view's range is being set here (not by the user)
+        self._range = None       # the last range set here
+        self.loss_plot.vb.disableAutoRange()
+        self.loss_plot.vb.sigRangeChanged.connect(self._on_range_changed)
+        self.loss_plot.vb.sigResized.connect(self._on_view_changed)
         self.best_lines = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(BEST_COLOR, width=1, style=pg.QtCore.Qt.DashLine))
                            for _ in range(2)]
         for plot, line in zip((self.loss_plot, self.metric_plot), self.best_lines):
             plot.addItem(line)
             line.hide()
-        self.best_label = pg.TextItem(color=BEST_COLOR, anchor=(0, 0))
-        self.loss_plot.addItem(self.best_label, ignoreBounds=True)
-        self.best_label.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.view)
-        self._dirty = False
+        self._dirty = False          # new steps: the per-step curves need new data
+        self._epochs_dirty = False   # new epochs: validation, metric, best epoch
+        self._title = None
+        self._markers = True
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / FRAME_RATE))
         self.timer.timeout.connect(self.redraw)
@@ -152,6 +191,9 @@ class LossPlot(QWidget):
             return
         self.raw.extend(x, losses)
         self.smooth.extend(x, self.average.feed(losses))
+        self.extremes.add(losses)
+        self.raw_envelope.update(self.raw.view()[1])
+        self.smooth_envelope.update(self.smooth.view()[1])
         self._dirty = True
 
     def add_epoch(self, row: dict) -> None:
@@ -160,6 +202,7 @@ class LossPlot(QWidget):
         epoch = row["epoch"]
         if row.get("val_loss") is not None:
             self.val.extend([epoch], [row["val_loss"]])
+            self.extremes.add([row["val_loss"]])
         name = "val_accuracy" if "val_accuracy" in row else ("val_r2" if "val_r2" in row else None)
         if name is not None and row.get(name) is not None:
             if name != self.metric_name:
@@ -168,15 +211,18 @@ class LossPlot(QWidget):
             self.metric.extend([epoch], [row[name]])
         if row.get("best_epoch") is not None:
             self.best_epoch = row["best_epoch"]
-        self._dirty = True
+        self._epochs_dirty = True
 
     def clear(self) -> None:
         for series in (self.raw, self.smooth, self.val, self.metric):
             series.clear()
+        for envelope in (self.raw_envelope, self.smooth_envelope):
+            envelope.clear()
+        self.extremes.clear()
         self.average.reset()
         self.epochs.clear()
         self.best_epoch = None
-        self._dirty = True
+        self._dirty = self._epochs_dirty = True
         self.redraw()
 
     def point_count(self) -> int:
@@ -186,30 +232,127 @@ class LossPlot(QWidget):
     @Slot()
     def redraw(self) -> None:
         """Push new points to the curves (called by the frame timer; cheap when nothing changed)."""
-        if not self._dirty:
+        if not (self._dirty or self._epochs_dirty):
             return
-        self._dirty = False
-        self.raw_curve.setData(*self.raw.view())
-        self.smooth_curve.setData(*self.smooth.view())
+        start = time.perf_counter()
+        self._update_curves()
+        # Pace the frames by what the last one cost (this work, then the paint it causes).
+        cost = time.perf_counter() - start + self.view.paint_seconds
+        interval = min(max(1 / FRAME_RATE, cost / FRAME_SHARE), LONGEST_FRAME_INTERVAL)
+        self.timer.setInterval(round(interval * 1000))
+
+    def _update_curves(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self._draw_steps()
+        if self._epochs_dirty:
+            self._epochs_dirty = False
+            self._draw_epochs()
+        self._follow()
+        self._settle()
+
+    def _draw_epochs(self) -> None:
+        self._show_markers(self.val.n <= MARKER_LIMIT and self.metric.n <= MARKER_LIMIT)
         self.val_curve.setData(*self.val.view())
         self.metric_curve.setData(*self.metric.view())
         if self.best_epoch is not None:
             for line in self.best_lines:
                 line.setValue(self.best_epoch)
                 line.show()
-            self.best_label.setText(f"best: epoch {self.best_epoch}")
-            self.best_label.setPos(self.best_epoch, self._label_y())
-            self.best_label.show()
         else:
             for line in self.best_lines:
                 line.hide()
-            self.best_label.hide()
+        title = self._best_text() if self.best_epoch is not None else None
+        if title != self._title:  # a new title lays the plot out again: only when it changed
+            self._title = title
+            if title:
+                self.loss_plot.setTitle(title, size="9pt", color=BEST_COLOR)
+            else:
+                self.loss_plot.setTitle(None)
 
-    def _label_y(self) -> float:
-        _, y = self.raw.view()
-        finite = y[np.isfinite(y)] if len(y) else y
-        top = float(finite.max()) if len(finite) else 1.0
-        return np.log10(top) if self.log_action.isChecked() and top > 0 else top
+    def _settle(self) -> None:
+        """Re-range now rather than in the paint: pyqtgraph would re-range there and paint twice."""
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.vb.prepareForPaint()
+
+    def _show_markers(self, show: bool) -> None:
+        if show != self._markers:
+            self._markers = show
+            self.val_curve.setSymbol("o" if show else None)
+            self.metric_curve.setSymbol("o" if show else None)
+
+    def _draw_steps(self) -> None:
+        """Give the per-step curves the visible stretch of their points, about two a pixel."""
+        x, y = self.raw.view()
+        vb = self.loss_plot.vb
+        start, stop = 0, len(x)
+        if not self._following and len(x):  # zoomed in: only what is in view (and a point beyond)
+            low, high = vb.viewRange()[0]
+            start = max(int(np.searchsorted(x, low)) - 1, 0)
+            stop = min(int(np.searchsorted(x, high, side="right")) + 1, len(x))
+        pixels = int(vb.width()) or 1000
+        self.raw_curve.setData(*self.raw_envelope.view(x, y, start, stop, pixels))
+        _, smooth = self.smooth.view()
+        self.smooth_curve.setData(*self.smooth_envelope.view(x, smooth, start, stop, pixels))
+
+    def _follow(self) -> None:
+        """While following, show all the data, in a range rounded out to round steps."""
+        e = self.extremes
+        if not self._following or e.high < e.low:
+            return
+        right = max(self.raw.x[self.raw.n - 1] if self.raw.n else 0.0, self.val.x[self.val.n - 1] if self.val.n else 0.0,
+                    self.metric.x[self.metric.n - 1] if self.metric.n else 0.0)
+        if self.log_action.isChecked():
+            if not math.isfinite(e.positive):
+                return
+            low, high = math.log10(e.positive), math.log10(max(e.high, e.positive))
+        else:
+            low, high = e.low, e.high
+        target = steady_range(0.0, right or 1.0), steady_range(low, high)
+        if target != self._range:
+            self._range = target
+            self._ranging = True
+            try:
+                self.loss_plot.vb.setRange(xRange=target[0], yRange=target[1], padding=0)
+            finally:
+                self._ranging = False
+
+    def _on_range_changed(self, *_args) -> None:
+        """Zoom or pan (by the user, or by code other than :meth:`_follow`): stop following."""
+        if not self._ranging:
+            self._following = False
+            self._on_view_changed()
+
+    def _on_view_changed(self, *_args) -> None:
+        """The visible stretch, or its width in pixels, changed."""
+        if self.raw.n and not self._drawing:
+            self._drawing = True
+            try:
+                self._draw_steps()
+                self._settle()
+            finally:
+                self._drawing = False
+
+    def _background(self) -> QColor:
+        """The colour behind the curves (the view's own palette may not have followed a theme switch yet)."""
+        return self.palette().color(self.view.viewport().backgroundRole())
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: re-blend the opaque colours
+            background = self._background()
+            for axis in self.axes.values():
+                axis.background = background
+                axis.invalidate()
+            self.raw_curve.setPen(pg.mkPen(blend(TRAIN_COLOR, RAW_OPACITY, background), width=1))
+        super().changeEvent(event)
+
+    def _best_text(self) -> str:
+        """"best epoch 12 · validation loss 0.0831" for the plot's title."""
+        row = next((r for r in reversed(self.epochs) if r.get("epoch") == self.best_epoch), None)
+        text = f"best epoch {self.best_epoch}"
+        if row is not None and row.get("val_loss") is not None:
+            text += f" · validation loss {row['val_loss']:.4g}"
+        return text
 
     # -- menu: log scale, export -------------------------------------------------------------------
     def _build_menu(self) -> None:
@@ -235,14 +378,18 @@ class LossPlot(QWidget):
         if self.log_action.isChecked() != on:
             self.log_action.setChecked(on)
             return
-        self.loss_plot.setLogMode(y=on)
-        self._dirty = True
+        self.loss_plot.setLogMode(y=on)  # this switches pyqtgraph's own auto-range back on
+        self.reset_zoom()
         self.log_scale_changed.emit(on)
 
     @Slot()
     def reset_zoom(self) -> None:
-        for plot in (self.loss_plot, self.metric_plot):
-            plot.enableAutoRange()
+        """Follow the data again: all of it in view, and the newest as it arrives."""
+        self.loss_plot.vb.disableAutoRange()
+        self.metric_plot.vb.enableAutoRange(axis=pg.ViewBox.YAxis)
+        self._following, self._range = True, None
+        self._dirty = self._epochs_dirty = True
+        self.redraw()
 
     def save_png(self, path: str | None = None) -> str | None:
         """Write the plot as a PNG (asks for a path when none is given); returns the path."""

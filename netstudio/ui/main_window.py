@@ -23,7 +23,14 @@ from PySide6.QtWidgets import (
 
 from netstudio.core.errors import ProjectError
 from netstudio.core.layers import Shape, fmt_shape
-from netstudio.core.project import SUFFIX, Project, load_project, new_project
+from netstudio.core.project import (
+    CURRENT_VERSION,
+    SUFFIX,
+    Project,
+    load_project,
+    new_project,
+    version_on_disk,
+)
 from netstudio.core.templates import (
     get_template,
     read_input_shape,
@@ -32,6 +39,7 @@ from netstudio.core.templates import (
 )
 from netstudio.ui import theme
 from netstudio.ui.actions import Actions, build_menus, build_toolbar
+from netstudio.ui.controller import TaskRunner
 from netstudio.ui.design import Design
 from netstudio.ui.dialogs import (
     InputShapeDialog,
@@ -72,9 +80,12 @@ class MainWindow(QMainWindow):
     -------
     project_changed(Project)
         Another project was opened or created (the design was replaced).
+    closed()
+        The window closed cleanly (the user saved or discarded the changes; threads are joined).
     """
 
     project_changed = Signal(object)
+    closed = Signal()
 
     def __init__(self, project: Project | None = None, settings: Settings | QSettings | None = None,
                  parent: QWidget | None = None):
@@ -133,10 +144,12 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     # -- panels ----------------------------------------------------------------------------------
-    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, object_name: str) -> QDockWidget:
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, object_name: str,
+                  tabify_with: QDockWidget | None = None) -> QDockWidget:
         """Put *widget* in a dock (named *object_name*, so the layout is remembered) and list it in View.
 
-        A panel added after the window was built gets its remembered place back at once.
+        A panel added after the window was built gets its remembered place back at once; one
+        with no remembered place goes to *area*, as a tab beside *tabify_with* if given.
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(object_name)
@@ -144,12 +157,20 @@ class MainWindow(QMainWindow):
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         # Qt keeps the place of a dock saved in the state but missing when the state was restored
-        if not (self._layout_restored and self.restoreDockWidget(dock)):
+        if not (self._layout_restored and self._remembers(object_name) and self.restoreDockWidget(dock)):
             self.addDockWidget(area, dock)
+            if tabify_with is not None:
+                self.tabifyDockWidget(tabify_with, dock)
+                tabify_with.raise_()
         toggle = dock.toggleViewAction()
         toggle.setStatusTip(f"Show or hide the {title} panel")
         self._add_view_toggle(toggle)
         return dock
+
+    def _remembers(self, object_name: str) -> bool:
+        """Whether the saved window state has a place for the dock named *object_name*."""
+        state = self.settings.window_state()
+        return state is not None and object_name.encode("utf-16-be") in bytes(state)
 
     def _add_view_toggle(self, action) -> None:
         """List *action* in the View menu, above the theme entries."""
@@ -299,13 +320,17 @@ class MainWindow(QMainWindow):
         return self._write(Path(path))
 
     def _write(self, path: Path) -> bool:
+        found = version_on_disk(path)
+        newer = found is not None and found > CURRENT_VERSION
+        if newer and not self._confirm_overwrite_newer(Path(path), found):
+            return False
         project = self.project
         store_input_shape(project, self.design.input_shape)
         old_name = project.name
         if project.path is None or project.name == project.path.stem:
             project.name = Path(path).stem  # an untitled or file-named project takes its new file's name
         try:
-            project.save(path)
+            project.save(path, overwrite_newer=newer)
         except ProjectError as exc:
             project.name = old_name
             QMessageBox.critical(self, "Cannot Save Project", str(exc))
@@ -315,6 +340,16 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.statusBar().showMessage(f"Saved {project.path}", 5000)
         return True
+
+    def _confirm_overwrite_newer(self, path: Path, version: int) -> bool:
+        """A project file written by a newer NetStudio is never replaced without asking."""
+        answer = QMessageBox.question(
+            self, "Overwrite Newer Project?",
+            f"{path.name} was written by a newer NetStudio (project version {version}; this one writes version "
+            f"{CURRENT_VERSION}). Saving over it stores it in the older format, and what the newer version kept "
+            "in it may be lost. Overwrite it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _remember(self, path: Path | None) -> None:
         if path is not None:
@@ -403,7 +438,10 @@ class MainWindow(QMainWindow):
         self.settings.save_window(self.saveGeometry(), self.saveState())
         self.settings.sync()
         self.workflow.shutdown()
+        for runner in self.findChildren(TaskRunner):  # an export dialog's too: it finishes, never half-writes
+            runner.shutdown()
         event.accept()
+        self.closed.emit()
 
     def _dropped_data(self, event) -> str | None:
         """The data file or image folder being dropped, if that is what it is."""

@@ -125,6 +125,7 @@ class RunsPanel(QWidget):
         self.plot.setObjectName("runsPlot")
         self.plot.setLabel("bottom", "epoch")
         self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-10, 10))
         self.compare_button = QPushButton("Compare")
         self.compare_button.setToolTip("Show the settings that differ between the two selected runs")
@@ -169,6 +170,7 @@ class RunsPanel(QWidget):
 
         runs = list_runs(self.folder) if self.folder else []
         self.model.set_runs(runs)
+        self.table.resizeColumnsToContents()
         self.empty.setText("" if runs else "No runs yet: each training run is kept here, beside the project.")
         self.empty.setVisible(not runs)
         if select is not None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyqtgraph as pg
 from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QMessageBox, QScrollArea, QWidget
@@ -61,6 +62,8 @@ class TrainingWorkflow(QObject):
         super().__init__(window)
         self.window = window
         self.controller = TrainingController(self)
+        # Before any plot exists: pyqtgraph's defaults (black background) would ignore the theme.
+        pg.setConfigOptions(antialias=False, background=None, foreground=window.palette().text().color())
         self.data_panel = DataPanel()
         self.training_panel = TrainingPanel()
         self.loss_plot = LossPlot()
@@ -70,23 +73,15 @@ class TrainingWorkflow(QObject):
         self.last_run_dir: str | None = None
         self._data_error: str | None = None
         area = Qt.DockWidgetArea
-        self.data_dock = window.add_panel(scrollable(self.data_panel), "Data", area.LeftDockWidgetArea, "dataPanelDock")
+        self.data_dock = window.add_panel(scrollable(self.data_panel), "Data", area.LeftDockWidgetArea, "dataPanelDock",
+                                          tabify_with=window.palette_dock)
         self.training_dock = window.add_panel(scrollable(self.training_panel), "Training", area.RightDockWidgetArea,
-                                              "trainingPanelDock")
+                                              "trainingPanelDock", tabify_with=window.inspector_dock)
         self.plot_dock = window.add_panel(self.loss_plot, "Loss Plot", area.BottomDockWidgetArea, "lossPlotDock")
         self.evaluation_dock = window.add_panel(scrollable(self.evaluation), "Evaluation", area.BottomDockWidgetArea,
-                                                "evaluationDock")
-        self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock")
-        for dock in (self.evaluation_dock, self.runs_dock):
-            if not window.restoreDockWidget(dock):
-                window.tabifyDockWidget(self.plot_dock, dock)
-        self.plot_dock.raise_()
-        if not window.restoreDockWidget(self.data_dock):
-            window.tabifyDockWidget(window.palette_dock, self.data_dock)
-            window.palette_dock.raise_()
-        if not window.restoreDockWidget(self.training_dock):
-            window.tabifyDockWidget(window.inspector_dock, self.training_dock)
-            window.inspector_dock.raise_()
+                                                "evaluationDock", tabify_with=self.plot_dock)
+        self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock",
+                                          tabify_with=self.plot_dock)
         self.lock_banner = QLabel("Training is running: the design is locked until the run ends (Stop to edit).")
         self.lock_banner.setObjectName("designLockBanner")
         self.lock_banner.setStyleSheet("QLabel { background: #fdebd0; color: #7e5109; padding: 4px 8px; }")
