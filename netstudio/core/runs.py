@@ -170,6 +170,8 @@ def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = 
             {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
         # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
         session.project.copy().save(tmp / "project.nsproj")
+        import netstudio.core.export  # noqa: F401 - registers the writers of model.pt2 and model.onnx
+
         for writer in RUN_WRITERS:
             writer(session, summary, tmp)
         os.chmod(tmp, 0o755 & ~_umask())

@@ -240,7 +240,6 @@ class TrainingWorker(QObject):
             self.done.emit()
 
     def _save(self, summary) -> dict:
-        import netstudio.core.export  # noqa: F401 - registers the writers of model.pt2 / model.onnx
         from netstudio.core.runs import summary_doc, write_run
 
         result = {"summary": summary_doc(self.session, summary), "run_dir": None, "save_error": None,

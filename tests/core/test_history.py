@@ -85,3 +85,18 @@ def test_delete_refuses_what_is_not_a_run(project, tmp_path):
 def test_layer_text():
     assert layer_text([{"type": "Conv2d", "params": {"out_channels": 8}}, {"type": "LSTM", "params": {"hidden_size": 4}},
                        {"type": "Flatten", "params": {}}]) == "Conv2d(8) → LSTM(4) → Flatten"
+
+
+def test_every_saved_run_holds_the_model_file(project):
+    """write_run registers the exporter itself: no caller has to import it first."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from netstudio.core.project import load_project; from netstudio.core.runs import write_run;"
+            "from netstudio.core.session import prepare_session;"
+            "s = prepare_session(load_project(sys.argv[1])); print(write_run(s, s.fit()))")
+    result = subprocess.run([sys.executable, "-c", code, str(project.path)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    from pathlib import Path
+
+    assert (Path(result.stdout.strip()) / "model.pt2").is_file()
