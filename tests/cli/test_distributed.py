@@ -9,6 +9,7 @@ fault-injection hook.
 import csv
 import json
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -83,6 +84,13 @@ def torchrun(*args, env=None):
 def netstudio(*args):
     return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
                           timeout=LIMIT, env=environment())
+
+
+def free_port():
+    """A TCP port free on 127.0.0.1 right now (the OS picks it, so parallel runs differ)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def errors(result):
@@ -190,9 +198,7 @@ def test_nan_on_one_rank_is_agreed_reported_once_and_the_run_saved(tmp_path, inj
 def test_without_torchrun_a_dead_peer_is_noticed(tmp_path, inject):
     # The same variables set by hand (as another launcher would): nobody tears the job down, so
     # rank 0 must notice by itself that rank 1 died.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     project = write_project(tmp_path)
     started = time.monotonic()
     procs = [subprocess.Popen([sys.executable, str(inject), "train", str(project), "--out", str(tmp_path / "run")],
@@ -209,3 +215,25 @@ def test_without_torchrun_a_dead_peer_is_noticed(tmp_path, inject):
     assert procs[0].returncode == 1
     assert outputs[0][1].startswith("netstudio: error: rank 0: stopped: lost contact with another process")
     assert time.monotonic() - started < 60
+
+
+def test_the_multi_node_command_line_trains_with_two_agents_here(tmp_path):
+    # cluster_commands' multi-node line, run twice on this machine as two one-process "nodes"
+    # that meet through c10d rendezvous on a free local port.
+    from netstudio.core.distributed import cluster_commands
+
+    port = free_port()
+    line = cluster_commands(write_project(tmp_path, epochs=3), 1, 2, "127.0.0.1", port)["multi_node"]
+    argv = shlex.split(line)
+    assert argv[0] == "torchrun"
+    argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:], "--out", str(tmp_path / "run"), "--quiet"]
+    agents = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
+              for _ in range(2)]
+    try:
+        outputs = [a.communicate(timeout=LIMIT) for a in agents]
+    finally:
+        for a in agents:
+            a.kill()
+    assert [a.returncode for a in agents] == [0, 0], outputs
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["epochs_run"] == 3
