@@ -3,8 +3,9 @@
 Run ``python benchmarks/data_loading.py`` (add ``--rows 200000`` for a quick look). It writes a
 numeric CSV (``rows`` x 20 columns: 19 features and a target) into a temporary folder, then
 
-* times ``pandas.read_csv(path)`` and ``load_dataset`` + ``torch.from_numpy`` (best of ``--repeat``,
-  interleaved), each in a fresh subprocess that also reports its peak memory above what it held
+* times ``pandas.read_csv(path)`` and ``load_dataset`` + ``torch.from_numpy`` (``--repeat`` times,
+  interleaved; the best of each, and the median of the ratios of the runs side by side, which a
+  busy moment on a shared machine sways less), each in a fresh subprocess that also reports its peak memory above what it held
   before loading: the peak RSS (``ru_maxrss``, which counts the pages of the file pandas
   memory-maps) and the peak of anonymous memory (``RssAnon``, sampled every 2 ms: what was
   really allocated); the goal is a ratio near 1.0 and a peak within ~3x the float32 size;
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -106,6 +109,8 @@ def csv_benchmark(rows: int, repeat: int) -> list[tuple[str, str]]:
             for mode in runs:
                 runs[mode].append(run_child(mode, path))
     best = {mode: min(r["seconds"] for r in results) for mode, results in runs.items()}
+    median = {mode: statistics.median(r["seconds"] for r in results) for mode, results in runs.items()}
+    paired = statistics.median(ns["seconds"] / pd["seconds"] for pd, ns in zip(runs["pandas"], runs["netstudio"]))
     peak = {mode: max(r["peak_kib"] for r in results) * 1024 for mode, results in runs.items()}
     anon = {mode: max(r["anon_kib"] for r in results) * 1024 for mode, results in runs.items()}
     tensor_bytes = rows * 20 * 4
@@ -115,9 +120,12 @@ def csv_benchmark(rows: int, repeat: int) -> list[tuple[str, str]]:
 
     return [
         ("rows x columns", f"{rows:,} x 20"),
-        ("pandas.read_csv alone", f"{best['pandas']:.2f} s, peak {memory('pandas')}"),
-        ("load_dataset -> tensors", f"{best['netstudio']:.2f} s, peak {memory('netstudio')}"),
-        ("time ratio (NetStudio / pandas)", f"{best['netstudio'] / best['pandas']:.2f}x"),
+        ("pandas.read_csv alone", f"best {best['pandas']:.2f} s, median {median['pandas']:.2f} s, "
+                                  f"peak {memory('pandas')}"),
+        ("load_dataset -> tensors", f"best {best['netstudio']:.2f} s, median {median['netstudio']:.2f} s, "
+                                    f"peak {memory('netstudio')}"),
+        ("time ratio (NetStudio / pandas)", f"{paired:.2f}x median of {len(runs['pandas'])} side-by-side pairs, "
+                                            f"{best['netstudio'] / best['pandas']:.2f}x best / best"),
         ("float32 size of the data", f"{tensor_bytes / 2**20:.0f} MiB"),
         ("peak RSS / float32 size", f"{peak['netstudio'] / tensor_bytes:.2f}x (includes the memory-mapped file)"),
         ("peak allocated / float32 size", f"{anon['netstudio'] / tensor_bytes:.2f}x (anonymous memory, sampled)"),
@@ -157,9 +165,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--images", type=int, default=10_000)
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     table = csv_benchmark(args.rows, args.repeat)
     if args.images:
         table += image_benchmark(args.images)
+    table.append(("load average (start -> end)", f"{load:.2f} -> {os.getloadavg()[0]:.2f}"))
     width = max(len(k) for k, _ in table)
     print(f"| {'measure'.ljust(width)} | result |")
     print(f"| {'-' * width} | --- |")

@@ -44,6 +44,8 @@ KINDS = ("tabular", "images", "array")
 
 #: Values per chunk when statistics and transforms walk a large array (bounds temporary memory).
 CHUNK_VALUES = 1 << 20
+#: Values per block of rows that encode_frame fills column by column, then transposes (in cache).
+ENCODE_BLOCK_VALUES = 1 << 18
 
 
 _POOL: ThreadPoolExecutor | None = None
@@ -337,10 +339,7 @@ class Preprocessor:
             raise DataError(f"a {self.kind} model does not take table rows")
         labels = _locate_columns(frame, [c.name for c in self.columns])
         n = len(frame) if rows is None else len(rows)
-        # Column-major first: each column is one contiguous write (a gather when *rows* is
-        # given); one transposing copy at the end is cheaper than n strided writes per column.
-        columns = np.empty((len(self.feature_names), n), dtype=np.float32)
-        j = 0
+        sources = []  # per column: whole-column numbers, or category codes (-1: none)
         for column, label in zip(self.columns, labels):
             series = frame[label]
             if column.kind == "numeric" and pd.api.types.is_float_dtype(series.dtype) and \
@@ -352,19 +351,34 @@ class Preprocessor:
                 values = parse_bools(series)
             else:
                 values = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
-            if column.kind == "categorical":
-                values = values if rows is None else values[rows]
-                block = columns[j:j + column.width]
-                block[:] = 0.0
-                hit = np.flatnonzero(values >= 0)
-                block[values[hit], hit] = 1.0
-            elif rows is not None and values.dtype == np.float32:
-                np.take(values, rows, out=columns[j])
-            else:
-                with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
-                    columns[j] = values if rows is None else values[rows]
-            j += column.width
-        return np.ascontiguousarray(columns.T)
+            sources.append((column, values))
+        out = np.empty((n, len(self.feature_names)), dtype=np.float32)
+
+        def encode(start: int, stop: int) -> None:
+            # A block of rows column by column (each a contiguous write, a gather when *rows* is
+            # given), then transposed into place while it is still in cache: one pass over the
+            # output instead of a whole column-major copy and a whole transposing copy.
+            picked = slice(start, stop) if rows is None else rows[start:stop]
+            block = np.empty((out.shape[1], stop - start), dtype=np.float32)
+            j = 0
+            for column, values in sources:
+                if column.kind == "categorical":
+                    codes = values[picked]
+                    part = block[j:j + column.width]
+                    part[:] = 0.0
+                    hit = np.flatnonzero(codes >= 0)
+                    part[codes[hit], hit] = 1.0
+                elif rows is not None and values.dtype == np.float32:
+                    np.take(values, picked, out=block[j])
+                else:
+                    with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
+                        block[j] = values[picked]
+                j += column.width
+            out[start:stop] = block.T
+
+        step = max(1, ENCODE_BLOCK_VALUES // max(1, out.shape[1]))
+        run_parallel([lambda s=start: encode(s, min(n, s + step)) for start in range(0, n, step)])
+        return out
 
     def transform_frame(self, frame) -> np.ndarray:
         """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""

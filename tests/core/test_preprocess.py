@@ -34,6 +34,20 @@ def test_encode_frame_orders_parses_and_one_hot_encodes():
     np.testing.assert_array_equal(encoded, expected)
 
 
+@pytest.mark.parametrize("rows", [None, np.array([4, 0, 2, 2, 6, 1, 3])])
+def test_encoding_in_blocks_of_rows_equals_encoding_row_by_row(monkeypatch, rows):
+    from netstudio.core import preprocess
+
+    pre = fitted_tabular()
+    frame = pd.concat([RAW, RAW.iloc[::-1], RAW.iloc[:1]], ignore_index=True)  # 7 rows
+    frame["age"] = frame["age"].astype(np.float32)  # a float32 column is gathered without a copy
+    whole = np.concatenate([pre.encode_frame(frame.iloc[[i]]) for i in range(len(frame))])
+    monkeypatch.setattr(preprocess, "ENCODE_BLOCK_VALUES", 2 * len(pre.feature_names))  # blocks of 2 rows
+    encoded = pre.encode_frame(frame, rows)
+    np.testing.assert_array_equal(encoded, whole if rows is None else whole[rows])
+    assert encoded.flags.c_contiguous and encoded.dtype == np.float32
+
+
 def test_fit_uses_finite_values_only_and_imputes_with_the_training_mean():
     pre = fitted_tabular()
     np.testing.assert_allclose(pre.fill[[0, 1, 4]], [40.0, 1 / 3, (1000.5 + 2000 + 3500.25) / 3], rtol=1e-6)
