@@ -9,6 +9,10 @@ first, for reference. Only the ticks while the trainer's ``fit`` runs count (not
 the run afterwards). Goals: p99 lateness <= 30 ms, worst <= 100 ms.
 
     python benchmarks/responsiveness.py [--seconds 10] [--runs 3] [--validation 0.2]
+                                        [--threads N] [--switch-interval S]
+
+``--threads`` and ``--switch-interval`` override PyTorch's intra-op threads and Python's GIL
+switch interval for the whole process, for experiments (the app sets its own while it trains).
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ import statistics
 import sys
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _window import LatenessProbe, WindowBench  # noqa: E402
-from training_throughput import run_hand, workloads  # noqa: E402
+from training_throughput import workloads  # noqa: E402
 
 
 def main() -> None:
@@ -31,15 +37,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="about how long each training run lasts")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--validation", type=float, default=0.2, help="validation split of the run (as in the app)")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads for the whole process")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval for the whole process (seconds)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
 
     name, layers, x, y, task, bs, opt, _ = workloads(quick=False)[0]
     n_train = round(len(x) * (1 - args.validation))
-    rate = statistics.median(run_hand(layers, x, y, task, bs, opt, 2, "cpu") for _ in range(3))
-    epochs = max(1, math.ceil(args.seconds * rate / n_train))
-    print(f"{name}: {n_train:,} training samples, {epochs} epochs (hand-written loop: {rate:,.0f} samples/s); "
-          f"load average {os.getloadavg()[0]:.2f}")
-
     bench = WindowBench()
     probe = LatenessProbe()
     rows = []
@@ -48,10 +55,14 @@ def main() -> None:
         bench.spin(min(args.seconds, 5.0))
         probe.stop()
         rows.append(("idle window", None, None, probe.summary()))
-        bench.open(layers, x, y, task=task, batch_size=bs, optimizer=opt, epochs=epochs,
-                   validation_split=args.validation)
+        bench.open(layers, x, y, task=task, batch_size=bs, optimizer=opt, epochs=2, validation_split=args.validation)
+        bench.train()  # the first run also loads and warms up PyTorch: not a measure
+        epochs = max(1, math.ceil(args.seconds / (bench.train() / 2)))  # a second, short run sets the length
+        print(f"{name}: {n_train:,} training samples, {epochs} epochs a run; torch threads "
+              f"{torch.get_num_threads()}, switch interval {sys.getswitchinterval() * 1000:g} ms; "
+              f"load average {os.getloadavg()[0]:.2f}")
         for run in range(1, args.runs + 1):
-            seconds = bench.train(probe)
+            seconds = bench.train(probe, epochs=epochs)
             start, end = bench.fit_spans[-1]
             rows.append((f"training, run {run}", seconds, n_train * epochs / seconds, probe.summary(start, end)))
     finally:

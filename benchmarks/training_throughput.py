@@ -9,6 +9,12 @@ it). ``--device cuda`` runs every loop on the GPU with no per-step synchronisati
 stops after a ``torch.cuda.synchronize()`` at the end of each timed loop only.
 
     python benchmarks/training_throughput.py [--rounds 5] [--device cpu|cuda] [--quick] [--no-window]
+                                             [--threads N] [--seconds 2]
+
+``--threads N`` sets PyTorch's intra-op threads for every loop (the window's worker then still
+leaves a core to the GUI thread: it trains with ``min(N, cores - 1)``). On a busy 2-core machine
+two threads make every loop several times slower and its timings erratic (OpenMP workers wait
+for a preempted sibling), so compare loops at the same setting.
 """
 
 from __future__ import annotations
@@ -182,7 +188,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--quick", action="store_true", help="smaller data, for a smoke run")
     parser.add_argument("--no-window", action="store_true", help="skip training in the window")
+    parser.add_argument("--threads", type=int, help="torch.set_num_threads for every loop")
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="about how long each timed run lasts (epochs are scaled up to it; 0: the fixed epochs)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     bench = None
     if not args.no_window:
@@ -191,11 +202,14 @@ def main() -> None:
         bench = WindowBench()
     print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, rounds {args.rounds}, "
           f"load average {os.getloadavg()[0]:.2f}")
-    header = (f"{'workload':36} {'hand-written':>12} {'hand fused':>10} {'DataLoader':>10} {'Trainer':>9} "
+    header = (f"{'workload (epochs)':36} {'hand-written':>12} {'hand fused':>10} {'DataLoader':>10} {'Trainer':>9} "
               f"{'+live cb':>9} {'window':>9} {'ratio':>6} {'ratio cb':>8} {'window':>7} {'vs fused':>8}")
     print(header)
     print("-" * len(header))
     for name, layers, x, y, task, bs, opt, epochs in workloads(args.quick):
+        if args.seconds:  # long enough that the start of a run (the window locking its design...) does not count
+            rate = run_hand(layers, x, y, task, bs, opt, epochs, device)
+            epochs = max(epochs, round(args.seconds * rate / len(x)))
         runs = {"hand": [], "hand_fused": [], "loader": [], "trainer": [], "trainer_cb": []}
         if bench is not None:
             runs["window"] = []
@@ -218,7 +232,7 @@ def main() -> None:
                     runs[which].append(run_trainer(layers, x, y, task, bs, opt, epochs, device, [LivePlotLike()]))
         med = {k: statistics.median(v) for k, v in runs.items()}
         window = (f"{med['window']:>9,.0f}", f"{med['window'] / med['hand']:>7.2f}") if bench else (f"{'–':>9}", f"{'–':>7}")
-        print(f"{name:36} {med['hand']:>12,.0f} {med['hand_fused']:>10,.0f} {med['loader']:>10,.0f} "
+        print(f"{name + f' ({epochs} ep)':36} {med['hand']:>12,.0f} {med['hand_fused']:>10,.0f} {med['loader']:>10,.0f} "
               f"{med['trainer']:>9,.0f} {med['trainer_cb']:>9,.0f} {window[0]} {med['trainer'] / med['hand']:>6.2f} "
               f"{med['trainer_cb'] / med['hand']:>8.2f} {window[1]} {med['trainer'] / med['hand_fused']:>8.2f}")
     if bench is not None:
