@@ -9,7 +9,62 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from netstudio.ui.worker import PauseClock, TaskWorker, TrainingWorker, start_in_thread
 
 
-class TrainingController(QObject):
+class _ThreadOwner(QObject):
+    """Owns one worker thread at a time: starts it, hears in the GUI thread that it ended, joins it.
+
+    Signals
+    -------
+    running_changed(bool)
+        A worker began, or its thread has finished and been joined.
+    idle()
+        The worker thread has finished and been released (emitted in the GUI thread).
+    """
+
+    running_changed = Signal(bool)
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._thread: QThread | None = None
+
+    @property
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def _start_worker(self, worker: QObject) -> None:
+        self._thread = start_in_thread(worker, self, self._on_thread_finished)
+        self.running_changed.emit(True)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self.sender() is not self._thread:  # already released by _join()
+            return
+        self._release()
+
+    def _release(self) -> None:
+        # finished() is emitted just before the thread really ends: join it before letting go.
+        self._thread.wait()
+        self._thread = None
+        self.running_changed.emit(False)
+        self._released()
+        self.idle.emit()
+
+    def _released(self) -> None:
+        """Subclasses' chance to reset their state once the thread is gone."""
+
+    def _join(self, timeout_ms: int, stop: Callable[[], None]) -> bool:
+        """Ask the worker to end with *stop*, wait for its thread; True if it ended in time."""
+        thread = self._thread
+        if thread is None:
+            return True
+        stop()
+        if not thread.wait(timeout_ms):
+            return False
+        self._release()  # the queued finished() notice would only arrive after we return
+        return True
+
+
+class TrainingController(_ThreadOwner):
     """Starts training sessions on a worker thread and relays what happens.
 
     Only one run exists at a time: :meth:`start` refuses while one is running (the Train button
@@ -19,31 +74,22 @@ class TrainingController(QObject):
     -------
     run_started(dict), progressed(dict), run_finished(dict), run_failed(str)
         Relayed from :class:`~netstudio.ui.worker.TrainingWorker`.
-    running_changed(bool)
-        A run began, or its thread has finished.
+    running_changed(bool), idle()
+        See :class:`_ThreadOwner`.
     paused_changed(bool)
-    idle()
-        The worker thread has finished and been released (emitted in the GUI thread).
     """
 
     run_started = Signal(object)
     progressed = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(str)
-    running_changed = Signal(bool)
     paused_changed = Signal(bool)
-    idle = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.session = None
-        self._thread: QThread | None = None
         self._clock = PauseClock()
         self.last_result: dict | None = None
-
-    @property
-    def is_running(self) -> bool:
-        return self._thread is not None
 
     @property
     def is_paused(self) -> bool:
@@ -78,8 +124,7 @@ class TrainingController(QObject):
         worker.progressed.connect(self.progressed)
         worker.run_finished.connect(self._on_worker_finished)
         worker.run_failed.connect(self.run_failed)
-        self._thread = start_in_thread(worker, self, self._on_thread_finished)
-        self.running_changed.emit(True)
+        self._start_worker(worker)
         return True
 
     @Slot(object)
@@ -87,19 +132,8 @@ class TrainingController(QObject):
         self.last_result = result
         self.run_finished.emit(result)
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self.sender() is not self._thread:  # already released by shutdown()
-            return
-        self._release()
-
-    def _release(self) -> None:
-        # finished() is emitted just before the thread really ends: join it before letting go.
-        self._thread.wait()
-        self._thread = None
-        self.running_changed.emit(False)
+    def _released(self) -> None:
         self.paused_changed.emit(False)
-        self.idle.emit()
 
     def pause(self) -> None:
         if self.is_running and not self.is_paused:
@@ -121,41 +155,27 @@ class TrainingController(QObject):
 
     def shutdown(self, timeout_ms: int = 60000) -> bool:
         """Stop and join the worker thread (closing the window); True if it ended in time."""
-        thread = self._thread
-        if thread is None:
-            return True
-        self.stop()
-        if not thread.wait(timeout_ms):
-            return False
-        self._release()  # the queued finished() notice would only arrive after we return
-        return True
+        return self._join(timeout_ms, self.stop)
 
 
-class TaskRunner(QObject):
+class TaskRunner(_ThreadOwner):
     """Runs one background task at a time (load a dataset, export a model) with progress and cancel.
 
     Signals
     -------
     progressed(int, int), succeeded(object), task_failed(str)
         Relayed from :class:`~netstudio.ui.worker.TaskWorker`.
-    running_changed(bool)
-    idle()
+    running_changed(bool), idle()
+        See :class:`_ThreadOwner`.
     """
 
     progressed = Signal(int, int)
     succeeded = Signal(object)
     task_failed = Signal(str)
-    running_changed = Signal(bool)
-    idle = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._thread: QThread | None = None
         self._worker: TaskWorker | None = None
-
-    @property
-    def is_running(self) -> bool:
-        return self._thread is not None
 
     def start(self, fn: Callable) -> bool:
         """Run ``fn(progress, cancelled)``; False if a task is already running."""
@@ -166,34 +186,16 @@ class TaskRunner(QObject):
         worker.succeeded.connect(self.succeeded)
         worker.task_failed.connect(self.task_failed)
         self._worker = worker
-        self._thread = start_in_thread(worker, self, self._on_thread_finished)
-        self.running_changed.emit(True)
+        self._start_worker(worker)
         return True
 
     def cancel(self) -> None:
         if self._worker is not None and self.is_running:
             self._worker.cancel_event.set()
 
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self.sender() is not self._thread:  # already released by shutdown()
-            return
-        self._release()
-
-    def _release(self) -> None:
-        self._thread.wait()
-        self._thread = None
+    def _released(self) -> None:
         self._worker = None
-        self.running_changed.emit(False)
-        self.idle.emit()
 
     def shutdown(self, timeout_ms: int = 30000) -> bool:
         """Cancel the running task and join its thread; True if it ended in time."""
-        thread = self._thread
-        if thread is None:
-            return True
-        self.cancel()
-        if not thread.wait(timeout_ms):
-            return False
-        self._release()
-        return True
+        return self._join(timeout_ms, self.cancel)
