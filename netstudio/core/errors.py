@@ -24,6 +24,10 @@ class ProjectError(NetStudioError):
     """A project file is missing, unreadable, malformed or invalid."""
 
 
+class NewerProjectError(ProjectError):
+    """Saving would replace a project file written by a newer NetStudio (ask before overwriting)."""
+
+
 class DataError(NetStudioError):
     """A dataset cannot be read or does not suit the task."""
 
@@ -40,3 +44,19 @@ class TrainingError(NetStudioError):
 
 class ExportError(NetStudioError):
     """A model could not be exported, loaded or used for prediction."""
+
+
+def one_line(text: object, limit: int = 2000) -> str:
+    """*text* on one line: line breaks (a path or a library's message may hold some) become
+    spaces, runs of blanks one space, and a very long text is cut at *limit* characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def describe(exc: BaseException) -> str:
+    """The one line a user sees for *exc*: NetStudio's own errors as they are, anything else as
+    an internal error naming its type (the details are for ``--debug`` or the log)."""
+    text = one_line(exc)
+    if isinstance(exc, NetStudioError):
+        return text or type(exc).__name__
+    return f"internal error: {type(exc).__name__}" + (f": {text}" if text else "")

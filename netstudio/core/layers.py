@@ -615,9 +615,13 @@ register(LayerType(
 def _groupnorm_shape(shape: Shape, p: dict) -> Shape:
     channels = shape[0]
     if channels % p["num_groups"]:
-        divisors = [g for g in range(min(p["num_groups"], channels), 0, -1) if channels % g == 0]
+        # The largest divisor nearby, else the gcd (also a divisor): a bounded search, since a
+        # project may ask for 10**12 channels and an exhaustive one would hang validation.
+        start = min(p["num_groups"], channels)
+        best = next((g for g in range(start, max(0, start - 10_000), -1) if channels % g == 0),
+                    math.gcd(channels, p["num_groups"]))
         raise ShapeError(f"GroupNorm num_groups {p['num_groups']} must divide the {channels} channels",
-                         Fix(f"Set num_groups to {divisors[0]}", "set_param", param="num_groups", value=divisors[0]))
+                         Fix(f"Set num_groups to {best}", "set_param", param="num_groups", value=best))
     return shape
 
 
@@ -708,13 +712,12 @@ def _rnn_shape(name: str) -> Callable[[Shape, dict], Shape]:
 
 def _rnn_count(gates: int) -> Callable[[Shape, dict], int]:
     def count(shape: Shape, p: dict) -> int:
+        # Closed form: a loop over num_layers would hang validation on a project asking for 2**63 layers.
         h, dirs = p["hidden_size"], 2 if p["bidirectional"] else 1
-        total = 0
-        for layer in range(p["num_layers"]):
-            n_in = shape[-1] if layer == 0 else h * dirs
-            per_direction = gates * h * (n_in + h) + (2 * gates * h if p["bias"] else 0)
-            total += per_direction * dirs
-        return total
+        bias = 2 * gates * h if p["bias"] else 0
+        first = gates * h * (shape[-1] + h) + bias
+        later = gates * h * (h * dirs + h) + bias
+        return dirs * (first + (p["num_layers"] - 1) * later)
     return count
 
 

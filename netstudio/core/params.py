@@ -13,6 +13,9 @@ from typing import Any
 
 #: The kinds of value a parameter can hold.
 KINDS = ("int", "float", "bool", "choice", "size", "ints")
+#: Largest integer any layer setting may hold (the largest a JSON number keeps exactly everywhere):
+#: no real layer needs more, and a file may hold 4,000-digit numbers.
+MAX_INT = 2**53 - 1
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,8 @@ class Param:
     def _check_bounds(self, value: float) -> str | None:
         if isinstance(value, float) and not math.isfinite(value):
             return "must be a finite number"
+        if isinstance(value, int) and abs(value) > MAX_INT:
+            return f"must be at most {MAX_INT:,}" if value > 0 else f"must be at least {-MAX_INT:,}"
         if self.minimum is not None:
             if self.exclusive_minimum and value <= self.minimum:
                 return f"must be > {_fmt(self.minimum)}"

@@ -19,15 +19,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netstudio.core.errors import ProjectError
+from netstudio.core.errors import NewerProjectError, ProjectError
 from netstudio.core.fileio import atomic_write_text
-from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.core.stack import LayerSpec, LayerStack, json_key
 
 FORMAT = "netstudio-project"
 #: The version this NetStudio writes.
 CURRENT_VERSION = 1
 #: Largest project file read; a bigger one is certainly not a hand-made design.
 MAX_PROJECT_BYTES = 16 * 2**20
+#: Deepest nesting of objects and lists a project may hold (a real one needs 5 levels): deeper
+#: documents would exhaust the recursion of copying and comparing them.
+MAX_DEPTH = 64
 SUFFIX = ".nsproj"
 
 DATA_SOURCES = ("csv", "images", "npz", "synthetic", "sample")
@@ -125,23 +128,44 @@ class Project:
     def to_text(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
-    def save(self, path: str | os.PathLike | None = None) -> Path:
+    def save(self, path: str | os.PathLike | None = None, *, overwrite_newer: bool = False) -> Path:
         """Write the project atomically to *path* (default: where it came from).
 
         Saving to another folder rewrites the data path so that it still points at the same file:
-        relative when the file lies inside the new folder, absolute otherwise. The text is re-read and validated before anything on disk is replaced.
+        relative when the file lies inside the new folder, absolute otherwise. The text is re-read
+        and validated before anything on disk is replaced.
+
+        Raises
+        ------
+        NewerProjectError
+            *path* holds a project written by a newer NetStudio, which this one would overwrite in
+            its own, older format; pass ``overwrite_newer=True`` once the user has agreed.
+        ProjectError
+            The project cannot be written as a valid file, or the file cannot be written.
         """
         if path is None:
             if self.path is None:
                 raise ProjectError("the project has no file yet: choose where to save it")
             path = self.path
         path = Path(path).absolute()
+        if not overwrite_newer:
+            found = version_on_disk(path)
+            if found is not None and found > CURRENT_VERSION:
+                raise NewerProjectError(f"{path} was written by a newer NetStudio (project version {found}; this one "
+                                        f"writes version {CURRENT_VERSION}): saving over it may lose what it holds")
         data_file = self.data_path()
         moved = self.path is None or path.parent.resolve() != self.base_dir.resolve()
+        old_data_path = self.data.get("path")
         if moved and data_file is not None:
             self.data["path"] = _portable_path(data_file, path.parent)
-        text = self.to_text()
-        project_from_json(json.loads(text), path)  # never write what could not be read back
+        try:
+            text = self.to_text()
+            project_from_json(json.loads(text), path)  # never write what could not be read back
+        except (ValueError, TypeError, RecursionError, ProjectError) as exc:
+            if moved and data_file is not None:
+                self.data["path"] = old_data_path
+            reason = exc if isinstance(exc, ProjectError) else f"{type(exc).__name__}: {exc}"
+            raise ProjectError(f"cannot save {path}: the project is not valid ({reason})") from None
         try:
             atomic_write_text(path, text)
         except OSError as exc:
@@ -151,6 +175,22 @@ class Project:
 
     def copy(self) -> Project:
         return project_from_json(self.to_json(), self.path)
+
+
+def version_on_disk(path: str | os.PathLike) -> int | None:
+    """The ``version`` of the NetStudio project file at *path*; None if there is no such file or
+    it is not a readable project (then nothing newer would be lost by replacing it)."""
+    try:
+        path = Path(path)
+        if not path.is_file() or path.stat().st_size > MAX_PROJECT_BYTES:
+            return None
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        return None
+    version = doc.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
 
 
 def _portable_path(target: Path, folder: Path) -> str:
@@ -215,6 +255,7 @@ def project_from_json(doc: Any, path: Path | None = None) -> Project:
     """Build a :class:`Project` from a parsed document (migrating it if it is older)."""
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ProjectError('not a NetStudio project (expected "format": "netstudio-project")')
+    check_plain_json(doc)
     doc = migrate(doc)
     name = doc.get("name", path.stem if path else "untitled")
     if not isinstance(name, str) or not name.strip():
@@ -242,6 +283,33 @@ def project_from_json(doc: Any, path: Path | None = None) -> Project:
         extra={k: v for k, v in doc.items() if k not in known},
         model_extra={k: v for k, v in model.items() if k != "layers"},
     )
+
+
+def check_plain_json(doc: Any) -> None:
+    """Refuse anything but plain JSON data: finite numbers, string keys, at most MAX_DEPTH levels.
+
+    A project is data only. Documents built in memory (the window's recovery copy) go through
+    here too, so a NaN or an odd object is refused on load instead of failing a later save.
+    """
+    pending = [(doc, "", 1)]
+    while pending:
+        value, where, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > MAX_DEPTH:
+                raise ProjectError(f"{where or 'the document'}: nested more than {MAX_DEPTH} levels deep")
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise ProjectError(f"{where or 'the document'}: keys must be strings, not {key!r}")
+                    step = json_key(key)
+                    pending.append((item, f"{where}.{step}" if where else step, depth + 1))
+            else:
+                pending.extend((item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value))
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise ProjectError(f"{where}: {value} is not a number JSON can hold")
+        elif value is not None and not isinstance(value, (str, int, bool)):
+            raise ProjectError(f"{where}: a {type(value).__name__} is not JSON data")
 
 
 def migrate(doc: dict) -> dict:

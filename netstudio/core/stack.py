@@ -29,6 +29,9 @@ from netstudio.core.layers import (
 FLOAT_BYTES = 4
 #: Copies of each parameter held while training: weights, gradients, two Adam moments.
 TRAINING_COPIES = 4
+#: More values than this in one layer's output (per sample) or parameters cannot exist on any
+#: machine; the shapes stop there, so later arithmetic stays within float range.
+MAX_ELEMENTS = 2**53
 
 
 @dataclass
@@ -72,7 +75,7 @@ class LayerSpec:
             param = layer_type.param_index.get(name)
             if param is None:
                 known = ", ".join(layer_type.param_index) or "none"
-                raise ValueError(f"params.{name}: {type_name} has no parameter {name!r} (it has: {known})")
+                raise ValueError(f"params.{json_key(name)}: {type_name} has no parameter {name!r} (it has: {known})")
             problem = param.check(value)
             if problem:
                 raise ValueError(f"params.{name}: {problem}")
@@ -86,6 +89,12 @@ class LayerSpec:
 
     def copy(self) -> LayerSpec:
         return LayerSpec(self.type, copy.deepcopy(self.params), copy.deepcopy(self.extra))
+
+
+def json_key(key: str) -> str:
+    """*key* as a step of a JSON path in a message: as is when it is a plain name, else quoted
+    (a key may hold a line break, which would break the one-line rule of error messages)."""
+    return key if key.isidentifier() else repr(key)
 
 
 @dataclass(frozen=True)
@@ -402,6 +411,11 @@ class LayerStack:
         except Exception as exc:  # a rule tripping over an odd value must not take down validation
             result.issues.append(Issue("error", f"{spec.type} cannot take {fmt_shape(shape)} with these settings ({exc})"))
             return result
+        huge = _too_large(spec.type, output, result.parameters)
+        if huge:
+            result.parameters = 0
+            result.issues.append(Issue("error", huge))
+            return result
         shown = dict(inferred)
         shown.update(params)
         if output_width is None:
@@ -410,3 +424,20 @@ class LayerStack:
         result.output_shape = output
         result.issues.extend(Issue("warning", w) for w in warnings)
         return result
+
+
+def _too_large(type_name: str, output: Shape, parameters: int) -> str | None:
+    """Why a layer's output or parameter count is beyond any machine, or None."""
+    values = math.prod(output)
+    if values > MAX_ELEMENTS:
+        return (f"{type_name} would output about 10^{_digits(values)} values per sample, far more than any "
+                "machine holds: use smaller sizes")
+    if parameters > MAX_ELEMENTS:
+        return (f"{type_name} would have about 10^{_digits(parameters)} parameters, far more than any machine "
+                "holds: use fewer units or channels")
+    return None
+
+
+def _digits(n: int) -> int:
+    """Decimal exponent of a huge integer (str() refuses numbers over 4,300 digits)."""
+    return int(n.bit_length() * math.log10(2))
