@@ -91,6 +91,9 @@ class MovingAverage:
         self.tail = np.empty(0)
 
 
+_clock = time.perf_counter  # what frames are timed with (a test replaces it)
+
+
 class _PlotView(pg.GraphicsLayoutWidget):
     """The plot's view; notes how long its last paint took (the frame rate follows it)."""
 
@@ -234,10 +237,10 @@ class LossPlot(QWidget):
         """Push new points to the curves (called by the frame timer; cheap when nothing changed)."""
         if not (self._dirty or self._epochs_dirty):
             return
-        start = time.perf_counter()
+        start = _clock()
         self._update_curves()
         # Pace the frames by what the last one cost (this work, then the paint it causes).
-        cost = time.perf_counter() - start + self.view.paint_seconds
+        cost = _clock() - start + self.view.paint_seconds
         interval = min(max(1 / FRAME_RATE, cost / FRAME_SHARE), LONGEST_FRAME_INTERVAL)
         self.timer.setInterval(round(interval * 1000))
 

@@ -174,12 +174,20 @@ def test_zooming_stops_following_and_reset_zoom_resumes(plot):
     assert y0 <= np.log10(0.5) and y1 >= np.log10(2.0) and y1 < 1, "log10 units"
 
 
-def test_slow_frames_come_less_often(plot):
+def test_slow_frames_come_less_often(plot, monkeypatch):
+    from netstudio.ui import loss_plot
+
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(loss_plot, "_clock", lambda: next(ticks) * 0.001)  # each redraw's own work: 1 ms
     plot.add_steps([0.5], [1.0])
     plot.view.paint_seconds = 0.001
     plot.redraw()
-    fast = plot.timer.interval()
+    assert plot.timer.interval() == round(1000 / loss_plot.FRAME_RATE), "2 ms a frame: the full frame rate"
     plot.add_steps([1.0], [0.9])
-    plot.view.paint_seconds = 0.06  # a 60 ms paint: a slow or busy machine
+    plot.view.paint_seconds = 0.029  # a 30 ms frame: a slow or busy machine
     plot.redraw()
-    assert fast == round(1000 / 30) and plot.timer.interval() >= 300
+    assert plot.timer.interval() == round(0.030 / loss_plot.FRAME_SHARE * 1000)
+    plot.add_steps([1.5], [0.8])
+    plot.view.paint_seconds = 10.0
+    plot.redraw()
+    assert plot.timer.interval() == round(loss_plot.LONGEST_FRAME_INTERVAL * 1000)
