@@ -51,8 +51,8 @@ def _open_npz(config: dict, base_dir: Path):
         raise DataError(f"{path} is a folder, not an .npz file")
     try:
         archive = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a NumPy .npz file ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - any failure to open an untrusted file: zip, zlib, header errors
+        raise DataError(f"{path} is not a NumPy .npz file ({_reason(exc)})") from None
     if not hasattr(archive, "files"):
         raise DataError(f"{path} holds a single array (.npy), not an .npz file with arrays X and y")
     missing = [k for k in ("X", "y") if k not in archive.files]
@@ -66,8 +66,8 @@ def _open_npz(config: dict, base_dir: Path):
 def _npz_arrays(path: Path, archive) -> tuple[np.ndarray, np.ndarray]:
     try:
         X, y = archive["X"], archive["y"]
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read arrays X and y ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - a corrupt member: bad CRC, broken deflate stream, lying header
+        raise DataError(f"{path}: cannot read arrays X and y ({_reason(exc)})") from None
     if X.dtype.kind not in "biuf":
         raise DataError(f"{path}: array X has dtype {X.dtype}: it must be numbers")
     if X.ndim == 0 or X.shape[0] == 0:
@@ -134,13 +134,16 @@ def describe_npz(config: dict, base_dir: Path):
         shape = _npy_shape(archive, "X")
         try:
             y = archive["y"]
-        except (ValueError, OSError, EOFError) as exc:
-            raise DataError(f"{path}: cannot read array y ({exc})") from None
+        except Exception as exc:  # noqa: BLE001 - as in _npz_arrays
+            raise DataError(f"{path}: cannot read array y ({_reason(exc)})") from None
     if shape is None:
-        with np.load(path, allow_pickle=False) as again:
+        _, again = _open_npz(config, base_dir)
+        with again:
             X, y = _npz_arrays(path, again)
         shape = X.shape
     y = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    if shape and shape[0] != len(y):  # as load_npz would find: the header is not the data
+        raise DataError(f"{path}: X has {shape[0]:,} rows but y has {len(y):,}")
     input_shape = tuple(int(s) for s in shape[1:]) or (1,)
     _, _, task, classes = _npz_target(path, y, config.get("task", "auto"))
     return input_shape, output_width(task, classes), task, classes
@@ -155,5 +158,13 @@ def _npy_shape(archive, key: str) -> tuple[int, ...] | None:
                       else np.lib.format.read_array_header_2_0)
             shape, _, _ = reader(member)
         return tuple(shape)
-    except (KeyError, ValueError, OSError, AttributeError):
+    except Exception:  # noqa: BLE001 - unreadable header: the caller reads the array itself
         return None
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of a reader's error; a MemoryError means the header claims a huge array."""
+    if isinstance(exc, MemoryError):
+        return "its header claims an array too large for this machine's memory"
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

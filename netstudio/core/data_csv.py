@@ -19,6 +19,7 @@ import io
 import lzma
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -205,7 +206,7 @@ def _read_prefix(path: Path, opener) -> tuple[bytes, bool]:
                 raw += more
                 complete = len(more) < PREFIX_BYTES
             complete = complete or not handle.read(1)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
     for magic, what in _MAGIC:
         if raw.startswith(magic):
@@ -247,7 +248,7 @@ def _fallback_encoding(path: Path, opener) -> str:
         return "cp1252"
     except UnicodeDecodeError:
         return "latin-1"
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
 
 
@@ -405,7 +406,7 @@ def _read_all(path: Path, size: int, fmt: TableFormat, dtypes: dict, monitor):
             raise source.raw.stopped from None
         raise  # read_table falls back to a one-byte encoding
     except (pd.errors.ParserError, csv.Error, UnicodeError, OverflowError, EOFError, lzma.LZMAError,
-            OSError) as exc:
+            zlib.error, OSError) as exc:
         stopped = source.raw.stopped if watched else None
         if stopped is not None:
             raise stopped from None

@@ -11,6 +11,7 @@ takes raw pixels). Unreadable files are skipped and listed in a warning unless n
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -26,6 +27,11 @@ GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", 
 #: Folders that tools leave behind and that are never classes.
 IGNORED_FOLDERS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN"})
 SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation"})
+#: Largest side an image folder is resized to without data.image_size saying so (the project's own
+#: limit for data.image_size too).
+MAX_SIDE = 4096
+#: Bytes a loaded pixel costs at the peak: the uint8 copy and the float32 training arrays.
+BYTES_PER_PIXEL = 1 + 4 + 4
 
 
 def read_image(path, size: tuple[int, int], color: str) -> np.ndarray:
@@ -115,9 +121,12 @@ def _headers(files, monitor: Monitor | None):
     headers = []
     for i, (path, _) in enumerate(files):
         try:
-            with Image.open(path) as image:
-                w, h = image.size
-                headers.append(((h, w), image.mode in GRAY_MODES))
+            # a huge header is judged by _choose (one line), not by PIL's warning on stderr
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as image:
+                    w, h = image.size
+                    headers.append(((h, w), image.mode in GRAY_MODES))
         except Exception:  # noqa: BLE001 - any decoder failure means "unreadable", listed later
             headers.append(None)
         if monitor is not None and i % 64 == 0:
@@ -130,9 +139,23 @@ def _choose(config: dict, headers, folder: Path) -> tuple[tuple[int, int], str]:
     if not readable:
         raise DataError(f"{folder}: none of the {len(headers):,} image files could be read")
     size = config.get("image_size")
-    size = tuple(size) if size else Counter(h[0] for h in readable).most_common(1)[0][0]
+    if not size:
+        size = Counter(h[0] for h in readable).most_common(1)[0][0]
+        if max(size) > MAX_SIDE:  # a header may claim any size: never resize everything to it unasked
+            raise DataError(f"{folder}: most images are {size[1]}x{size[0]} pixels (width x height), more than the "
+                            f"{MAX_SIDE} NetStudio resizes to by itself: set data.image_size, e.g. [224, 224]")
     color = config.get("color") or ("grayscale" if all(gray for _, gray in readable) else "rgb")
     return (int(size[0]), int(size[1])), color
+
+
+def _check_memory(folder: Path, count: int, channels: int, h: int, w: int) -> None:
+    """Refuse, before allocating anything, a folder whose pixels cannot fit in this machine's memory."""
+    from netstudio.core.stack import format_bytes, physical_memory
+
+    needed = count * channels * h * w * BYTES_PER_PIXEL
+    if needed > physical_memory():
+        raise DataError(f"{folder}: {count:,} images of {w}x{h} need about {format_bytes(needed)} of memory, more "
+                        f"than this machine has ({format_bytes(physical_memory())}): set a smaller data.image_size")
 
 
 def describe_images(config: dict, base_dir: Path):
@@ -160,6 +183,7 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
     headers = _headers(files, monitor)
     (h, w), color = _choose(config, headers, folder)
     channels = 1 if color == "grayscale" else 3
+    _check_memory(folder, len(files), channels, h, w)
     pixels = np.empty((len(files), channels, h, w), dtype=np.uint8)
     labels = np.empty(len(files), dtype=np.int64)
     kept, failed = 0, []

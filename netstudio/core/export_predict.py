@@ -126,8 +126,12 @@ def _npz_inputs(path: Path) -> np.ndarray:
             if "X" not in archive.files:
                 raise DataError(f"{path}: no array X (found: {', '.join(archive.files) or 'none'})")
             raw = archive["X"]
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataError(f"{path} is not a NumPy .npz file ({exc})") from None
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read an untrusted file: zip, zlib, header errors
+        text = "its header claims an array too large for memory" if isinstance(exc, MemoryError) else (
+            str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"{path} is not a NumPy .npz file ({text})") from None
     if raw.dtype.kind not in "biuf":
         raise DataError(f"{path}: array X has dtype {raw.dtype}: it must be numbers")
     raw = raw.reshape(-1, 1) if raw.ndim == 1 else raw
