@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from netstudio import __version__
-from netstudio.core.errors import NetStudioError
+from netstudio.core.errors import NetStudioError, describe
 
 #: Sub-command name -> module in netstudio.commands.
 COMMANDS = {"gui": "gui", "summary": "summary", "train": "train", "predict": "predict", "export": "export"}
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     except NetStudioError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"netstudio: error: {exc}", file=sys.stderr)
+        print(f"netstudio: error: {describe(exc)}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:  # the reader went away (| head): nothing left to say
         import os
@@ -74,11 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("netstudio: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # this machine cannot hold what was asked for: a failed run, not a bug
+        if args.debug:
+            traceback.print_exc()
+        print("netstudio: error: out of memory: the data or the model does not fit in this machine's memory",
+              file=sys.stderr)
+        return 1
     except Exception as exc:  # a bug: still one line, the traceback on request
         if args.debug:
             traceback.print_exc()
-        print(f"netstudio: error: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        print(f"netstudio: error: {describe(exc)} (run with --debug for details)", file=sys.stderr)
         return 1
 
 

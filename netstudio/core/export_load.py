@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.errors import ExportError
+from netstudio.core.export_archive import ZIP_ERRORS
 
 METADATA_FILE = "netstudio.json"
 #: What a plain ``torch.export.save`` writes, relative to the archive's root folder.
@@ -145,7 +146,7 @@ def parse_metadata(text: str | bytes | None, name: str) -> dict:
 def _zip(data: bytes, name: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except ZIP_ERRORS as exc:
         raise ExportError(f"{name} is a damaged archive ({exc})") from None
 
 
@@ -161,7 +162,7 @@ def _member(archive: zipfile.ZipFile, path: str) -> bytes | None:
         return archive.read(path)
     except KeyError:
         return None
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except ZIP_ERRORS as exc:
         raise ExportError(f"the archive member {path} is damaged ({exc})") from None
 
 
@@ -176,11 +177,13 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
     root = _root(archive, name)
     metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
     check_pt2_archive(archive, root, name)
-    with _weights_only_loads():
+    with _weights_only_loads(), _logged_errors("torch.export") as logged:
         try:
             program = torch.export.load(io.BytesIO(data))
         except Exception as exc:  # torch raises many kinds; all mean "cannot use this file"
-            raise ExportError(f"{name}: cannot load the .pt2 program ({_first_line(exc)})") from None
+            # torch.export logs the real cause (with a traceback) and raises "see the warnings above"
+            cause = logged[0] if logged else exc
+            raise ExportError(f"{name}: cannot load the .pt2 program ({_first_line(cause)})") from None
     for module in program.graph_module.modules():
         graph = getattr(module, "graph", None)
         for node in graph.nodes if graph is not None else ():
@@ -257,6 +260,28 @@ def _safe_target(target) -> bool:
 
 
 @contextlib.contextmanager
+def _logged_errors(logger_name: str):
+    """Collect the exceptions *logger_name* logs inside the block instead of printing them (a
+    traceback on stderr would break the one-line rule); yields the list they go into."""
+    import logging
+
+    caught: list[BaseException] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            caught.append(record.exc_info[1])
+            return False
+        return True
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(keep)
+    try:
+        yield caught
+    finally:
+        logger.removeFilter(keep)
+
+
+@contextlib.contextmanager
 def _weights_only_loads():
     """Any ``torch.load`` inside the block runs with ``weights_only=True``, whatever its caller asks."""
     key = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
@@ -278,9 +303,16 @@ def _weights_only_loads():
 def _load_torchscript(data: bytes, name: str) -> LoadedModel:
     import torch
 
+    from netstudio.core.export_archive import check_torchscript_archive, loaded_records_only
+
     archive = _zip(data, name)
     root = _root(archive, name)
     metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_torchscript_archive(archive, root, name)
+    try:
+        data = loaded_records_only(archive, root)
+    except ZIP_ERRORS as exc:
+        raise ExportError(f"{name} is a damaged archive ({exc})") from None
     try:
         module = torch.jit.load(io.BytesIO(data), map_location="cpu")
     except Exception as exc:
@@ -316,11 +348,17 @@ def _load_onnx(data: bytes, name: str) -> LoadedModel:
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        # no fallback: onnxruntime would print its "EP Error ... retrying" banner on stdout, where
+        # `netstudio predict` writes its CSV
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"], enable_fallback=0)
     except Exception as exc:
         raise ExportError(f"{name} is not a NetStudio model (onnxruntime cannot read it: {_first_line(exc)})") from None
-    metadata = parse_metadata(session.get_modelmeta().custom_metadata_map.get("netstudio"), name)
-    inputs = session.get_inputs()
+    try:
+        stored = session.get_modelmeta().custom_metadata_map.get("netstudio")
+        inputs = session.get_inputs()
+    except (UnicodeDecodeError, RuntimeError) as exc:  # a damaged file: metadata that is not UTF-8 text
+        raise ExportError(f"{name}: the model's metadata is damaged ({_first_line(exc)})") from None
+    metadata = parse_metadata(stored, name)
     if len(inputs) != 1:
         raise ExportError(f"{name}: a NetStudio model has one input, this one has {len(inputs)}")
     input_name = inputs[0].name

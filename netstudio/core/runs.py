@@ -168,6 +168,7 @@ def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = 
         state = {k: v.detach().to("cpu").contiguous() for k, v in session.model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"), metadata={"netstudio": json.dumps(
             {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
+        os.chmod(tmp / "weights.safetensors", 0o666 & ~_umask())  # safetensors writes 0600, unlike every other file
         # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
         session.project.copy().save(tmp / "project.nsproj")
         import netstudio.core.export  # noqa: F401 - registers the writers of model.pt2 and model.onnx
