@@ -29,7 +29,10 @@ def run(args) -> int:
     from netstudio.core.export_predict import predict_file
     from netstudio.core.fileio import atomic_write_text
 
-    text = predict_file(args.model, args.data).to_csv()
+    predictions = predict_file(args.model, args.data)
+    for warning in predictions.warnings:
+        print(f"netstudio: warning: {warning}", file=sys.stderr)
+    text = predictions.to_csv()
     if args.out is None:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +32,8 @@ class Predictions:
 
     columns: list[str]
     rows: list[list[str]]
+    #: What the caller should tell the user (unreadable images of a folder that were skipped).
+    warnings: list[str] = field(default_factory=list)
 
     def to_csv(self) -> str:
         out = io.StringIO()
@@ -52,9 +54,13 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) ->
         The data cannot be read or lacks columns the model needs (they are listed).
     """
     model = load_model_file(model_path)
-    raw, files = raw_inputs(model, Path(data_path))
+    skipped: list[str] = []
+    raw, files = raw_inputs(model, Path(data_path), skipped)
     outputs = model.run(raw)
     table = prediction_table(model.metadata, outputs)
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        table.warnings.append(f"{len(skipped)} unreadable image file{'s' * (len(skipped) != 1)} skipped: {shown}")
     if files is not None:
         table.columns.append("file")
         for row, name in zip(table.rows, files):
@@ -62,8 +68,13 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) ->
     return table
 
 
-def raw_inputs(model: LoadedModel, path: Path) -> tuple[np.ndarray, list[str] | None]:
-    """The model's raw input for the data at *path*, and the image names (None for tables)."""
+def raw_inputs(model: LoadedModel, path: Path,
+               skipped: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """The model's raw input for the data at *path*, and the image names (None for tables).
+
+    In a folder, images that cannot be decoded are left out, as training leaves them out, and
+    their names go into *skipped* (without a list, or when none is readable, that is a DataError).
+    """
     from netstudio.core.preprocess import Preprocessor
 
     doc = model.metadata.get("preprocessing")
@@ -77,7 +88,12 @@ def raw_inputs(model: LoadedModel, path: Path) -> tuple[np.ndarray, list[str] | 
             raise DataError(f"{path}: this model takes {'table rows' if kind == 'tabular' else 'arrays'}, not images")
         files = image_files(path)
         names = [f.relative_to(path).as_posix() if path.is_dir() else f.name for f in files]
-        return _read_images(pre, files), names
+        pixels, unreadable = _read_images(pre, files, skip=path.is_dir() and skipped is not None)
+        if unreadable:
+            skipped.extend(names[i] for i in unreadable)
+            keep = sorted(set(range(len(files))) - set(unreadable))
+            pixels, names = pixels[keep], [names[i] for i in keep]
+        return pixels, names
     if path.suffix.lower() == ".npz":
         raw = _npz_inputs(path)
     elif kind == "tabular" and pre.columns:
@@ -109,15 +125,24 @@ def image_files(path: Path) -> list[Path]:
     return files
 
 
-def _read_images(pre, files: list[Path]) -> np.ndarray:
-    """Raw pixels of every file, read as in training; a file that cannot be decoded is named."""
-    out = np.empty((len(files), *pre.input_shape), dtype=np.float32)
+def _read_images(pre, files: list[Path], skip: bool = False) -> tuple[np.ndarray, list[int]]:
+    """Raw pixels of every file, read as in training, and the indices of those that could not be
+    decoded: with *skip*, left as zeros (unless none could be read); else a DataError naming it."""
+    out = np.zeros((len(files), *pre.input_shape), dtype=np.float32)
+    unreadable: list[int] = []
+    first_error = ""
     for i, file in enumerate(files):
         try:
             out[i] = pre.encode_images([file])[0]
         except Exception as exc:  # any decoder error: the file is not a usable image
-            raise DataError(f"{file}: cannot read the image ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    return out
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not skip:
+                raise DataError(f"{file}: cannot read the image ({reason})") from None
+            unreadable.append(i)
+            first_error = first_error or f"{file}: {reason}"
+    if files and len(unreadable) == len(files):
+        raise DataError(f"none of the {len(files)} image files can be read (first: {first_error})")
+    return out, unreadable
 
 
 def _npz_inputs(path: Path) -> np.ndarray:

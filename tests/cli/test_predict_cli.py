@@ -176,3 +176,14 @@ def test_images_one_file_and_a_folder(tmp_path):
                     "cannot read the image")
     _one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "shapes.nsproj"),
                     "takes images")
+    # In a folder, an unreadable image is skipped and named, as training skips it; the rest predict.
+    (tmp_path / "shapes" / "dark" / "zz-broken.png").write_bytes(b"not an image")
+    skipping = netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "shapes")
+    assert skipping.returncode == 0, skipping.stderr
+    assert skipping.stderr.strip() == "netstudio: warning: 1 unreadable image file skipped: dark/zz-broken.png"
+    assert _rows(skipping.stdout) == rows
+    (tmp_path / "bad" / "x").mkdir(parents=True)
+    for name in ("a.png", "b.png"):
+        (tmp_path / "bad" / "x" / name).write_bytes(b"not an image")
+    _one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "bad"),
+                    "none of the 2 image files can be read")
