@@ -86,6 +86,11 @@ def run(project: Project | None = None) -> int:
     app, window = launch(project)
     if project is not None and project.path is not None:
         window.settings.add_recent(project.path)
+    from netstudio.ui.recovery import install_safety_net
+
+    # autosave, the global exception handler, and the offer to recover a design a crash left unsaved
+    window.safety_net = autosaver, handler = install_safety_net(window, project.path if project else None)
+    app.aboutToQuit.connect(handler.uninstall)
     probe = DeviceProbe(window)
     probe.found.connect(window.set_device)
     probe.found.connect(window.workflow.on_devices_found)
