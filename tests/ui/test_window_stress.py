@@ -1,0 +1,188 @@
+"""The window under stress: Start/Stop fifty times in a row, and closing it while it trains, loads
+data or exports. Each time the threads end and are joined, the window returns to idle, and nothing on
+disk is lost or left half-written (folders are hashed before and after, as in tests/reliability).
+"""
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from netstudio.ui.controller import TaskRunner
+from netstudio.ui.export_dialog import ExportDialog
+from netstudio.ui.worker import running_threads
+from tests.reliability.conftest import assert_nothing_lost, snapshot, tally
+from tests.ui.test_workflow import open_with_data, train
+
+CYCLES = 50
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def iris_project(tmp_path):
+    """The iris sample in a folder of its own (the window's settings file lies beside that folder)."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    for name in ("iris.nsproj", "iris.csv"):
+        shutil.copy(REPO / "samples" / name, folder / name)
+    return folder / "iris.nsproj"
+
+
+def assert_idle(window, workflow):
+    panel = workflow.training_panel
+    assert not workflow.controller.is_running and running_threads() == []
+    assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled() and not panel.pause_button.isEnabled()
+    assert workflow.start.isEnabled() and not workflow.stop.isEnabled()
+    assert not workflow.lock_banner.isVisible() and window.stack_editor.view.isEnabled()
+    assert window.layer_palette.isEnabled() and window.design.undo_stack.isActive()
+
+
+def test_start_and_stop_fifty_times_in_a_row(qtbot, window, iris_project, monkeypatch):
+    """Half the stops come at once (before the first batch), half once progress has been shown."""
+    # Each stopped run is saved; the model files (.pt2 and ONNX, over half a second each) are left
+    # out of these fifty, which are about the window's threads. Training, continuing and exporting
+    # write them in test_workflow.py.
+    import netstudio.core.export  # noqa: F401  (registers the writers, in the real list, for the later tests)
+
+    monkeypatch.setattr("netstudio.core.runs.RUN_WRITERS", [])
+    workflow = open_with_data(qtbot, window, iris_project)
+    panel, controller = workflow.training_panel, workflow.controller
+    panel.epochs.setValue(100000)  # a training setting: the project is now modified, the layers are not
+    design, modified = window.design.stack.to_config(), window.design.modified
+    project_file = iris_project.read_bytes()
+    results = []
+    controller.run_finished.connect(results.append)
+    failures, progress = [], []
+    controller.run_failed.connect(failures.append)
+    controller.progressed.connect(progress.append)
+
+    for cycle in range(CYCLES):
+        progress.clear()
+        qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+        assert controller.is_running and panel.stop_button.isEnabled(), f"cycle {cycle} did not start"
+        if cycle % 2:
+            qtbot.waitUntil(lambda: bool(progress), timeout=30000)
+        with qtbot.waitSignal(controller.idle, timeout=30000):
+            qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        assert len(results) == cycle + 1 and results[-1]["status"] == "stopped", (cycle, results[-1:])
+        assert_idle(window, workflow)
+        assert window.design.stack.to_config() == design and window.design.modified == modified
+
+    assert failures == []
+    assert all(r["summary"]["epochs_run"] < 100000 and r["run_dir"] for r in results)
+    runs = sorted(Path(r["run_dir"]) for r in results)
+    assert len(set(runs)) == CYCLES and all(p.parent == iris_project.parent / "runs" for p in runs)
+    assert sorted((iris_project.parent / "runs").iterdir()) == runs, "a half-written run folder was left"
+    assert all((p / "summary.json").is_file() and (p / "weights.safetensors").is_file() for p in runs)
+    assert iris_project.read_bytes() == project_file
+
+
+def test_closing_during_training_joins_it_and_keeps_every_file_whole(qtbot, window, iris_project, monkeypatch):
+    workflow = open_with_data(qtbot, window, iris_project)
+    folder = iris_project.parent
+    before = snapshot(folder)
+    asked = []
+
+    def answer(parent, title, text, *args):
+        asked.append(title)
+        return QMessageBox.StandardButton.Yes if title == "Training Is Running" else QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    workflow.training_panel.epochs.setValue(100000)
+    results = []
+    workflow.controller.run_finished.connect(results.append)
+    with qtbot.waitSignal(workflow.controller.progressed, timeout=60000):
+        workflow.start_training()
+    assert window.close()
+    tally("faults")
+    assert asked == ["Training Is Running", "Unsaved Changes"]  # (the epochs were changed)
+    assert running_threads() == [] and not workflow.controller.is_running
+    qtbot.wait(50)  # the run's result is a queued signal
+    [result] = results
+    run = Path(result["run_dir"])
+    assert result["status"] == "stopped" and run.parent == folder / "runs"
+    assert {"model.pt2", "weights.safetensors", "summary.json", "metrics.csv", "project.nsproj"} <= \
+        {p.name for p in run.iterdir()}
+    assert json.loads((run / "summary.json").read_text())["epochs_run"] == result["summary"]["epochs_run"]
+    assert_nothing_lost(before, folder, new=("runs/iris-*/*",))
+
+
+@pytest.fixture
+def big_csv_project(tmp_path):
+    """A project on a 30 MB CSV (640,000 rows): a load the window spends over a second on."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    block = rng.normal(size=(20000, 6))
+    labels = np.array(["a", "b", "c"])[rng.integers(0, 3, len(block))]
+    lines = "".join(",".join(f"{v:.4f}" for v in row) + f",{label}\n" for row, label in zip(block, labels))
+    with open(folder / "big.csv", "w", encoding="utf-8") as handle:
+        handle.write("f1,f2,f3,f4,f5,f6,label\n")
+        for _ in range(32):
+            handle.write(lines)
+    doc = json.loads((REPO / "samples" / "iris.nsproj").read_text())
+    doc["data"] = {"source": "csv", "path": "big.csv", "target": "label"}
+    (folder / "big.nsproj").write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    return folder / "big.nsproj"
+
+
+def test_closing_while_the_data_loads_cancels_the_load(qtbot, window, big_csv_project):
+    folder = big_csv_project.parent
+    before = snapshot(folder)
+    panel = window.workflow.data_panel
+    loaded, failed = [], []
+    panel.dataset_loaded.connect(loaded.append)
+    panel.runner.task_failed.connect(failed.append)
+    with qtbot.waitSignal(panel.runner.progressed, timeout=60000):  # the file is parsed, the data not ready
+        assert window.open_project(big_csv_project)
+    assert panel.is_loading and panel.runner.is_running
+    started = time.perf_counter()
+    assert window.close()
+    closed_in = time.perf_counter() - started
+    tally("faults")
+    assert running_threads() == [] and not panel.runner.is_running
+    qtbot.wait(50)
+    assert loaded == [] and failed == ["cancelled"] and panel.dataset is None, (loaded, failed, closed_in)
+    assert_nothing_lost(before, folder)
+
+
+def test_closing_during_an_export_finishes_the_file_being_written_and_nothing_else(qtbot, window, iris_project,
+                                                                                 monkeypatch):
+    workflow = open_with_data(qtbot, window, iris_project)
+    finished = []
+    workflow.controller.run_finished.connect(finished.append)
+    train(qtbot, workflow, epochs=1)
+    folder = iris_project.parent
+    before = snapshot(folder)
+    out = folder / "exports"
+    dialog = ExportDialog(finished[0]["run_dir"], window)
+    dialog.folder.setText(str(out))
+    wanted = ["pt2", "torchscript", "onnx", "safetensors", "python"]
+    for i in range(dialog.formats.count()):
+        item = dialog.formats.item(i)
+        item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in wanted
+                           else Qt.CheckState.Unchecked)
+    targets = dict(dialog.targets())
+    dialog.show()
+    with qtbot.waitSignal(dialog.runner.progressed, timeout=60000):
+        assert dialog.start()
+    assert dialog.runner in window.findChildren(TaskRunner) and dialog.runner.is_running
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)  # (the epochs)
+    assert window.close()
+    tally("faults")
+    assert running_threads() == [] and not dialog.runner.is_running
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    chosen = [name for name in dialog.chosen_formats() if targets[name].name in written]
+    assert len(written) < len(wanted), "the export was not cut short"
+    assert chosen == dialog.chosen_formats()[:len(chosen)], "formats are written in order, none skipped"
+    assert written == sorted(targets[name].name for name in chosen), f"partial files: {written}"
+    if "pt2" in chosen:
+        from netstudio.core.export_load import load_model_file
+
+        load_model_file(targets["pt2"])  # whole, with its metadata
+    assert_nothing_lost(before, folder, new=("exports/*",))
