@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
+def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8",
+                check: Callable[[Path], None] | None = None) -> Iterator[IO]:
     """Open a temporary file beside *path*; on success it replaces *path* in one step.
 
     If the block raises, the temporary file is removed and *path* is left exactly as it was.
+    *check*, if given, gets the temporary file once it is written and synced to disk, before it
+    replaces *path*: raising there keeps *path* as it was too.
     """
     path = Path(path)
     binary = "b" in mode
@@ -24,6 +28,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "w", encoding: str | None =
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(Path(tmp))
         _keep_permissions(path, tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -43,9 +49,16 @@ def _keep_permissions(path: Path, tmp: str) -> None:
     os.chmod(tmp, mode)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> None:
-    """Write *text* to *path* atomically."""
-    with atomic_open(path, "w", encoding=encoding) as handle:
+def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", *, verify: bool = False) -> None:
+    """Write *text* to *path* atomically; with *verify*, read it back (once synced) first and keep
+    *path* as it was (raising OSError) unless it reads back exactly as *text*."""
+    expected = text.encode(encoding)
+
+    def read_back(written: Path) -> None:
+        if written.read_bytes() != expected:
+            raise OSError(errno.EIO, "what was written did not read back the same (a full disk or a failing drive?)")
+
+    with atomic_open(path, "w", encoding=encoding, check=read_back if verify else None) as handle:
         handle.write(text)
 
 

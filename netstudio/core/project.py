@@ -132,8 +132,9 @@ class Project:
         """Write the project atomically to *path* (default: where it came from).
 
         Saving to another folder rewrites the data path so that it still points at the same file:
-        relative when the file lies inside the new folder, absolute otherwise. The text is re-read
-        and validated before anything on disk is replaced.
+        relative when the file lies inside the new folder, absolute otherwise. The text is parsed
+        and validated as a project, written to a temporary file (synced), read back and
+        compared, and only then replaces the file: a save that fails at any step leaves the old file.
 
         Raises
         ------
@@ -167,7 +168,7 @@ class Project:
             reason = exc if isinstance(exc, ProjectError) else f"{type(exc).__name__}: {exc}"
             raise ProjectError(f"cannot save {path}: the project is not valid ({reason})") from None
         try:
-            atomic_write_text(path, text)
+            atomic_write_text(path, text, verify=True)  # read back before it replaces the file
         except OSError as exc:
             raise ProjectError(f"cannot save {path}: {exc.strerror or exc}") from exc
         self.path = path

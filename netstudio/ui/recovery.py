@@ -177,7 +177,7 @@ class Autosaver(QObject):
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             _hold_instance_lock(self.folder)
-            atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+            atomic_write_text(path, json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", verify=True)
         except OSError as exc:
             self.window.statusBar().showMessage(f"Autosave failed: cannot write {path}: {exc.strerror or exc}", 8000)
             return None
