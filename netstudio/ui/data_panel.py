@@ -355,7 +355,11 @@ class DataPanel(QWidget):
             return f"Synthetic {c['kind']}: {c['samples']:,} points, noise {c['noise']:g}"
         if c.get("source") == "sample":
             return f"Bundled sample: {c['name']}"
-        return f"{c.get('source', '').upper() if c.get('source') != 'images' else 'Image folder'}: {c.get('path')}"
+        from netstudio.core.data import resolve_path
+
+        # the file really read: a relative path in a project resolves against the project's folder
+        where = resolve_path(c["path"], self.base_dir).resolve() if c.get("path") else None
+        return f"{c.get('source', '').upper() if c.get('source') != 'images' else 'Image folder'}: {where}"
 
     def _show_loaded(self, loaded: LoadedData) -> None:
         data = loaded.dataset

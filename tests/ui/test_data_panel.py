@@ -85,3 +85,22 @@ def test_project_data_loads_with_the_project(qtbot, panel, tmp_path):
     project = Project(name="p", data={"source": "synthetic", "kind": "xor", "samples": 100}, path=tmp_path / "p.nsproj")
     data = load(qtbot, panel, lambda: panel.set_project(project))
     assert data.n_train + data.n_val == 100 and panel.options.isEnabled()
+
+
+
+def test_a_relative_data_path_is_read_and_shown_under_the_project_folder(qtbot, panel, tmp_path, monkeypatch):
+    def table(path, rows):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("a,b,label\n" + "".join(f"{i},{i % 3},{'yes' if i % 2 else 'no'}\n" for i in range(rows)),
+                        encoding="utf-8")
+
+    table(tmp_path / "shared" / "t.csv", 30)
+    table(tmp_path / "elsewhere" / "shared" / "t.csv", 10)  # what ../shared/t.csv means from the working folder
+    (tmp_path / "elsewhere" / "cwd").mkdir()
+    (tmp_path / "project").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere" / "cwd")
+    project = Project(name="p", data={"source": "csv", "path": "../shared/t.csv", "target": "label"},
+                      path=tmp_path / "project" / "p.nsproj")
+    data = load(qtbot, panel, lambda: panel.set_project(project))
+    assert data.n_train + data.n_val == 30
+    assert panel.source_label.text() == f"CSV: {(tmp_path / 'shared' / 't.csv').resolve()}"

@@ -106,6 +106,34 @@ def test_save_failure_is_reported_and_keeps_the_changes(window, tmp_path, monkey
     assert window.design.modified and window.project.name == "untitled"
 
 
+@pytest.mark.parametrize("how", ["save as", "save in place"])
+@pytest.mark.parametrize("answer", [Button.No, Button.Yes])
+def test_a_project_written_by_a_newer_version_is_never_overwritten_without_asking(window, tmp_path, monkeypatch,
+                                                                                  how, answer):
+    path = tmp_path / "future.nsproj"
+    if how == "save in place":  # opened here, then a newer NetStudio saved over it meanwhile
+        window.new_from_template("first-network")
+        answer_save_dialog(monkeypatch, path)
+        assert window.save()
+    newer = {"format": "netstudio-project", "version": 7, "name": "future", "model": {"layers": []},
+             "kept by version 7": {"graph": [1, 2]}}
+    path.write_text(json.dumps(newer), encoding="utf-8")
+    before = path.read_bytes()
+    window.add_layer("Dropout")
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda parent, title, text, *a: asked.append((title, text)) or answer)
+    answer_save_dialog(monkeypatch, path)
+    saved = window.save_as() if how == "save as" else window.save()
+    assert len(asked) == 1 and asked[0][0] == "Overwrite Newer Project?"
+    assert "future.nsproj was written by a newer NetStudio (project version 7" in asked[0][1]
+    if answer == Button.No:
+        assert not saved and path.read_bytes() == before and window.design.modified
+    else:
+        assert saved and not window.design.modified
+        assert json.loads(path.read_text(encoding="utf-8"))["version"] == 1
+        assert load_project(path).stack.to_config() == window.design.stack.to_config()
+
+
 def test_a_malformed_project_is_refused_and_the_design_kept(window, tmp_path, monkeypatch):
     window.new_from_template("first-network")
     before = window.design.stack.to_config()
