@@ -218,8 +218,8 @@ class Autosaver(QObject):
         """For the exception handler: keep unsaved changes safe now, and say where."""
         if not self.window.design.modified:
             return None
-        path = self.save_now()
-        return f"Your unsaved changes were kept in {path}." if path is not None else None
+        # (where exactly matters little: the next start offers the file back)
+        return "Your unsaved changes were saved to a recovery file." if self.save_now() is not None else None
 
     def _remove(self, path: Path) -> None:
         if _remove(path):
