@@ -6,8 +6,9 @@ The per-step curves are drawn from a min/max pyramid (:class:`~netstudio.ui.fast
 each frame hands pyqtgraph about two points per pixel of the visible stretch, however many steps
 there are; the grid is drawn in opaque colours; until the user zooms or pans, the view follows
 the data in round steps rather than on every frame; and the frame rate drops where frames are
-slow, so that the plot takes at most a tenth of the time (it shares the GIL with training). A million training steps
-redraw in a few milliseconds (``benchmarks/plot_redraw.py``).
+slow, so that the plot takes at most a twentieth of the time (it shares the GIL with training: while a
+frame is drawn, the training thread mostly waits). A million training steps redraw in a few
+milliseconds (``benchmarks/plot_redraw.py``).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from netstudio.ui.fast_plot import Extremes, OpaqueGridAxis, PeakEnvelope, blend
 #: Redraws per second at most.
 FRAME_RATE = 30
 #: The plot's share of the time at most while points stream in: where a frame takes
-#: long (a slow or busy machine), frames come less often, so that clicks and keys still get through.
-FRAME_SHARE = 0.1
+#: long (a slow or busy machine), frames come less often, so that clicks and keys still get through
+#: and training, which waits for the GIL while a frame is drawn, keeps its pace (a tenth cost small
+#: models 5-10 % of their speed in the window on a busy 2-core machine).
+FRAME_SHARE = 0.05
 #: ...but a frame at least this often (seconds).
 LONGEST_FRAME_INTERVAL = 0.5
 #: Training-loss points averaged into the smoothed curve.

@@ -27,8 +27,10 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from netstudio.core.errors import NetStudioError
 from netstudio.core.training import Callback
 
-#: Progress signals per second, at most.
-EMIT_RATE = 30
+#: Progress signals per second, at most. Each one wakes the GUI thread, which then takes the GIL
+#: from the training thread between two of its operations: at 30 a second, small models trained
+#: about 5 % slower in the window than outside it (``benchmarks/training_throughput.py``).
+EMIT_RATE = 15
 
 _threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
