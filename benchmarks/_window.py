@@ -3,7 +3,7 @@
 :class:`WindowBench` opens a project (an ``.npz`` dataset and a layer stack written into a
 temporary folder) in a real :class:`~netstudio.ui.main_window.MainWindow`, waits for the data
 panel to load it, then trains through the window's own path (``TrainingWorkflow.start_training``:
-the worker thread, the controller, the training panel's progress and log, the loss plot's 30 Hz
+the worker thread, the controller, the training panel's progress and log, the loss plot's paced
 redraws) inside a running Qt event loop, and reports how long the trainer's ``fit`` took.
 
 :class:`LatenessProbe` is the event-loop probe: a precise 10 ms single-shot timer, re-armed each

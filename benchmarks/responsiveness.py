@@ -2,7 +2,7 @@
 
 A real main window (offscreen) trains the fastest workload, MLP 10-5-1 at batch 32 with SGD, for
 about ``--seconds`` seconds through its own Train path (worker thread, coalesced progress signals,
-training panel and log, the live loss plot redrawing at 30 Hz). Meanwhile a precise 10 ms
+training panel and log, the live loss plot redrawing up to 15 times a second). Meanwhile a precise 10 ms
 single-shot timer in the GUI thread is re-armed each time it fires and records how late it came:
 that is how long a click or a keystroke would wait. The same probe also runs in the idle window
 first, for reference. Only the ticks while the trainer's ``fit`` runs count (not the saving of
