@@ -30,6 +30,9 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         QApplication.setDesktopFileName("netstudio")
         app = QApplication(argv if argv is not None else [sys.argv[0]])
         app.setWindowIcon(app_icon())
+    from netstudio.ui import gc_guard
+
+    gc_guard.install()  # reference cycles holding Qt objects are freed in this thread only
     return app
 
 

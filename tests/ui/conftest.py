@@ -8,6 +8,18 @@ from netstudio.ui.design import Design
 from netstudio.ui.settings import Settings
 
 
+@pytest.fixture(autouse=True, scope="session")
+def gui_thread_garbage_collection(qapp):
+    """As in the app (create_application): reference cycles are collected in the GUI thread only.
+
+    Without it, a worker thread that happened to run Python's collector on a closed window's
+    pyqtgraph items deadlocked with the GUI thread now and then (see netstudio/ui/gc_guard.py).
+    """
+    from netstudio.ui import gc_guard
+
+    return gc_guard.install()
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """Point every QSettings at a temporary folder, so that no test touches the user's settings."""
