@@ -38,6 +38,16 @@ from netstudio.ui.icons import app_icon, category_icon
 _MEANINGS = {1: "features", 2: "time steps (or channels) × features (or length)", 3: "channels × height × width"}
 
 
+def run_modal(dialog: QDialog) -> int:
+    """``dialog.exec()``, then the dialog is deleted: a window's dialogs must not pile up as
+    hidden children, each opening another (the result and the widgets stay readable until the
+    event loop runs again)."""
+    try:
+        return dialog.exec()
+    finally:
+        dialog.deleteLater()
+
+
 class InputShapeDialog(QDialog):
     """Asks for one sample's shape, checking it as it is typed."""
 

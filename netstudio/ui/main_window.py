@@ -46,6 +46,7 @@ from netstudio.ui.dialogs import (
     LayerReferenceDialog,
     ShortcutsDialog,
     export_summary,
+    run_modal,
     show_about,
 )
 from netstudio.ui.icons import app_icon
@@ -389,7 +390,7 @@ class MainWindow(QMainWindow):
 
     def edit_input_shape(self) -> None:
         dialog = InputShapeDialog(self.design.input_shape, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.shape() is not None:
+        if run_modal(dialog) == QDialog.DialogCode.Accepted and dialog.shape() is not None:
             self.design.set_input_shape(dialog.shape(), self.design.output_width, undoable=True)
 
     def _update_actions(self) -> None:
@@ -418,10 +419,10 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def show_reference(self, layer: str | None = None) -> None:
-        LayerReferenceDialog(self, layer).exec()
+        run_modal(LayerReferenceDialog(self, layer))
 
     def show_shortcuts(self) -> None:
-        ShortcutsDialog(self.window_actions.all(), self).exec()
+        run_modal(ShortcutsDialog(self.window_actions.all(), self))
 
     def show_about(self) -> None:
         show_about(self)

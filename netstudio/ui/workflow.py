@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QMenu, QMessageBox, QScrollArea, QWidget
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.controller import TrainingController
 from netstudio.ui.data_panel import DataPanel
+from netstudio.ui.dialogs import run_modal
 from netstudio.ui.evaluation_view import EvaluationView
 from netstudio.ui.loss_plot import LossPlot
 from netstudio.ui.runs_panel import RunsPanel
@@ -364,7 +365,7 @@ class TrainingWorkflow(QObject):
             return
         from netstudio.ui.export_dialog import ExportDialog
 
-        ExportDialog(self.last_run_dir, self.window).exec()
+        run_modal(ExportDialog(self.last_run_dir, self.window))
 
     def show_cluster_dialog(self) -> None:
         from netstudio.ui.cluster_dialog import ClusterDialog
@@ -374,7 +375,7 @@ class TrainingWorkflow(QObject):
                                           "The cluster runs the saved project file. Save the project now?")
             if answer != QMessageBox.StandardButton.Yes or not self.window.save():
                 return
-        ClusterDialog(self.window.project.path, self.window).exec()
+        run_modal(ClusterDialog(self.window.project.path, self.window))
 
     @Slot(str, str)
     def on_devices_found(self, *_args) -> None:

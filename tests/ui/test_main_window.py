@@ -431,3 +431,15 @@ def test_help_menu_opens_its_dialogs(window, monkeypatch):
     window.window_actions.shortcuts.trigger()
     window.window_actions.about.trigger()
     assert shown == ["Linear", "LSTM", "Keyboard Shortcuts", "About NetStudio"]
+
+
+def test_dialogs_opened_from_the_menus_do_not_pile_up(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    monkeypatch.setattr(QDialog, "exec", lambda dialog, *a: QDialog.DialogCode.Rejected)
+    for _ in range(3):
+        window.show_reference("Linear")
+        window.show_shortcuts()
+        window.edit_input_shape()
+    qtbot.waitUntil(lambda: not window.findChildren(QDialog), timeout=2000)  # deleted once the loop ran
+    assert window.design.input_shape == (10,)  # a rejected shape dialog changes nothing
