@@ -9,6 +9,7 @@ an array ``X``). The CSV has a ``prediction`` column and, for classification, on
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import netstudio.core.export  # noqa: F401  (registers the run folder's model writers)
 
@@ -38,6 +39,7 @@ def run(args) -> int:
         sys.stdout.flush()
         return 0
     try:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)  # as train --out does
         atomic_write_text(args.out, text)
     except OSError as exc:
         raise ExportError(f"cannot write {args.out}: {exc.strerror or exc}") from None

@@ -90,7 +90,7 @@ def test_out_file_and_target_column_are_optional(table, tmp_path):
     without_target = [",".join(line.split(",")[:-1]) for line in lines]
     reordered = tmp_path / "rows.csv"  # columns in another order, no target: matched by name
     reordered.write_text("\n".join(",".join(reversed(line.split(","))) for line in without_target) + "\n")
-    out = tmp_path / "predictions.csv"
+    out = tmp_path / "new folder" / "predictions.csv"  # made, as train --out makes its folder
     result = netstudio("predict", table["models"][2], reordered, "--out", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -116,7 +116,8 @@ def test_bad_inputs_exit_2(table, tmp_path):
     _one_line_error(netstudio("predict", table["models"][0], tmp_path / "none.csv"), "no such file")
     (tmp_path / "images").mkdir()
     _one_line_error(netstudio("predict", table["models"][0], tmp_path / "images"), "not images")
-    _one_line_error(netstudio("predict", table["models"][0], table["data"], "--out", tmp_path / "no" / "p.csv"),
+    (tmp_path / "a-file").write_text("")
+    _one_line_error(netstudio("predict", table["models"][0], table["data"], "--out", tmp_path / "a-file" / "p.csv"),
                     "cannot write")
 
 
