@@ -84,6 +84,8 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
             notes.append(f"column {name!r} left out: {reason}")
         else:
             columns.append(column)
+            if column.kind == "bool":
+                notes.append(f"column {name!r} read as yes/no (1/0)")
     if not columns:
         why = f"; left out: {', '.join(left_out)}" if left_out else ""
         raise DataError(f"{where}: no usable feature column (target {target!r}{why})")

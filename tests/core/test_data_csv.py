@@ -82,6 +82,7 @@ def test_roles_ids_one_hot_constant_empty_text_and_bool(tmp_path):
     for column in ("customer id", "row", "constant", "empty", "country"):
         assert f"column {column!r} left out" in notes
     assert "identifier" in notes and "too many to one-hot" in notes and "constant" in notes
+    assert "column 'newsletter' read as yes/no (1/0)" in notes
     assert data.classes == ["left", "stayed"] and data.task == "binary" and data.output_width == 1
 
 
