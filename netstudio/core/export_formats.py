@@ -115,9 +115,7 @@ def write_pt2(model, metadata: dict, out: Path, inputs: np.ndarray) -> ExportRes
     with quiet():
         torch.export.save(program, buffer, extra_files={METADATA_FILE: metadata_text(metadata)})
     data = buffer.getvalue()
-    diff = check_loaded(model, load_model_bytes(data, str(out)), inputs, "the .pt2 file")
-    _write(out, data)
-    return ExportResult("pt2", out, [out], diff)
+    return _checked_write("pt2", model, data, out, inputs, "the .pt2 file")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -138,9 +136,7 @@ def write_torchscript(model, metadata: dict, out: Path, inputs: np.ndarray) -> E
     buffer = io.BytesIO()
     torch.jit.save(traced, buffer, _extra_files={METADATA_FILE: metadata_text(metadata)})
     data = buffer.getvalue()
-    diff = check_loaded(model, load_model_bytes(data, str(out)), inputs, "the TorchScript file")
-    _write(out, data)
-    return ExportResult("torchscript", out, [out], diff)
+    return _checked_write("torchscript", model, data, out, inputs, "the TorchScript file")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -214,6 +210,13 @@ def write_safetensors(model, metadata: dict, out: Path, inputs: np.ndarray) -> E
     diff = parity_check(model.predict(inputs), reloaded.predict(inputs), "the safetensors weights")
     _write(out, data)
     return ExportResult("safetensors", out, [out], diff)
+
+
+def _checked_write(fmt: str, model, data: bytes, out: Path, inputs: np.ndarray, what: str) -> ExportResult:
+    """Load *data* back as NetStudio will, compare it with *model*, and only then write it to *out*."""
+    diff = check_loaded(model, load_model_bytes(data, str(out)), inputs, what)
+    _write(out, data)
+    return ExportResult(fmt, out, [out], diff)
 
 
 def _write(out: Path, data: bytes) -> None:
