@@ -261,10 +261,11 @@ def classify_target(values: np.ndarray | None, text, requested: str, where: str,
     label = f"{where}: target column {name!r}"
     if values is not None:
         keep = np.isfinite(values)
-        kept = values[keep]
+        kept = values if keep.all() else values[keep]  # not modified below: no copy needed
         if not len(kept):
             raise DataError(f"{label} has no values")
-        integral = bool(np.all(kept == np.round(kept)))
+        head = kept[:1024]  # a fractional value among the first rows spares the whole pass
+        integral = bool(np.all(head == np.round(head))) and bool(np.all(kept == np.round(kept)))
         # np.unique sorts: skip it for the (large) regression targets that cannot be classes
         distinct = np.unique(kept) if integral or requested in ("binary", "multiclass") else None
         few = integral and len(distinct) <= min(20, max(2, len(kept) // 2))
@@ -303,17 +304,23 @@ def classify_target(values: np.ndarray | None, text, requested: str, where: str,
 
 def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, raw_val: np.ndarray,
              y_train: np.ndarray, y_val: np.ndarray, *, normalize: bool, notes: list[str],
-             warnings: list[str], dropped: int = 0, extra_missing: int = 0, where: str = "") -> Dataset:
+             warnings: list[str], dropped: int = 0, extra_missing: int = 0, where: str = "",
+             imputed: int | None = None) -> Dataset:
     """Fit *pre*'s statistics on the training split, transform both splits and build the Dataset.
 
     Float32 raw arrays are transformed in place (the caller hands them over). Non-finite raw
     values are counted as missing (and imputed); *extra_missing* adds those a loader encoded
-    otherwise (missing categories).
+    otherwise (missing categories). With *imputed* (a count), the caller has fitted *pre* and
+    transformed the splits already (:meth:`Preprocessor.fit_transform_frame`), imputing that
+    many values.
     """
-    imputed = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val)
+    if imputed is None:
+        imputed = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val)
+        X_train = pre.transform_array(raw_train, inplace=True)
+        X_val = pre.transform_array(raw_val, inplace=True)
+    else:
+        X_train, X_val = raw_train, raw_val
     missing = imputed + int(extra_missing)
-    X_train = pre.transform_array(raw_train, inplace=True)
-    X_val = pre.transform_array(raw_val, inplace=True)
     mean, std = 0.0, 1.0
     if pre.task == "regression":
         y_train = np.asarray(y_train, dtype=np.float64)

@@ -124,7 +124,8 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
     if not rows:
         raise DataError(f"{path} is empty")
     _detect_numbers(rows[1:], fmt)
-    header = _detect_header(path, rows, fmt)
+    numeric = _numeric_columns(rows, fmt)
+    header = _detect_header(path, rows, fmt, numeric)
     fmt.columns = _clean_names(header, fmt)
     if len(rows) > 1:
         delimiter_name = DELIMITER_NAMES.get(fmt.delimiter, repr(fmt.delimiter))
@@ -133,11 +134,9 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
                          + (f", thousands mark {fmt.thousands!r}" if fmt.thousands else ""))
     dtypes: dict[str, object] = {name: "str" for name in fmt.columns}
     if numeric_hints:
-        for j, name in enumerate(fmt.columns):
-            cells = [r[j].strip() for r in rows[1:] if j < len(r)]
-            cells = [c for c in cells if c and c.lower() not in MISSING_TOKENS]
-            if cells and all(_FLOAT.match(_plain(c, fmt)) for c in cells):
-                dtypes[name] = np.float64 if name == target else np.float32
+        for j in numeric:
+            name = fmt.columns[j]
+            dtypes[name] = np.float64 if name == target else np.float32
     while True:
         try:
             frame = _read_all(path, size, fmt, dtypes, monitor)
@@ -163,20 +162,36 @@ def _skip_preamble(text: str, fmt: TableFormat) -> tuple[str, str | None]:
 
     Returns the rest of the text and the hinted delimiter; ``fmt.skip_rows`` counts the lines.
     """
-    lines = text.split("\n")
-    hinted, skip = None, 0
-    for line in lines[:-1]:
+    hinted, skip, start, comments = None, 0, 0, False
+    for line in _lines(text, complete_only=True):
         bare = line.strip().strip('"')
         if bare.lower().startswith("sep=") and len(bare) == 5 and hinted is None:
             hinted = bare[4]
         elif bare and not bare.startswith("#"):
             break
+        comments = comments or line.strip().startswith("#")
         skip += 1
+        start += len(line)
     if skip:
         fmt.skip_rows = skip
-        if any(line.strip().startswith("#") for line in lines[:skip]):
+        if comments:
             fmt.notes.append(f"{skip} comment line{'s' if skip != 1 else ''} before the header skipped")
-    return "\n".join(lines[skip:]), hinted
+    return text[start:], hinted
+
+
+def _lines(text: str, complete_only: bool = False):
+    """The lines of *text*, each with its ``\n``, one at a time (the text may be a megabyte and
+    the caller needs its first few hundred lines); with *complete_only*, not a last line
+    without ``\n``."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            if not complete_only:
+                yield text[start:]
+            return
+        yield text[start:end + 1]
+        start = end + 1
 
 
 def _check_file(path: Path) -> int:
@@ -255,7 +270,7 @@ def _fallback_encoding(path: Path, opener) -> str:
 def _parse_rows(text: str, delimiter: str, limit: int = SAMPLE_ROWS) -> list[list[str]]:
     rows = []
     try:
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter, quotechar='"', skipinitialspace=True):
+        for row in csv.reader(_lines(text), delimiter=delimiter, quotechar='"', skipinitialspace=True):
             if row and any(cell.strip() for cell in row):
                 rows.append(row)
                 if len(rows) >= limit:
@@ -294,6 +309,8 @@ def _plain(cell: str, fmt: TableFormat) -> str:
 def _detect_numbers(body: list[list[str]], fmt: TableFormat) -> None:
     """Decimal comma and thousands marks, from the cells of the sample rows."""
     cells = [c.strip() for row in body for c in row]
+    if not any("," in c for c in cells):
+        return  # both a decimal comma and a thousands comma need one
     comma_decimal = sum(1 for c in cells if _COMMA_DECIMAL.match(c))
     dot_decimal = sum(1 for c in cells if _DOT_DECIMAL.match(c) and not _DOT_THOUSANDS.match(c))
     if fmt.delimiter != "," and comma_decimal and comma_decimal >= dot_decimal:
@@ -309,17 +326,26 @@ def _is_number(cell: str, fmt: TableFormat) -> bool:
     return bool(_FLOAT.match(_plain(cell.strip(), fmt)))
 
 
-def _detect_header(path: Path, rows: list[list[str]], fmt: TableFormat) -> list[str]:
-    """The header row; a first row that looks like data is an error (the columns need names)."""
+def _numeric_columns(rows: list[list[str]], fmt: TableFormat) -> list[int]:
+    """The columns (of the first row's) whose sampled cells below it are all numbers or missing,
+    and not all missing."""
+    numeric = []
+    for j in range(len(rows[0])):
+        cells = [r[j].strip() for r in rows[1:] if j < len(r)]
+        cells = [c for c in cells if c and c.lower() not in MISSING_TOKENS]
+        if cells and all(_is_number(c, fmt) for c in cells):
+            numeric.append(j)
+    return numeric
+
+
+def _detect_header(path: Path, rows: list[list[str]], fmt: TableFormat, numeric_columns: list[int]) -> list[str]:
+    """The header row; a first row that looks like data is an error (the columns need names).
+
+    *numeric_columns* are those whose sampled cells are numbers (:func:`_numeric_columns`).
+    """
     first, body = rows[0], rows[1:]
     if not body:
         return first
-    numeric_columns = []
-    for j in range(len(first)):
-        cells = [r[j].strip() for r in body if j < len(r)]
-        cells = [c for c in cells if c and c.lower() not in MISSING_TOKENS]
-        if cells and all(_is_number(c, fmt) for c in cells):
-            numeric_columns.append(j)
     if numeric_columns:
         named = any(first[j].strip() and not _is_number(first[j], fmt) for j in numeric_columns)
     else:

@@ -92,7 +92,7 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
 
     fraction = float(config.get("validation_split", 0.2))
     train, val = split_indices(len(rows), y if classes else None, fraction, int(config.get("seed", 0)))
-    train_rows, val_rows = rows[train], rows[val]
+    train_rows, val_rows = (train, val) if len(rows) == len(frame) else (rows[train], rows[val])
     categorical_missing = 0
     for column in list(columns):
         if column.kind != "categorical":
@@ -112,17 +112,18 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     pre = Preprocessor("tabular", (sum(c.width for c in columns),), task, classes, columns=columns,
                        stat_shape=(sum(c.width for c in columns),),
                        target={"column": target}, number_format=fmt.number_format)
-    # Encode each split straight from the frame: no full-size intermediate array.
-    raw_train = pre.encode_frame(frame, None if len(train_rows) == len(frame) else train_rows)
     if monitor is not None:
         monitor.check()
-    raw_val = pre.encode_frame(frame, val_rows)
+    # Encode each split straight from the frame (no full-size intermediate array), fitting the
+    # statistics and standardising on the way.
+    X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
+                                                      val_rows, bool(config.get("normalize", True)))
     if categorical_missing:
         notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
                      "encoded as all-zero one-hot rows")
-    return assemble(path.name.split(".")[0] or path.stem, "csv", pre, raw_train, raw_val, y[train], y[val],
+    return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
                     normalize=bool(config.get("normalize", True)), notes=notes, warnings=warnings,
-                    dropped=dropped, extra_missing=categorical_missing, where=where)
+                    dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
 
 
 def find_column(name: str, names: list[str], where: str, what: str) -> str:
@@ -154,7 +155,9 @@ def _target(series, fmt: TableFormat, requested: str, where: str, name: str, war
     import pandas as pd
 
     if pd.api.types.is_float_dtype(series.dtype):
-        return classify_target(series.to_numpy(dtype=np.float64, na_value=np.nan), None, requested, where, name)
+        if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            return classify_target(series.to_numpy(dtype=np.float64, na_value=np.nan), None, requested, where, name)
+        return classify_target(series.to_numpy(dtype=np.float64), None, requested, where, name)  # NaN: missing
     text = text_values(series)
     distinct = text.dropna().unique()
     if not is_bool_like(distinct):

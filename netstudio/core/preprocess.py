@@ -57,12 +57,16 @@ def run_parallel(tasks: list) -> list:
     For NumPy work that releases the GIL (gathers, reductions, in-place arithmetic) on arrays
     large enough to be worth it; a single task, or a one-core machine, runs inline.
     """
-    global _POOL
     if len(tasks) < 2 or (os.cpu_count() or 1) < 2:
         return [task() for task in tasks]
+    return list(_pool().map(lambda task: task(), tasks))
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="netstudio-data")
-    return list(_POOL.map(lambda task: task(), tasks))
+    return _POOL
 
 
 def chunk_rows(x: np.ndarray) -> int:
@@ -253,38 +257,29 @@ class Preprocessor:
 
     def _fit_stats(self, x: np.ndarray, normalize: bool) -> int:
         axes = (0,) + tuple(i + 1 for i, s in enumerate(self.stat_shape) if s == 1)
-        shape = (1, *self.stat_shape)
         # One pass with shifted sums: the shift (the first chunk's mean) keeps the variance
         # formula E[d^2] - E[d]^2 accurate even for values far from zero. Chunks stay float32
         # (no float64 copy); the sums accumulate in float64.
-        per_group = max(1, math.prod(self.stat_shape))
+        step = chunk_rows(x)
+        bounds = [(start, min(start + step, x.shape[0])) for start in range(0, x.shape[0], step)]
+        if not bounds:
+            return self._set_stats(np.zeros(self.stat_shape), np.zeros(self.stat_shape),
+                                   np.zeros(self.stat_shape), np.zeros(self.stat_shape), normalize, 0)
 
         def sums(start: int, stop: int, shift: np.ndarray | None):
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                return _sums(start, stop, shift)
+                chunk, finite = _finite_chunk(x[start:stop], self.divide_by)  # may be a view of x
+                return _shifted_sums(chunk, finite, shift, axes, self.stat_shape, scratch=False)
 
-        def _sums(start: int, stop: int, shift: np.ndarray | None):
-            chunk, finite = _finite_chunk(x[start:stop], self.divide_by)
-            n = finite.sum(axis=axes).reshape(self.stat_shape) if finite is not None else \
-                np.full(self.stat_shape, chunk.size / per_group)
-            if shift is None:
-                total = chunk.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
-                return np.divide(total, n, out=np.zeros(self.stat_shape), where=n > 0)
-            deviation = chunk - shift.reshape(shape)
-            if finite is not None:
-                deviation[~finite] = 0.0
-            first = deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
-            np.square(deviation, out=deviation)
-            return n, first, deviation.sum(axis=axes, dtype=np.float64).reshape(self.stat_shape)
+        shift = _first_mean(*sums(*bounds[0], None)[:2])
+        parts = run_parallel([lambda b=b: sums(*b, shift.reshape((1, *self.stat_shape))) for b in bounds])
+        return self._set_stats(*_total(parts, self.stat_shape), shift, normalize, x.size)
 
-        step = chunk_rows(x)
-        bounds = [(start, min(start + step, x.shape[0])) for start in range(0, x.shape[0], step)]
-        shift = sums(*bounds[0], None).astype(np.float32) if bounds else None
-        parts = run_parallel([lambda b=b: sums(*b, shift) for b in bounds])
-        count = sum((p[0] for p in parts), np.zeros(self.stat_shape))
-        first = sum((p[1] for p in parts), np.zeros(self.stat_shape))
-        second = sum((p[2] for p in parts), np.zeros(self.stat_shape))
-        shift = np.zeros(self.stat_shape) if shift is None else shift.astype(np.float32).astype(np.float64)
+    def _set_stats(self, count: np.ndarray, first: np.ndarray, second: np.ndarray, shift: np.ndarray,
+                   normalize: bool, size: int) -> int:
+        """Means and deviations from shifted sums (per group: finite values, sum and sum of
+        squares of ``value - shift``); returns how many of *size* values were not finite."""
+        shift = np.asarray(shift, dtype=np.float32).astype(np.float64).reshape(self.stat_shape)
         safe = np.maximum(count, 1)
         mean = np.where(count > 0, shift + first / safe, 0.0)
         std = np.sqrt(np.maximum(second / safe - np.square(first / safe), 0.0))
@@ -294,7 +289,7 @@ class Preprocessor:
         self.fill = (mean * self.divide_by).astype(np.float32)
         self.mean = (mean if normalize else np.zeros_like(mean)).astype(np.float32)
         self.std = (std if normalize else np.ones_like(std)).astype(np.float32)
-        return int(x.size - count.sum())
+        return int(size - count.sum())
 
     # --------------------------------------------------------------------------------------------
     # Applying
@@ -310,20 +305,24 @@ class Preprocessor:
                             f"got {list(x.shape)}")
         if not (inplace and x.dtype == np.float32 and x.flags.writeable):
             x = x.astype(np.float32, copy=True)
-        divide = np.float32(self.divide_by)
-
-        def apply(part: np.ndarray) -> None:
-            bad = ~np.isfinite(part)
-            if bad.any():
-                np.copyto(part, np.broadcast_to(self.fill, part.shape), where=bad)
-            if self.divide_by != 1.0:
-                part /= divide
-            part -= self.mean
-            part /= self.std
-
         step = chunk_rows(x)
-        run_parallel([lambda s=start: apply(x[s:s + step]) for start in range(0, x.shape[0], step)])
+        run_parallel([lambda s=start: self._standardise(x[s:s + step]) for start in range(0, x.shape[0], step)])
         return x
+
+    def _standardise(self, part: np.ndarray, layout: tuple = ()) -> int:
+        """Impute, scale and standardise the float32 *part* in place; returns how many values were
+        not finite. *layout* reshapes the statistics to *part*'s axes: ``(-1, 1)`` for a block of
+        features x rows. The same float32 operations, in the same order, as :meth:`as_module`."""
+        fill, mean, std = (a.reshape(layout) if layout else a for a in (self.fill, self.mean, self.std))
+        bad = ~np.isfinite(part)
+        count = int(bad.sum())
+        if count:
+            np.copyto(part, np.broadcast_to(fill, part.shape), where=bad)
+        if self.divide_by != 1.0:
+            part /= np.float32(self.divide_by)
+        part -= mean
+        part /= std
+        return count
 
     def encode_frame(self, frame, rows: np.ndarray | None = None) -> np.ndarray:
         """Raw rows (a pandas DataFrame) -> float32 ``[N, F]`` in feature order, NaN where missing.
@@ -333,13 +332,70 @@ class Preprocessor:
         order, without copying the frame. Raises :class:`DataError` listing the columns that
         are missing.
         """
+        return self._encode(self._sources(frame), len(frame) if rows is None else len(rows), rows)[0]
+
+    def transform_frame(self, frame) -> np.ndarray:
+        """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""
+        return self._encode(self._sources(frame), len(frame), None,
+                            lambda block, target: self._standardise_into(block, target))[0]
+
+    def fit_transform_frame(self, frame, train_rows: np.ndarray | None, val_rows: np.ndarray,
+                            normalize: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+        """Encode the training and validation rows of *frame*, fit the statistics on the training
+        rows and standardise both: ``(X_train, X_val, values imputed)``.
+
+        The same result as :meth:`encode_frame` on each split, :meth:`fit_stats` on the training
+        one and :meth:`transform_array` on both, in fewer passes over the data: the statistics
+        are summed from each block of encoded rows while it is in cache, and the validation rows
+        are standardised as they are encoded. *train_rows* None means every row.
+        """
+        sources = self._sources(frame)
+        n_train = len(frame) if train_rows is None else len(train_rows)
+        divide = np.float32(self.divide_by)
+
+        def prepared(block: np.ndarray) -> np.ndarray | None:
+            """*block* (features x rows) as fit_stats sees values: scaled, non-finite ones 0;
+            returns the finite mask, None when all are."""
+            if self.divide_by != 1.0:
+                block /= divide
+            finite = np.isfinite(block)
+            if finite.all():
+                return None
+            block[~finite] = 0.0
+            return finite
+
+        # the shift of the one-pass sums (see fit_stats): the mean of the first rows
+        m = min(n_train, 4096)
+        sample = self._encode(sources, m, slice(0, m) if train_rows is None else train_rows[:m])[0].T.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            shift = _first_mean(*_shifted_sums(sample, prepared(sample), None, (1,), self.stat_shape, scratch=True))
+
+        def with_sums(block: np.ndarray, target: np.ndarray):
+            target[:] = block.T
+            with np.errstate(over="ignore", invalid="ignore"):  # per thread
+                return _shifted_sums(block, prepared(block), shift.reshape(-1, 1), (1,), self.stat_shape,
+                                     scratch=True)
+
+        X_train, parts = self._encode(sources, n_train, train_rows, with_sums)
+        imputed = self._set_stats(*_total(parts, self.stat_shape), shift, normalize, X_train.size)
+        self.transform_array(X_train, inplace=True)
+        X_val, bad = self._encode(sources, len(val_rows), val_rows, self._standardise_into)
+        return X_train, X_val, imputed + sum(bad)
+
+    def _standardise_into(self, block: np.ndarray, target: np.ndarray) -> int:
+        with np.errstate(over="ignore", invalid="ignore"):
+            bad = self._standardise(block, (-1, 1))
+        target[:] = block.T
+        return bad
+
+    def _sources(self, frame) -> list:
+        """Per feature column: its whole-column numbers, or its category codes (-1: none)."""
         import pandas as pd
 
         if self.kind != "tabular":
             raise DataError(f"a {self.kind} model does not take table rows")
         labels = _locate_columns(frame, [c.name for c in self.columns])
-        n = len(frame) if rows is None else len(rows)
-        sources = []  # per column: whole-column numbers, or category codes (-1: none)
+        sources = []
         for column, label in zip(self.columns, labels):
             series = frame[label]
             if column.kind == "numeric" and pd.api.types.is_float_dtype(series.dtype) and \
@@ -352,13 +408,26 @@ class Preprocessor:
             else:
                 values = pd.Index(column.categories, dtype=object).get_indexer(text_values(series).astype(object))
             sources.append((column, values))
+        return sources
+
+    def _encode(self, sources: list, n: int, rows, finish=None) -> tuple[np.ndarray, list]:
+        """Encode *n* rows (*rows*: positions or a slice; None: all) into a new float32 ``[n, F]``.
+
+        Each block of rows is filled column by column (each a contiguous write, a gather when
+        *rows* is given), then transposed into place while it is still in cache: one pass over
+        the output instead of a whole column-major copy and a whole transposing copy. With
+        *finish*, ``finish(block, out_rows)`` does the transposing write instead (and may work
+        on the block before or after it); its results come back in block order.
+        """
         out = np.empty((n, len(self.feature_names)), dtype=np.float32)
 
-        def encode(start: int, stop: int) -> None:
-            # A block of rows column by column (each a contiguous write, a gather when *rows* is
-            # given), then transposed into place while it is still in cache: one pass over the
-            # output instead of a whole column-major copy and a whole transposing copy.
-            picked = slice(start, stop) if rows is None else rows[start:stop]
+        def encode(start: int, stop: int):
+            if rows is None:
+                picked = slice(start, stop)
+            elif isinstance(rows, slice):
+                picked = slice((rows.start or 0) + start, (rows.start or 0) + stop)
+            else:
+                picked = rows[start:stop]
             block = np.empty((out.shape[1], stop - start), dtype=np.float32)
             j = 0
             for column, values in sources:
@@ -368,21 +437,19 @@ class Preprocessor:
                     part[:] = 0.0
                     hit = np.flatnonzero(codes >= 0)
                     part[codes[hit], hit] = 1.0
-                elif rows is not None and values.dtype == np.float32:
+                elif not isinstance(picked, slice) and values.dtype == np.float32:
                     np.take(values, picked, out=block[j])
                 else:
                     with np.errstate(over="ignore"):  # beyond float32's range -> inf -> imputed later
                         block[j] = values[picked]
                 j += column.width
+            if finish is not None:
+                return finish(block, out[start:stop])
             out[start:stop] = block.T
+            return None
 
         step = max(1, ENCODE_BLOCK_VALUES // max(1, out.shape[1]))
-        run_parallel([lambda s=start: encode(s, min(n, s + step)) for start in range(0, n, step)])
-        return out
-
-    def transform_frame(self, frame) -> np.ndarray:
-        """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""
-        return self.transform_array(self.encode_frame(frame), inplace=True)
+        return out, run_parallel([lambda s=start: encode(s, min(n, s + step)) for start in range(0, n, step)])
 
     def encode_images(self, paths) -> np.ndarray:
         """Image files -> raw float32 ``[N, C, H, W]`` pixels (0-255) as :meth:`raw_input` says."""
@@ -430,6 +497,35 @@ def _float32(values, size: int, default: float) -> np.ndarray:
 
 def _floats(array: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(array, dtype=np.float64).reshape(-1)]
+
+
+def _shifted_sums(chunk: np.ndarray, finite: np.ndarray | None, shift: np.ndarray | None, axes: tuple,
+                  stat_shape: tuple, scratch: bool):
+    """Per group of *chunk* (float32, non-finite values already 0; *finite* None when all are):
+    ``(count, sum, sum of squares)`` of ``value - shift``, or with *shift* None ``(count, sum)``
+    of the values. With *scratch*, *chunk* is overwritten instead of copied."""
+    per_group = max(1, math.prod(stat_shape))
+    n = finite.sum(axis=axes).reshape(stat_shape) if finite is not None else \
+        np.full(stat_shape, chunk.size / per_group)
+    if shift is None:
+        return n, chunk.sum(axis=axes, dtype=np.float64).reshape(stat_shape)
+    deviation = np.subtract(chunk, shift, out=chunk if scratch else None)
+    if finite is not None:
+        deviation[~finite] = 0.0
+    first = deviation.sum(axis=axes, dtype=np.float64).reshape(stat_shape)
+    np.square(deviation, out=deviation)
+    return n, first, deviation.sum(axis=axes, dtype=np.float64).reshape(stat_shape)
+
+
+def _first_mean(count: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """The shift of the one-pass sums: the mean of a first chunk, as float32 (0 where it had none)."""
+    return np.divide(total, count, out=np.zeros(count.shape), where=count > 0).astype(np.float32)
+
+
+def _total(parts: list, stat_shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The shifted sums of all chunks added up: ``(count, sum, sum of squares)``."""
+    zero = np.zeros(stat_shape)
+    return tuple(sum((p[i] for p in parts), zero) for i in range(3))
 
 
 def _finite_chunk(chunk: np.ndarray, divide_by: float):

@@ -48,6 +48,65 @@ def test_encoding_in_blocks_of_rows_equals_encoding_row_by_row(monkeypatch, rows
     assert encoded.flags.c_contiguous and encoded.dtype == np.float32
 
 
+def messy_frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, list[Column]]:
+    """Every kind of column the fused path must get right: far from zero, missing, beyond float32,
+    infinite, constant, all missing, text numbers, yes/no, categories."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "small": rng.normal(size=n).astype(np.float32),
+        "far": 1e6 + rng.normal(size=n),
+        "holes": np.where(rng.random(n) < 0.3, np.nan, rng.normal(5, 2, n)).astype(np.float32),
+        "huge": np.where(rng.random(n) < 0.05, 1e300, rng.normal(size=n)),
+        "inf": np.where(rng.random(n) < 0.05, np.inf, rng.normal(size=n)).astype(np.float32),
+        "const": np.full(n, 3.0, np.float32),
+        "text": [f"{i % 13},5" if i % 7 else "x" for i in range(n)],
+        "yes": rng.choice(np.array(["yes", "no", None], dtype=object), n),
+        "city": rng.choice(np.array(["Oslo", "Rome", "Paris", None], dtype=object), n),
+        "empty": np.full(n, np.nan, np.float32),
+    })
+    columns = [Column("small"), Column("far"), Column("holes"), Column("huge"), Column("inf"), Column("const"),
+               Column("text"), Column("yes", "bool"), Column("city", "categorical", ["Oslo", "Rome"]), Column("empty")]
+    return frame, columns
+
+
+@pytest.mark.parametrize("n, every_row", [(1, True), (7, False), (50_000, False), (50_000, True)])
+def test_fused_fit_transform_equals_encode_fit_transform(monkeypatch, n, every_row):
+    from netstudio.core import preprocess
+
+    monkeypatch.setattr(preprocess, "ENCODE_BLOCK_VALUES", 1 << 16)  # several blocks, in parallel
+    frame, columns = messy_frame(n)
+
+    def fresh():
+        return Preprocessor("tabular", (11,), "regression", columns=[Column(c.name, c.kind, list(c.categories))
+                                                                    for c in columns],
+                            stat_shape=(11,), number_format={"decimal": ",", "thousands": None})
+
+    rng = np.random.default_rng(1)
+    val = np.zeros(0, np.int64) if every_row else np.sort(rng.permutation(n)[:max(1, n // 5)])
+    train = np.setdiff1d(np.arange(n), val)
+    step = fresh()
+    raw_train, raw_val = step.encode_frame(frame, train), step.encode_frame(frame, val)
+    imputed = step.fit_stats(raw_train) + int((~np.isfinite(raw_val)).sum())
+    X_train, X_val = step.transform_array(raw_train), step.transform_array(raw_val)
+
+    fused = fresh()
+    got_train, got_val, got_imputed = fused.fit_transform_frame(frame, None if every_row else train, val)
+    assert got_imputed == imputed > 0
+    # the statistics agree to float rounding (the sums run in another order from another shift)
+    np.testing.assert_allclose(fused.mean, step.mean, rtol=1e-6, atol=1e-7 * step.std.max())
+    np.testing.assert_allclose(fused.std, step.std, rtol=1e-6)
+    np.testing.assert_allclose(fused.fill, step.fill, rtol=1e-6, atol=1e-7 * step.std.max())
+    assert fused.mean[1] == pytest.approx(1e6, rel=1e-6) and 0.9 < fused.std[1] < 1.1 or n < 10
+    assert fused.std[5] == 1.0 and fused.std[10] == 1.0  # constant, all missing
+    np.testing.assert_allclose(got_train, X_train, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(got_val, X_val, rtol=1e-4, atol=1e-4)
+    assert got_train.shape == (len(train), 11) and got_val.shape == (len(val), 11)
+    assert np.isfinite(got_train).all() and np.isfinite(got_val).all()
+    # with the same statistics, transform_frame is bit for bit the two-step transform
+    np.testing.assert_array_equal(fused.transform_frame(frame),
+                                  fused.transform_array(fused.encode_frame(frame), inplace=True))
+
+
 def test_fit_uses_finite_values_only_and_imputes_with_the_training_mean():
     pre = fitted_tabular()
     np.testing.assert_allclose(pre.fill[[0, 1, 4]], [40.0, 1 / 3, (1000.5 + 2000 + 3500.25) / 3], rtol=1e-6)
