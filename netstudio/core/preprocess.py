@@ -314,10 +314,10 @@ class Preprocessor:
         not finite. *layout* reshapes the statistics to *part*'s axes: ``(-1, 1)`` for a block of
         features x rows. The same float32 operations, in the same order, as :meth:`as_module`."""
         fill, mean, std = (a.reshape(layout) if layout else a for a in (self.fill, self.mean, self.std))
-        bad = ~np.isfinite(part)
-        count = int(bad.sum())
+        finite = np.isfinite(part)
+        count = part.size - int(np.count_nonzero(finite))  # much faster than summing booleans
         if count:
-            np.copyto(part, np.broadcast_to(fill, part.shape), where=bad)
+            np.copyto(part, np.broadcast_to(fill, part.shape), where=~finite)
         if self.divide_by != 1.0:
             part /= np.float32(self.divide_by)
         part -= mean
