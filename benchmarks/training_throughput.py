@@ -20,6 +20,7 @@ for a preempted sibling), so compare loops at the same setting.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import sys
@@ -222,6 +223,10 @@ def main() -> None:
             order = list(runs)
             order = order[r % len(order):] + order[:r % len(order)]
             for which in order:
+                # Each run starts without the garbage of the ones before it: with the window open,
+                # cycles are collected only by its GUI-thread timer (netstudio/ui/gc_guard.py), so
+                # the window's run would otherwise pay for collecting the other loops' garbage.
+                gc.collect()
                 if which == "hand":
                     runs[which].append(run_hand(layers, x, y, task, bs, opt, epochs, device))
                 elif which == "hand_fused":

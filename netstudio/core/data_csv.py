@@ -119,7 +119,7 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
     fmt.delimiter = hinted or _sniff_delimiter(text)
     # pandas tokenises much slower with skipinitialspace: ask for it only when the file needs it
     # (numbers parse with spaces around them anyway; text is stripped later)
-    fmt.spaces_after_delimiter = bool(re.search(re.escape(fmt.delimiter) + r"[ \t]+\"", text))
+    fmt.spaces_after_delimiter = '"' in text and bool(re.search(re.escape(fmt.delimiter) + r"[ \t]+\"", text))
     rows = _parse_rows(text, fmt.delimiter)
     if not rows:
         raise DataError(f"{path} is empty")
