@@ -178,5 +178,9 @@ def prediction_table(metadata: dict, outputs: np.ndarray) -> Predictions:
 
 
 def _number(value) -> str:
-    """The shortest text that reads back as the same float32."""
-    return np.format_float_positional(np.float32(value), unique=True, trim="-")
+    """The shortest text that reads back as the same float32: plain digits from 0.0001 to 1e16
+    (``0.25``, ``350000``), an exponent beyond (``6e-19``, not 19 zeros and a 6)."""
+    value = np.float32(value)
+    if value == 0 or not np.isfinite(value) or 1e-4 <= abs(value) < 1e16:
+        return np.format_float_positional(value, unique=True, trim="-")
+    return np.format_float_scientific(value, unique=True, trim="-")

@@ -171,3 +171,15 @@ def test_export_reports_the_parity_it_checked(exported):
         assert result.parity_max_abs_diff is not None and 0 <= result.parity_max_abs_diff <= 1e-4 * scale, fmt
     assert {p.name for p in results["python"].files} >= {"model.py", "weights.safetensors", "train.py",
                                                         "metadata.json", "README.txt"}
+
+
+def test_predicted_numbers_are_short_and_read_back_as_the_same_float32():
+    from netstudio.core.export_predict import prediction_table
+
+    outputs = np.array([[1 - 6e-19, 6e-19], [0.25, 0.75], [0.99999, 1e-5]], dtype=np.float32)
+    table = prediction_table({"task": "binary", "classes": ["no", "yes"]}, outputs)
+    assert table.rows == [["no", "1", "6e-19"], ["yes", "0.25", "0.75"], ["no", "0.99999", "1e-05"]]
+    values = np.array([[350000.0], [1e20], [-2.5e-7], [0.0]], dtype=np.float32)
+    texts = [row[0] for row in prediction_table({"task": "regression"}, values).rows]
+    assert texts == ["350000", "1e+20", "-2.5e-07", "0"]
+    assert [np.float32(float(t)) for t in texts] == list(values[:, 0])
