@@ -81,11 +81,14 @@ class MainWindow(QMainWindow):
     -------
     project_changed(Project)
         Another project was opened or created (the design was replaced).
+    project_opened(str)
+        A project file was opened from disk (File > Open, recent files): its path.
     closed()
         The window closed cleanly (the user saved or discarded the changes; threads are joined).
     """
 
     project_changed = Signal(object)
+    project_opened = Signal(str)
     closed = Signal()
 
     def __init__(self, project: Project | None = None, settings: Settings | QSettings | None = None,
@@ -281,6 +284,7 @@ class MainWindow(QMainWindow):
         note = self.set_project(project)
         self._remember(project.path)
         self.statusBar().showMessage(f"Opened {project.path}" + (f"; {note}" if note else ""), 10000)
+        self.project_opened.emit(str(project.path))
         return True
 
     def open_recent(self, path: str) -> None:

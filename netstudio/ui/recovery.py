@@ -18,7 +18,8 @@ started meanwhile never offers, or deletes, the changes of one that is still run
 On launch, :func:`offer_recovery` looks for a recovery file that no running NetStudio owns and that
 is newer than the project it belongs to (for the project being opened, or any when none is) and
 asks whether to recover it: Yes loads it into the window as an unsaved change of that project
-(saving writes that project file); No deletes it.
+(saving writes that project file); No deletes it. Opening a project later (File > Open, a recent
+file) asks the same about that project's recovery file, if there is one.
 """
 
 from __future__ import annotations
@@ -339,7 +340,13 @@ def install_safety_net(window, project_path: str | os.PathLike | None = None, *,
     base = Path(data_folder) if data_folder is not None else None
     autosaver = Autosaver(window, base / "recovery" if base else None, interval_ms)
     handler = install_exception_handler(window, base / "logs" if base else log_folder(), autosaver.error_note)
-    recovered = offer_recovery(window, project_path, autosaver.folder) if ask else None
-    if recovered is not None:
-        autosaver.adopt(recovered.path)  # the recovered changes are unsaved again: keep them safe at once
+
+    def offer(path: str | os.PathLike | None) -> None:
+        recovered = offer_recovery(window, path, autosaver.folder)
+        if recovered is not None:
+            autosaver.adopt(recovered.path)  # the recovered changes are unsaved again: keep them safe at once
+
+    if ask:
+        offer(project_path)
+    window.project_opened.connect(offer)  # a project opened later may have changes to recover too
     return autosaver, handler

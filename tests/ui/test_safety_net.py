@@ -247,6 +247,35 @@ def test_an_untitled_design_is_offered_when_starting_without_a_project(qtbot, se
     assert second.design.stack.to_config() == edited and second.project.path is None and second.design.modified
 
 
+@pytest.mark.parametrize("answer", [Button.Yes, Button.No])
+def test_opening_a_project_later_offers_its_changes_too(qtbot, settings, data_folder, tmp_path, monkeypatch, answer):
+    project = saved_project(tmp_path)
+    make_older(project.path)
+    first, autosaver, _ = launch(qtbot, settings, data_folder, project)
+    first.add_layer("Dropout")
+    edited = first.design.stack.to_config()
+    path = autosaver.save_now()
+    crash(first, autosaver)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    started_with = saved_project(other, ("Linear",))  # the launch looks for this project's changes only
+    second, autosaver, asked = launch(qtbot, settings, data_folder, started_with, answer, monkeypatch)
+    assert asked == []
+    assert second.open_project(project.path)
+    assert len(asked) == 1 and asked[0][0] == "Recover Unsaved Changes?" and str(project.path) in asked[0][1]
+    if answer == Button.Yes:
+        assert second.design.stack.to_config() == edited and second.design.modified
+        assert second.project.path == project.path
+        assert autosaver.written is not None and autosaver.written.exists()  # safe again at once
+        assert len(list((data_folder / "recovery").glob("*.nsproj"))) == 1
+    else:
+        assert [s.type for s in second.design.stack] == ["Linear", "ReLU", "Linear"] and not second.design.modified
+        assert not path.exists()
+    second.design.mark_saved()
+    assert second.open_project(project.path) and len(asked) == 1  # asked once: nothing left to offer
+
+
 def test_damaged_recovery_files_are_skipped(data_folder, tmp_path):
     folder = data_folder / "recovery"
     folder.mkdir(parents=True)
