@@ -24,7 +24,7 @@ import torch
 from netstudio.core.errors import ExportError
 from netstudio.core.export import METADATA_KEY, ExportResult, onnx_available, parity_check
 from netstudio.core.export_load import METADATA_FILE, ONNX_EXTRA, load_model_bytes
-from netstudio.core.fileio import atomic_write_bytes
+from netstudio.core.fileio import atomic_write_bytes, umask
 
 LABELS = {"pt2": "torch.export (.pt2)", "torchscript": "TorchScript", "onnx": "ONNX"}
 
@@ -179,7 +179,7 @@ def write_onnx(model, metadata: dict, out: Path, inputs: np.ndarray) -> ExportRe
             notes.append("parity not checked: onnxruntime is not installed (install the onnx extra)")
         else:
             diff = check_loaded(model, loaded, inputs, "the ONNX model in onnxruntime")
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, out)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -225,8 +225,3 @@ def _write(out: Path, data: bytes) -> None:
     except OSError as exc:
         raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -20,10 +20,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import os
 import shutil
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -33,6 +31,7 @@ from netstudio.core.errors import ExportError
 from netstudio.core.export import METADATA_KEY, ExportResult, parity_check
 from netstudio.core.export_code import model_source
 from netstudio.core.export_formats import metadata_text, state_tensors
+from netstudio.core.fileio import atomic_folder
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates_export"
 
@@ -42,11 +41,7 @@ def write_python(model, metadata: dict, project, out: Path, inputs: np.ndarray) 
     from safetensors.torch import save_file
 
     notes: list[str] = []
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    except OSError as exc:
-        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
-    try:
+    with atomic_folder(out, ExportError) as tmp:
         metadata = dict(metadata, project=training_setup(project, metadata, tmp, notes))
         shapes = _output_shapes(project, metadata)
         (tmp / "model.py").write_text(model_source(model, metadata, shapes), encoding="utf-8")
@@ -55,18 +50,6 @@ def write_python(model, metadata: dict, project, out: Path, inputs: np.ndarray) 
         shutil.copyfile(TEMPLATES / "train.py", tmp / "train.py")
         (tmp / "README.txt").write_text(readme(metadata), encoding="utf-8")
         diff = check_folder(model, tmp, inputs)
-        mode = 0o755 & ~_umask()
-        os.chmod(tmp, mode)
-        for item in tmp.iterdir():
-            os.chmod(item, 0o644 & ~_umask())
-        if out.exists():
-            out.rmdir()  # an empty folder (checked before): replaced by the finished one
-        os.replace(tmp, out)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
-        raise
     files = sorted(out.iterdir())
     return ExportResult("python", out, files, diff, notes)
 
@@ -202,8 +185,3 @@ def _readme_input_help(metadata: dict) -> str:
         return "\n  Image files: x = torch.from_numpy(read_images([path1, path2]))\n"
     return ""
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

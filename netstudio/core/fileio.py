@@ -1,10 +1,11 @@
-"""Atomic file writes: a crash or a full disk never leaves a half-written file behind."""
+"""Atomic file and folder writes: a crash or a full disk never leaves a half-written file or folder behind."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,10 +44,49 @@ def _keep_permissions(path: Path, tmp: str) -> None:
     try:
         mode = path.stat().st_mode & 0o777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
+        mode = 0o666 & ~umask()
     os.chmod(tmp, mode)
+
+
+@contextlib.contextmanager
+def atomic_folder(target: str | os.PathLike, error: Callable[[str], Exception], what: str = "") -> Iterator[Path]:
+    """A new temporary folder beside *target* to fill; when the block ends without an error it
+    becomes *target* in one step, else it is removed and *target* is left as it was.
+
+    *target* must be absent or an empty folder (the caller checks, before it starts the work).
+    The finished folder and the files in it get the modes ``mkdir`` and ``open`` would have given
+    them (``mkdtemp`` makes 0700 and safetensors writes 0600). An OSError, making the folder or
+    in the block, is raised as ``error("cannot write <what ><target>: <reason>")``.
+    """
+    target = Path(target)
+    said = f"cannot write {what + ' ' if what else ''}{target}"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise error(f"{said}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        mask = umask()
+        for item in tmp.iterdir():
+            if item.is_file() and not item.is_symlink():
+                os.chmod(item, 0o666 & ~mask)
+        os.chmod(tmp, 0o777 & ~mask)
+        if target.exists():
+            target.rmdir()  # empty (checked by the caller): replaced by the finished one
+        os.replace(tmp, target)
+    except BaseException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise error(f"{said}: {exc.strerror or exc}") from None
+        raise
+
+
+def umask() -> int:
+    """The process' file-creation mask (reading it means setting it: set back at once)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", *, verify: bool = False) -> None:

@@ -22,15 +22,13 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from netstudio import __version__
 from netstudio.core.errors import ConfigError, ExportError
-from netstudio.core.fileio import atomic_write_text
+from netstudio.core.fileio import atomic_folder, atomic_write_text
 from netstudio.core.training import EpochMetrics, FitSummary
 
 METRIC_COLUMNS = {"binary": ["val_accuracy"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
@@ -153,12 +151,7 @@ def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = 
     target = Path(out_dir).absolute() if out_dir is not None else default_run_dir(session.project, session.started)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ConfigError(f"{target} already exists and is not empty: choose another --out folder")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    except OSError as exc:
-        raise ConfigError(f"cannot write the run folder {target}: {exc.strerror or exc}") from None
-    try:
+    with atomic_folder(target, ConfigError, "the run folder") as tmp:
         metadata = model_metadata(session, summary)
         atomic_write_text(tmp / "metrics.csv", metrics_csv(summary.history, session.dataset.task))
         atomic_write_text(tmp / "summary.json", json.dumps(summary_doc(session, summary), indent=2) + "\n")
@@ -168,27 +161,14 @@ def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = 
         state = {k: v.detach().to("cpu").contiguous() for k, v in session.model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"), metadata={"netstudio": json.dumps(
             {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
-        os.chmod(tmp / "weights.safetensors", 0o666 & ~_umask())  # safetensors writes 0600, unlike every other file
         # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
         session.project.copy().save(tmp / "project.nsproj")
         import netstudio.core.export  # noqa: F401 - registers the writers of model.pt2 and model.onnx
 
         for writer in RUN_WRITERS:
             writer(session, summary, tmp)
-        os.chmod(tmp, 0o755 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(exc, OSError):
-            raise ConfigError(f"cannot write the run folder {target}: {exc.strerror or exc}") from None
-        raise
     return target
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ------------------------------------------------------------------------------------------------
