@@ -336,8 +336,7 @@ class Preprocessor:
 
     def transform_frame(self, frame) -> np.ndarray:
         """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""
-        return self._encode(self._sources(frame), len(frame), None,
-                            lambda block, target: self._standardise_into(block, target))[0]
+        return self._encode(self._sources(frame), len(frame), None, self._standardise_into)[0]
 
     def fit_transform_frame(self, frame, train_rows: np.ndarray | None, val_rows: np.ndarray,
                             normalize: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
@@ -383,6 +382,8 @@ class Preprocessor:
         return X_train, X_val, imputed + sum(bad)
 
     def _standardise_into(self, block: np.ndarray, target: np.ndarray) -> int:
+        """Standardise a block of features x rows in cache, then write it transposed into *target*;
+        returns how many values were imputed."""
         with np.errstate(over="ignore", invalid="ignore"):
             bad = self._standardise(block, (-1, 1))
         target[:] = block.T
