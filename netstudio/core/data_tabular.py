@@ -117,7 +117,8 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     # Encode each split straight from the frame (no full-size intermediate array), fitting the
     # statistics and standardising on the way.
     X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
-                                                      val_rows, bool(config.get("normalize", True)))
+                                                      val_rows, bool(config.get("normalize", True)),
+                                                      check=monitor.check if monitor is not None else None)
     if categorical_missing:
         notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
                      "encoded as all-zero one-hot rows")

@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
@@ -82,10 +83,23 @@ def atomic_folder(target: str | os.PathLike, error: Callable[[str], Exception], 
         raise
 
 
+_UMASK_LOCK = threading.Lock()
+
+
 def umask() -> int:
-    """The process' file-creation mask (reading it means setting it: set back at once)."""
-    mask = os.umask(0)
-    os.umask(mask)
+    """The process' file-creation mask.
+
+    Read from ``/proc/self/status`` where Linux gives it. Elsewhere reading it means setting it
+    and back, so a file another thread creates meanwhile could get mode 0666: the lock keeps two
+    readers from leaving 0 behind, at least.
+    """
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    with _UMASK_LOCK:
+        mask = os.umask(0)
+        os.umask(mask)
     return mask
 
 

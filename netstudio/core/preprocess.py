@@ -257,32 +257,24 @@ class Preprocessor:
 
     def _fit_stats(self, x: np.ndarray, normalize: bool) -> int:
         axes = (0,) + tuple(i + 1 for i, s in enumerate(self.stat_shape) if s == 1)
-        # One pass with shifted sums: the shift (the first chunk's mean) keeps the variance
-        # formula E[d^2] - E[d]^2 accurate even for values far from zero. Chunks stay float32
-        # (no float64 copy); the sums accumulate in float64.
+        # Chunk by chunk (float32, no float64 copy of the data), each centred on its own mean
+        # before its squares are summed, so the variance stays accurate for values far from zero;
+        # the chunks' moments are then combined exactly (see _combine).
         step = chunk_rows(x)
-        bounds = [(start, min(start + step, x.shape[0])) for start in range(0, x.shape[0], step)]
-        if not bounds:
-            return self._set_stats(np.zeros(self.stat_shape), np.zeros(self.stat_shape),
-                                   np.zeros(self.stat_shape), np.zeros(self.stat_shape), normalize, 0)
 
-        def sums(start: int, stop: int, shift: np.ndarray | None):
+        def moments(start: int) -> tuple:
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                chunk, finite = _finite_chunk(x[start:stop], self.divide_by)  # may be a view of x
-                return _shifted_sums(chunk, finite, shift, axes, self.stat_shape, scratch=False)
+                chunk, finite = _finite_chunk(x[start:start + step], self.divide_by)  # may be a view of x
+                return _moments(chunk, finite, axes, self.stat_shape, scratch=False)
 
-        shift = _first_mean(*sums(*bounds[0], None)[:2])
-        parts = run_parallel([lambda b=b: sums(*b, shift.reshape((1, *self.stat_shape))) for b in bounds])
-        return self._set_stats(*_total(parts, self.stat_shape), shift, normalize, x.size)
+        parts = run_parallel([lambda s=start: moments(s) for start in range(0, x.shape[0], step)])
+        return self._set_stats(*_combine(parts, self.stat_shape), normalize, x.size)
 
-    def _set_stats(self, count: np.ndarray, first: np.ndarray, second: np.ndarray, shift: np.ndarray,
-                   normalize: bool, size: int) -> int:
-        """Means and deviations from shifted sums (per group: finite values, sum and sum of
-        squares of ``value - shift``); returns how many of *size* values were not finite."""
-        shift = np.asarray(shift, dtype=np.float32).astype(np.float64).reshape(self.stat_shape)
-        safe = np.maximum(count, 1)
-        mean = np.where(count > 0, shift + first / safe, 0.0)
-        std = np.sqrt(np.maximum(second / safe - np.square(first / safe), 0.0))
+    def _set_stats(self, count: np.ndarray, mean: np.ndarray, var: np.ndarray, normalize: bool, size: int) -> int:
+        """Store the fill values, means and deviations from the finite values' *count*, *mean*
+        and *var* per group; returns how many of *size* values were not finite."""
+        mean = np.where(count > 0, mean, 0.0)
+        std = np.sqrt(np.maximum(var, 0.0))
         std[~(std > 1e-6 * np.maximum(np.abs(mean), 1.0))] = 1.0  # constant group: no division by 0
         mean[~np.isfinite(mean)] = 0.0  # values near float32's limit overflow the sums
         std[~np.isfinite(std)] = 1.0
@@ -339,45 +331,48 @@ class Preprocessor:
         return self._encode(self._sources(frame), len(frame), None, self._standardise_into)[0]
 
     def fit_transform_frame(self, frame, train_rows: np.ndarray | None, val_rows: np.ndarray,
-                            normalize: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+                            normalize: bool = True, check=None) -> tuple[np.ndarray, np.ndarray, int]:
         """Encode the training and validation rows of *frame*, fit the statistics on the training
         rows and standardise both: ``(X_train, X_val, values imputed)``.
 
         The same result as :meth:`encode_frame` on each split, :meth:`fit_stats` on the training
         one and :meth:`transform_array` on both, in fewer passes over the data: the statistics
         are summed from each block of encoded rows while it is in cache, and the validation rows
-        are standardised as they are encoded. *train_rows* None means every row.
+        are standardised as they are encoded. *train_rows* None means every row; *check*, if
+        given, is called between the two splits (a load's cancel check).
         """
+        width = len(self.feature_names)
+        if self.stat_shape != (width,):  # statistics per group of columns: the two-step way
+            X_train = self.encode_frame(frame, train_rows)
+            imputed = self.fit_stats(X_train, normalize)
+            if check is not None:
+                check()
+            X_val = self.encode_frame(frame, val_rows)
+            imputed += X_val.size - int(np.count_nonzero(np.isfinite(X_val)))
+            return self.transform_array(X_train, inplace=True), self.transform_array(X_val, inplace=True), imputed
         sources = self._sources(frame)
         n_train = len(frame) if train_rows is None else len(train_rows)
         divide = np.float32(self.divide_by)
 
-        def prepared(block: np.ndarray) -> np.ndarray | None:
-            """*block* (features x rows) as fit_stats sees values: scaled, non-finite ones 0;
-            returns the finite mask, None when all are."""
-            if self.divide_by != 1.0:
-                block /= divide
-            finite = np.isfinite(block)
-            if finite.all():
-                return None
-            block[~finite] = 0.0
-            return finite
-
-        # the shift of the one-pass sums (see fit_stats): the mean of the first rows
-        m = min(n_train, 4096)
-        sample = self._encode(sources, m, slice(0, m) if train_rows is None else train_rows[:m])[0].T.copy()
-        with np.errstate(over="ignore", invalid="ignore"):
-            shift = _first_mean(*_shifted_sums(sample, prepared(sample), None, (1,), self.stat_shape, scratch=True))
-
-        def with_sums(block: np.ndarray, target: np.ndarray):
+        def with_moments(block: np.ndarray, target: np.ndarray):
+            """Write the raw block (features x rows) into place, then take its moments as fit_stats
+            would (scaled, finite values only), using the block as scratch."""
             target[:] = block.T
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                return _shifted_sums(block, prepared(block), shift.reshape(-1, 1), (1,), self.stat_shape,
-                                     scratch=True)
+                if self.divide_by != 1.0:
+                    block /= divide
+                finite = np.isfinite(block)
+                if finite.all():
+                    finite = None
+                else:
+                    block[~finite] = 0.0
+                return _moments(block, finite, (1,), self.stat_shape, scratch=True)
 
-        X_train, parts = self._encode(sources, n_train, train_rows, with_sums)
-        imputed = self._set_stats(*_total(parts, self.stat_shape), shift, normalize, X_train.size)
+        X_train, parts = self._encode(sources, n_train, train_rows, with_moments)
+        imputed = self._set_stats(*_combine(parts, self.stat_shape), normalize, X_train.size)
         self.transform_array(X_train, inplace=True)
+        if check is not None:
+            check()
         X_val, bad = self._encode(sources, len(val_rows), val_rows, self._standardise_into)
         return X_train, X_val, imputed + sum(bad)
 
@@ -500,33 +495,35 @@ def _floats(array: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(array, dtype=np.float64).reshape(-1)]
 
 
-def _shifted_sums(chunk: np.ndarray, finite: np.ndarray | None, shift: np.ndarray | None, axes: tuple,
-                  stat_shape: tuple, scratch: bool):
+def _moments(chunk: np.ndarray, finite: np.ndarray | None, axes: tuple, stat_shape: tuple, scratch: bool):
     """Per group of *chunk* (float32, non-finite values already 0; *finite* None when all are):
-    ``(count, sum, sum of squares)`` of ``value - shift``, or with *shift* None ``(count, sum)``
-    of the values. With *scratch*, *chunk* is overwritten instead of copied."""
+    ``(count, mean, sum of squared deviations from the mean)``, float64. The squares are taken
+    around the chunk's own mean (as float32), which keeps them accurate for values far from zero.
+    With *scratch*, *chunk* is overwritten instead of copied."""
     per_group = max(1, math.prod(stat_shape))
-    n = finite.sum(axis=axes).reshape(stat_shape) if finite is not None else \
-        np.full(stat_shape, chunk.size / per_group)
-    if shift is None:
-        return n, chunk.sum(axis=axes, dtype=np.float64).reshape(stat_shape)
+    count = finite.sum(axis=axes, keepdims=True) if finite is not None else \
+        np.full([1 if i in axes else n for i, n in enumerate(chunk.shape)], chunk.size / per_group)
+    safe = np.maximum(count, 1)
+    shift = (chunk.sum(axis=axes, dtype=np.float64, keepdims=True) / safe).astype(np.float32)
     deviation = np.subtract(chunk, shift, out=chunk if scratch else None)
     if finite is not None:
         deviation[~finite] = 0.0
-    first = deviation.sum(axis=axes, dtype=np.float64).reshape(stat_shape)
+    first = deviation.sum(axis=axes, dtype=np.float64, keepdims=True)
     np.square(deviation, out=deviation)
-    return n, first, deviation.sum(axis=axes, dtype=np.float64).reshape(stat_shape)
+    second = deviation.sum(axis=axes, dtype=np.float64, keepdims=True)
+    mean = shift + first / safe
+    spread = np.maximum(second - np.square(first) / safe, 0.0)
+    return tuple(np.asarray(a, dtype=np.float64).reshape(stat_shape) for a in (count, mean, spread))
 
 
-def _first_mean(count: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """The shift of the one-pass sums: the mean of a first chunk, as float32 (0 where it had none)."""
-    return np.divide(total, count, out=np.zeros(count.shape), where=count > 0).astype(np.float32)
-
-
-def _total(parts: list, stat_shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The shifted sums of all chunks added up: ``(count, sum, sum of squares)``."""
-    zero = np.zeros(stat_shape)
-    return tuple(sum((p[i] for p in parts), zero) for i in range(3))
+def _combine(parts: list, stat_shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Chunks' ``(count, mean, spread)`` combined into ``(count, mean, variance)`` of them all
+    (Chan et al.'s pairwise formula, all at once: exact up to rounding, in any order)."""
+    count = sum((p[0] for p in parts), np.zeros(stat_shape))
+    safe = np.maximum(count, 1)
+    mean = sum((p[0] * p[1] for p in parts), np.zeros(stat_shape)) / safe
+    spread = sum((p[2] + p[0] * np.square(p[1] - mean) for p in parts), np.zeros(stat_shape))
+    return count, mean, spread / safe
 
 
 def _finite_chunk(chunk: np.ndarray, divide_by: float):

@@ -334,6 +334,7 @@ def install_safety_net(window, project_path: str | os.PathLike | None = None, *,
     """Autosave, the exception handler and the recovery offer for *window*; returns both helpers.
 
     *data_folder* replaces the application data folder (``recovery/`` and ``logs/`` go inside it).
+    With *ask* False, recovery is never offered (neither now nor when a project is opened later).
     """
     from netstudio.ui.errors import install_exception_handler, log_folder
 
@@ -346,7 +347,7 @@ def install_safety_net(window, project_path: str | os.PathLike | None = None, *,
         if recovered is not None:
             autosaver.adopt(recovered.path)  # the recovered changes are unsaved again: keep them safe at once
 
-    if ask:
+    if ask:  # at launch, and for a project opened later: it may have changes to recover too
         offer(project_path)
-    window.project_opened.connect(offer)  # a project opened later may have changes to recover too
+        window.project_opened.connect(offer)
     return autosaver, handler

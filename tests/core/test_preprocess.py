@@ -107,6 +107,35 @@ def test_fused_fit_transform_equals_encode_fit_transform(monkeypatch, n, every_r
                                   fused.transform_array(fused.encode_frame(frame), inplace=True))
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_column_far_from_zero_that_starts_missing_keeps_its_spread(fused):
+    # timestamps recorded only part way through a file: the first rows hold no value to centre on
+    rng = np.random.default_rng(0)
+    n = 60_000
+    stamps = 1.6e9 + rng.normal(0, 1e4, n)
+    stamps[:5000] = np.nan
+    frame = pd.DataFrame({"time": stamps, "x": rng.normal(size=n)})
+    pre = Preprocessor("tabular", (2,), "regression", columns=[Column("time"), Column("x")], stat_shape=(2,))
+    if fused:
+        pre.fit_transform_frame(frame, None, np.zeros(0, np.int64))
+    else:
+        pre.fit_stats(pre.encode_frame(frame))
+    exact = stamps.astype(np.float32).astype(np.float64)
+    assert pre.std[0] == pytest.approx(np.nanstd(exact), rel=1e-5)
+    assert pre.mean[0] == pytest.approx(np.nanmean(exact), rel=1e-7)
+
+
+def test_fused_fit_transform_with_one_statistic_for_all_columns_and_a_check_between_splits():
+    frame, columns = messy_frame(500)
+    pre = Preprocessor("tabular", (11,), "regression", columns=columns, stat_shape=(1,),
+                       number_format={"decimal": ",", "thousands": None})
+    calls = []
+    X_train, X_val, imputed = pre.fit_transform_frame(frame, np.arange(400), np.arange(400, 500),
+                                                      check=lambda: calls.append(1))
+    assert calls == [1] and pre.mean.shape == (1,) and imputed > 0
+    assert X_train.shape == (400, 11) and X_val.shape == (100, 11) and np.isfinite(X_train).all()
+
+
 def test_fit_uses_finite_values_only_and_imputes_with_the_training_mean():
     pre = fitted_tabular()
     np.testing.assert_allclose(pre.fill[[0, 1, 4]], [40.0, 1 / 3, (1000.5 + 2000 + 3500.25) / 3], rtol=1e-6)
