@@ -57,16 +57,12 @@ def run_parallel(tasks: list) -> list:
     For NumPy work that releases the GIL (gathers, reductions, in-place arithmetic) on arrays
     large enough to be worth it; a single task, or a one-core machine, runs inline.
     """
+    global _POOL
     if len(tasks) < 2 or (os.cpu_count() or 1) < 2:
         return [task() for task in tasks]
-    return list(_pool().map(lambda task: task(), tasks))
-
-
-def _pool() -> ThreadPoolExecutor:
-    global _POOL
     if _POOL is None:
         _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="netstudio-data")
-    return _POOL
+    return list(_POOL.map(lambda task: task(), tasks))
 
 
 def chunk_rows(x: np.ndarray) -> int:
@@ -352,21 +348,14 @@ class Preprocessor:
             return self.transform_array(X_train, inplace=True), self.transform_array(X_val, inplace=True), imputed
         sources = self._sources(frame)
         n_train = len(frame) if train_rows is None else len(train_rows)
-        divide = np.float32(self.divide_by)
 
         def with_moments(block: np.ndarray, target: np.ndarray):
             """Write the raw block (features x rows) into place, then take its moments as fit_stats
             would (scaled, finite values only), using the block as scratch."""
             target[:] = block.T
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                if self.divide_by != 1.0:
-                    block /= divide
-                finite = np.isfinite(block)
-                if finite.all():
-                    finite = None
-                else:
-                    block[~finite] = 0.0
-                return _moments(block, finite, (1,), self.stat_shape, scratch=True)
+                return _moments(*_finite_chunk(block, self.divide_by, scratch=True), (1,), self.stat_shape,
+                                scratch=True)
 
         X_train, parts = self._encode(sources, n_train, train_rows, with_moments)
         imputed = self._set_stats(*_combine(parts, self.stat_shape), normalize, X_train.size)
@@ -526,15 +515,19 @@ def _combine(parts: list, stat_shape: tuple) -> tuple[np.ndarray, np.ndarray, np
     return count, mean, spread / safe
 
 
-def _finite_chunk(chunk: np.ndarray, divide_by: float):
+def _finite_chunk(chunk: np.ndarray, divide_by: float, scratch: bool = False):
     """*chunk* as float32 (divided by *divide_by*, non-finite set to 0) and its finite mask
-    (None when every value is finite)."""
+    (None when every value is finite). With *scratch*, a float32 *chunk* is changed in place
+    instead of copied."""
     chunk = np.asarray(chunk, dtype=np.float32)
     if divide_by != 1.0:
-        chunk = chunk / np.float32(divide_by)
+        chunk = np.divide(chunk, np.float32(divide_by), out=chunk if scratch else None)
     finite = np.isfinite(chunk)
     if finite.all():
         return chunk, None
+    if scratch:
+        chunk[~finite] = 0.0
+        return chunk, finite
     return np.where(finite, chunk, np.float32(0)), finite
 
 
