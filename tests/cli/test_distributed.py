@@ -93,6 +93,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_all(procs):
+    """(stdout, stderr) of each process once all have ended; none is left running, even on a timeout."""
+    try:
+        return [p.communicate(timeout=LIMIT) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+
+
 def errors(result):
     return [line for line in result.stderr.splitlines() if line.startswith("netstudio: error:")]
 
@@ -206,11 +215,7 @@ def test_without_torchrun_a_dead_peer_is_noticed(tmp_path, inject):
                               env=environment(TEST_FAULT="crash", RANK=str(r), LOCAL_RANK=str(r), WORLD_SIZE="2",
                                               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)))
              for r in range(2)]
-    try:
-        outputs = [p.communicate(timeout=LIMIT) for p in procs]
-    finally:
-        for p in procs:
-            p.kill()
+    outputs = wait_all(procs)
     assert procs[1].returncode == 3
     assert procs[0].returncode == 1
     assert outputs[0][1].startswith("netstudio: error: rank 0: stopped: lost contact with another process")
@@ -229,11 +234,7 @@ def test_the_multi_node_command_line_trains_with_two_agents_here(tmp_path):
     argv = [sys.executable, "-m", "torch.distributed.run", *argv[1:], "--out", str(tmp_path / "run"), "--quiet"]
     agents = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment())
               for _ in range(2)]
-    try:
-        outputs = [a.communicate(timeout=LIMIT) for a in agents]
-    finally:
-        for a in agents:
-            a.kill()
+    outputs = wait_all(agents)
     assert [a.returncode for a in agents] == [0, 0], outputs
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["epochs_run"] == 3
