@@ -6,7 +6,14 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from netstudio.ui.worker import PauseClock, TaskWorker, TrainingWorker, start_in_thread
+from netstudio.ui.worker import (
+    PauseClock,
+    TaskWorker,
+    TrainingWorker,
+    Worker,
+    release_worker,
+    start_in_thread,
+)
 
 
 class _ThreadOwner(QObject):
@@ -31,7 +38,7 @@ class _ThreadOwner(QObject):
     def is_running(self) -> bool:
         return self._thread is not None
 
-    def _start_worker(self, worker: QObject) -> None:
+    def _start_worker(self, worker: Worker) -> None:
         self._thread = start_in_thread(worker, self, self._on_thread_finished)
         self.running_changed.emit(True)
 
@@ -44,6 +51,7 @@ class _ThreadOwner(QObject):
     def _release(self) -> None:
         # finished() is emitted just before the thread really ends: join it before letting go.
         self._thread.wait()
+        release_worker(self._thread)
         self._thread = None
         self.running_changed.emit(False)
         self._released()

@@ -1,9 +1,11 @@
 """Background work off the GUI thread: training runs and other long tasks (loading data, exporting).
 
 Both follow superqt's ``new_worker_qthread`` recipe: a QObject worker moved to a QThread,
-``thread.started -> worker.run``, ``worker.done -> thread.quit``, ``deleteLater`` on both. A
-controller in the GUI thread owns them, re-emits their signals and emits ``idle`` from a GUI-thread
-slot once the thread has really finished — wait on that, never on ``thread.finished``.
+``thread.started -> worker.run``, ``worker.done -> thread.quit``. A controller in the GUI thread
+owns them, re-emits their signals and emits ``idle`` from a GUI-thread slot once the thread has
+really finished — wait on that, never on ``thread.finished``.
+
+A worker is destroyed in the GUI thread, never in its own (see :class:`Worker`).
 
 Stopping never goes through a queued slot (it would not run while ``run()`` blocks): the controller
 calls the trainer's thread-safe ``request_stop()`` directly. Progress is coalesced to at most
@@ -22,7 +24,7 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
 from netstudio.core.errors import NetStudioError
 from netstudio.core.training import Callback
@@ -193,7 +195,32 @@ class _Bridge(Callback):
         self.worker.progressed.emit(payload)
 
 
-class TrainingWorker(QObject):
+class Worker(QObject):
+    """A QObject that runs in a worker thread and is destroyed in the GUI thread.
+
+    Destroying a QObject in a worker thread deadlocked the window now and then (CI hung for good,
+    caught with py-spy): ``~QObject`` holds Qt's signal-slot lock while it tells the senders still
+    connected to it (its QThread's ``started``) that they lost a receiver, and PySide takes the GIL
+    there to look for a Python override; the GUI thread, holding the GIL, waited for that same lock
+    to connect the plot items of the run just finished. So :meth:`return_home` hands the worker
+    back to the GUI thread as its last act, and its owner deletes it once the thread has been
+    joined (:func:`release_worker`).
+    """
+
+    done = Signal()
+
+    def __init__(self):
+        super().__init__()
+        app = QCoreApplication.instance()
+        self._home = app.thread() if app is not None else QThread.currentThread()
+
+    def return_home(self) -> None:
+        """Move to the thread this worker was made in (called last, from the worker thread)."""
+        if self.thread() is not self._home:
+            self.moveToThread(self._home)
+
+
+class TrainingWorker(Worker):
     """Runs one training (or continuation) of a session in a worker thread, then saves the run.
 
     Signals
@@ -214,7 +241,6 @@ class TrainingWorker(QObject):
     progressed = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(str)
-    done = Signal()
 
     def __init__(self, session, *, epochs: int | None = None, out_dir: Callable[[], str] | None = None,
                  clock: PauseClock | None = None, callbacks: tuple = ()):
@@ -239,6 +265,7 @@ class TrainingWorker(QObject):
             traceback.print_exc()
             self.run_failed.emit(describe_error(exc))
         finally:
+            self.return_home()
             self.done.emit()
 
     def _save(self, summary) -> dict:
@@ -254,7 +281,7 @@ class TrainingWorker(QObject):
         return result
 
 
-class TaskWorker(QObject):
+class TaskWorker(Worker):
     """Runs ``fn(progress, cancelled)`` in a worker thread: data loading, exports.
 
     Signals
@@ -272,7 +299,6 @@ class TaskWorker(QObject):
     progressed = Signal(int, int)
     succeeded = Signal(object)
     task_failed = Signal(str)
-    done = Signal()
 
     def __init__(self, fn: Callable):
         super().__init__()
@@ -302,14 +328,16 @@ class TaskWorker(QObject):
                     traceback.print_exc()
                 self.task_failed.emit(describe_error(exc))
         finally:
+            self.return_home()
             self.done.emit()
 
 
-def start_in_thread(worker: QObject, owner: QObject, on_finished: Callable[[], None]) -> QThread:
+def start_in_thread(worker: Worker, owner: QObject, on_finished: Callable[[], None]) -> QThread:
     """Move *worker* to a new QThread and start it.
 
     *on_finished* must be a slot of a QObject living in the GUI thread (like *owner*'s): connected
-    to ``thread.finished``, a plain function would run in the finishing thread instead.
+    to ``thread.finished``, a plain function would run in the finishing thread instead. Once the
+    thread has finished and been waited for, the owner calls :func:`release_worker`.
     """
     thread = QThread(owner)  # owned by Qt: deleteLater frees it, never a Python garbage collection
     _threads.add(thread)
@@ -320,8 +348,19 @@ def start_in_thread(worker: QObject, owner: QObject, on_finished: Callable[[], N
     # Direct: quit() is thread-safe, and a queued call would never arrive while the GUI thread
     # is blocked joining this thread (closing the window).
     worker.done.connect(thread.quit, Qt.DirectConnection)
-    worker.done.connect(worker.deleteLater)
     thread.finished.connect(on_finished)
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread
+
+
+def release_worker(thread: QThread) -> None:
+    """Delete the worker of *thread*, which has finished and been waited for, in the GUI thread.
+
+    Not sooner: until the thread has returned from ``worker.run``, Qt still refers to the worker
+    there.
+    """
+    worker = getattr(thread, "worker", None)
+    thread.worker = None
+    if worker is not None:
+        worker.deleteLater()  # (back in the GUI thread: see Worker)

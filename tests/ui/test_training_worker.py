@@ -1,14 +1,17 @@
 """Training on a worker thread: real PyTorch runs driven through the Qt controller."""
 
 import json
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 
 from netstudio.core.project import Project
 from netstudio.core.session import prepare_session
 from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.ui import worker as worker_module
 from netstudio.ui.controller import TaskRunner, TrainingController
 from netstudio.ui.worker import running_threads
 
@@ -187,3 +190,25 @@ def test_training_on_the_cpu_leaves_a_core_to_the_window(qtbot, controller, tmp_
             assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(original)
+
+
+def test_workers_are_destroyed_in_the_gui_thread(qtbot, controller, tmp_path, monkeypatch):
+    """A worker destroyed in its own thread deadlocked with the GUI thread now and then (~QObject
+    holds Qt's lock and wants the GIL; see netstudio/ui/worker.py, Worker)."""
+    destroyed_in = []
+
+    def watched(worker, owner, on_finished):
+        worker.destroyed.connect(lambda *_: destroyed_in.append(threading.current_thread().name),
+                                 Qt.ConnectionType.DirectConnection)
+        return worker_module.start_in_thread(worker, owner, on_finished)
+
+    monkeypatch.setattr("netstudio.ui.controller.start_in_thread", watched)
+    with qtbot.waitSignal(controller.idle, timeout=60000):
+        assert controller.start(session_for(tmp_path, epochs=1), out_dir=lambda: str(tmp_path / "run"))
+    runner = TaskRunner()
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        assert runner.start(lambda progress, cancelled: 42)
+    with qtbot.waitSignal(runner.idle, timeout=10000):
+        assert runner.start(lambda progress, cancelled: 1 / 0)
+    qtbot.waitUntil(lambda: len(destroyed_in) == 3, timeout=5000)
+    assert destroyed_in == ["MainThread"] * 3
