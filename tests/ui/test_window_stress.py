@@ -4,7 +4,10 @@ disk is lost or left half-written (folders are hashed before and after, as in te
 """
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -186,3 +189,58 @@ def test_closing_during_an_export_finishes_the_file_being_written_and_nothing_el
 
         load_model_file(targets["pt2"])  # whole, with its metadata
     assert_nothing_lost(before, folder, new=("exports/*",))
+
+
+WORKERS_AND_CONNECTS = r"""
+import sys
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QApplication
+from netstudio.ui.controller import TaskRunner
+
+app = QApplication([])
+TASKS = int(sys.argv[1])
+
+
+class Node(QObject):
+    ping = Signal()
+
+
+runner, finished, kept = TaskRunner(), [0], []
+
+
+def on_success(_):  # the GUI thread, holding the GIL, takes Qt's signal-slot locks again and again
+    nodes = [Node() for _ in range(200)]
+    for a, b in zip(nodes, nodes[1:]):
+        a.ping.connect(b.ping)
+    kept[:] = nodes
+
+
+def on_idle():
+    finished[0] += 1
+    if finished[0] == TASKS:
+        app.quit()
+    else:
+        runner.start(lambda progress, cancelled: 1)
+
+
+runner.succeeded.connect(on_success)
+runner.idle.connect(on_idle)
+runner.start(lambda progress, cancelled: 1)
+app.exec()
+print("finished", finished[0])
+"""
+
+
+def test_short_tasks_while_the_window_connects_signals_never_deadlock(tmp_path):
+    """Each task's end and the GUI thread's connect() race for Qt's signal-slot locks. While workers
+    were destroyed in their own threads, this froze for good within the first 200 tasks (six tries
+    of six); see netstudio/ui/worker.py, Worker. Run in a child process, so a hang fails this test
+    instead of stopping the suite."""
+    script = tmp_path / "workers_and_connects.py"
+    script.write_text(WORKERS_AND_CONNECTS, encoding="utf-8")
+    try:
+        done = subprocess.run([sys.executable, str(script), "1000"], capture_output=True, text=True, timeout=120,
+                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    except subprocess.TimeoutExpired:
+        pytest.fail("1000 short tasks did not finish in 120 s: the window deadlocked")
+    assert done.returncode == 0 and "finished 1000" in done.stdout, done.stderr[-2000:]
