@@ -170,7 +170,6 @@ def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = 
     return target
 
 
-
 # ------------------------------------------------------------------------------------------------
 # Reading runs back
 
