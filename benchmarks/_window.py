@@ -1,7 +1,7 @@
 """Training in the real window, for the benchmarks: a MainWindow offscreen with its live plot.
 
 :class:`WindowBench` opens a project (an ``.npz`` dataset and a layer stack written into a
-temporary folder) in a real :class:`~netstudio.ui.main_window.MainWindow`, waits for the data
+temporary folder) in a real :class:`~netstudio.ui.window.main_window.MainWindow`, waits for the data
 panel to load it, then trains through the window's own path (``TrainingWorkflow.start_training``:
 the worker thread, the controller, the training panel's progress and log, the loss plot's paced
 redraws) inside a running Qt event loop, and reports how long the trainer's ``fit`` took.
@@ -84,10 +84,10 @@ class WindowBench:
     """A real main window, offscreen, that trains projects and times the trainer's ``fit``."""
 
     def __init__(self, size=(1280, 800)):
-        from netstudio.core import session as session_module
+        from netstudio.core.training import session as session_module
         from netstudio.ui.app import create_application
-        from netstudio.ui.main_window import MainWindow
         from netstudio.ui.settings import Settings
+        from netstudio.ui.window.main_window import MainWindow
 
         self.folder = tempfile.TemporaryDirectory(prefix="netstudio-bench-")
         root = Path(self.folder.name)
@@ -130,8 +130,8 @@ class WindowBench:
              learning_rate: float = 0.01, validation_split: float = 0.0, normalize: bool = False,
              device: str = "cpu") -> None:
         """Open a project training *layers* on ``(x, y)`` and wait until the window has loaded the data."""
+        from netstudio.core.design.stack import LayerStack
         from netstudio.core.project import Project
-        from netstudio.core.stack import LayerStack
 
         self._count += 1
         folder = Path(self.folder.name) / f"project{self._count}"

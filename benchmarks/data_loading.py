@@ -40,8 +40,8 @@ from pathlib import Path
 mode, path = sys.argv[1], Path(sys.argv[2])
 if mode == "netstudio":
     import torch
-    from netstudio.core.data import load_dataset
-    import netstudio.core.data_tabular  # the CSV loader's code, imported as `import pandas` imports read_csv's
+    from netstudio.core.data.load import load_dataset
+    import netstudio.core.data.tabular  # the CSV loader's code, imported as `import pandas` imports read_csv's
 import threading
 def anon_kib():
     with open("/proc/self/status") as status:
@@ -137,7 +137,7 @@ def csv_benchmark(rows: int, repeat: int) -> list[tuple[str, str]]:
 def image_benchmark(count: int) -> list[tuple[str, str]]:
     from PIL import Image, ImageDraw
 
-    from netstudio.core.data import load_dataset
+    from netstudio.core.data.load import load_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

@@ -1,6 +1,6 @@
 """Live plot redraw time with a 1,000,000-point loss curve (and its smoothed curve).
 
-The window's :class:`~netstudio.ui.loss_plot.LossPlot` is shown offscreen at ``--size`` and
+The window's :class:`~netstudio.ui.plots.loss_plot.LossPlot` is shown offscreen at ``--size`` and
 filled with ``--points`` training steps (raw and smoothed curves, one validation point per
 epoch). Each frame is what the app does on its 30 Hz timer followed by a real, synchronous paint
 of the plot into the window's backing store (pyqtgraph's prepare-for-paint, auto-range,
@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from netstudio.ui.app import create_application
-    from netstudio.ui.loss_plot import LossPlot
+    from netstudio.ui.plots.loss_plot import LossPlot
 
     app = create_application()
     plot = LossPlot()

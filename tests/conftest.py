@@ -24,7 +24,7 @@ def no_thread_left_running():
     yield
     import sys
 
-    worker = sys.modules.get("netstudio.ui.worker")
+    worker = sys.modules.get("netstudio.ui.training.worker")
     if worker is None:  # no Qt worker was ever used: nothing to check (and no Qt import for core tests)
         return
     alive = worker.running_threads()

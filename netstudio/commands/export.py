@@ -1,13 +1,13 @@
 """``netstudio export RUN_DIR --format FORMAT --out PATH``: a trained run as a model file.
 
-Importing :mod:`netstudio.core.export` here also registers the run writer that puts
+Importing :mod:`netstudio.core.export.exporter` here also registers the run writer that puts
 ``model.pt2`` and ``model.onnx`` into every run folder ``netstudio train`` writes (the command
 line imports every command module when it builds its parser).
 """
 
 from __future__ import annotations
 
-from netstudio.core.export import FORMATS, default_export_path, export_run
+from netstudio.core.export.exporter import FORMATS, default_export_path, export_run
 
 
 def add_parser(sub) -> None:
@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from netstudio.core.runs import load_run
+    from netstudio.core.runs.folder import load_run
 
     run_ = load_run(args.run_dir)
     out = args.out if args.out is not None else default_export_path(run_, args.format)

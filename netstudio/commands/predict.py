@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import netstudio.core.export  # noqa: F401  (registers the run folder's model writers)
+import netstudio.core.export.exporter  # noqa: F401  (registers the run folder's model writers)
 
 
 def add_parser(sub) -> None:
@@ -27,7 +27,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from netstudio.core.errors import ExportError
-    from netstudio.core.export_predict import predict_file
+    from netstudio.core.export.predict import predict_file
     from netstudio.core.fileio import atomic_write_text
 
     predictions = predict_file(args.model, args.data)

@@ -6,10 +6,10 @@ import argparse
 import json
 import sys
 
+from netstudio.core.design.layers import fmt_shape, get_layer_type
+from netstudio.core.design.stack import Validation, format_bytes
 from netstudio.core.errors import DataError
-from netstudio.core.layers import fmt_shape, get_layer_type
 from netstudio.core.project import Project, load_project
-from netstudio.core.stack import Validation, format_bytes
 
 
 def add_parser(sub) -> None:
@@ -38,7 +38,7 @@ def input_of(project: Project, input_shape: tuple[int, ...] | None,
 
     ``--input-shape`` (with ``--output-width``) overrides the data, which is then not read.
     Otherwise both come from the project's data through
-    :func:`~netstudio.core.data.describe_data`, which reads as little as the source allows
+    :func:`~netstudio.core.data.load.describe_data`, which reads as little as the source allows
     (image headers, array headers). Unreadable data, or no data and no ``--input-shape``, is a
     :class:`DataError` (exit status 2).
     """
@@ -47,7 +47,7 @@ def input_of(project: Project, input_shape: tuple[int, ...] | None,
     if not project.data:
         raise DataError(f"{project.path}: the project has no data, so the input shape is unknown: "
                         "choose a dataset or give --input-shape")
-    from netstudio.core.data import describe_data
+    from netstudio.core.data.load import describe_data
 
     shape, width, _, _ = describe_data(project.data, project.base_dir)
     return shape, width if output_width is None else output_width

@@ -5,7 +5,7 @@ Ctrl+C stops after the current batch and still saves the run; a second Ctrl+C ab
 
 Started by ``torchrun`` (several processes, maybe several machines), every process trains its
 share with DistributedDataParallel; rank 0 alone prints and writes the run folder, and an error on
-any rank is reported as ``netstudio: error: rank R: ...`` (see :mod:`netstudio.core.distributed`).
+any rank is reported as ``netstudio: error: rank R: ...`` (see :mod:`netstudio.core.training.distributed`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import NoReturn
 
 from netstudio.core.errors import TrainingError
 from netstudio.core.project import load_project
-from netstudio.core.training import Callback
+from netstudio.core.training.trainer import Callback
 
 
 def add_parser(sub) -> None:
@@ -116,7 +116,7 @@ class ConsolePrinter(Callback):
 
 
 def run(args) -> int:
-    from netstudio.core.distributed import Distributed, rank_failure
+    from netstudio.core.training.distributed import Distributed, rank_failure
 
     distributed = Distributed.from_env()
     if distributed is None:
@@ -156,9 +156,9 @@ def _leave(distributed, code: int, line: str | None = None, failed: bool = False
 
 
 def _train(args, distributed=None) -> int:
-    from netstudio.core.distributed import DistributedError
-    from netstudio.core.runs import write_run
-    from netstudio.core.session import prepare_session
+    from netstudio.core.runs.folder import write_run
+    from netstudio.core.training.distributed import DistributedError
+    from netstudio.core.training.session import prepare_session
 
     main = distributed is None or distributed.is_main
     quiet = args.quiet or not main

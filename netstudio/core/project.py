@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netstudio.core.design.stack import LayerSpec, LayerStack, json_key
 from netstudio.core.errors import NewerProjectError, ProjectError
 from netstudio.core.fileio import atomic_write_text
-from netstudio.core.stack import LayerSpec, LayerStack, json_key
 
 FORMAT = "netstudio-project"
 #: The version this NetStudio writes.

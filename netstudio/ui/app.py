@@ -39,7 +39,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 def launch(project: Project | None = None):
     """Create the application and show the main window with *project*; returns ``(app, window)``."""
     app = create_application()
-    from netstudio.ui.main_window import MainWindow
+    from netstudio.ui.window.main_window import MainWindow
 
     window = MainWindow(project)
     window.show()

@@ -36,11 +36,11 @@ from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal, S
 from PySide6.QtWidgets import QMessageBox
 
 from netstudio import __version__
+from netstudio.core.design.templates import store_input_shape
 from netstudio.core.errors import ProjectError
 from netstudio.core.fileio import atomic_write_text
 from netstudio.core.project import MAX_PROJECT_BYTES, Project, project_from_json
-from netstudio.core.runs import slug
-from netstudio.core.templates import store_input_shape
+from netstudio.core.runs.folder import slug
 
 #: Default autosave interval: once a minute.
 INTERVAL_MS = 60_000

@@ -24,7 +24,7 @@ LIMIT = 90
 INJECT = '''
 import os, sys
 import torch
-from netstudio.core import training
+from netstudio.core.training import trainer as training
 
 FAULT, CALL = os.environ["TEST_FAULT"], int(os.environ.get("TEST_FAULT_CALL", "20"))
 real_make_loss = training.make_loss
@@ -148,7 +148,7 @@ def test_two_processes_train_like_one_with_a_doubled_batch(tmp_path):
     assert summary["world_size"] == 2 and summary["n_train"] == 480 and summary["epochs_run"] == EPOCHS
     assert summary["status"] == "completed" and summary["device"] == "cpu"
     # The weights come from the plain module: they load into the design as saved, no "module." prefix.
-    from netstudio.core.runs import load_run
+    from netstudio.core.runs.folder import load_run
 
     model = load_run(run).load_model()
     assert all(not k.startswith("module.") for k in model.state_dict())
@@ -225,7 +225,7 @@ def test_without_torchrun_a_dead_peer_is_noticed(tmp_path, inject):
 def test_the_multi_node_command_line_trains_with_two_agents_here(tmp_path):
     # cluster_commands' multi-node line, run twice on this machine as two one-process "nodes"
     # that meet through c10d rendezvous on a free local port.
-    from netstudio.core.distributed import cluster_commands
+    from netstudio.core.training.distributed import cluster_commands
 
     port = free_port()
     line = cluster_commands(write_project(tmp_path, epochs=3), 1, 2, "127.0.0.1", port)["multi_node"]

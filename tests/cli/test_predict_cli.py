@@ -38,12 +38,12 @@ def table(tmp_path_factory):
     the training arrays hold the file's rows in order), exported to .pt2, .pt and .onnx."""
     import torch
 
-    import netstudio.core.export  # noqa: F401  (registers the run writers)
-    from netstudio.core.export import export_run
-    from netstudio.core.losses import to_probabilities
+    import netstudio.core.export.exporter  # noqa: F401  (registers the run writers)
+    from netstudio.core.design.losses import to_probabilities
+    from netstudio.core.export.exporter import export_run
     from netstudio.core.project import load_project
-    from netstudio.core.runs import write_run
-    from netstudio.core.session import prepare_session
+    from netstudio.core.runs.folder import write_run
+    from netstudio.core.training.session import prepare_session
     from tests.core.test_export_support import write_project
 
     folder = tmp_path_factory.mktemp("predict")
@@ -132,8 +132,8 @@ def test_regression_predicts_values_in_the_targets_units(tmp_path):
     rows = _rows(result.stdout)
     assert rows[0] == ["prediction"]
     values = np.array([[float(row[0])] for row in rows[1:]])
-    from netstudio.core.data_csv import read_table
-    from netstudio.core.runs import load_run
+    from netstudio.core.data.csv import read_table
+    from netstudio.core.runs.folder import load_run
 
     raw = load_run(run).preprocessor().encode_frame(read_table(data)[0])
     close(values, reference_outputs(run, raw))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from netstudio.core.data import (
+from netstudio.core.data.load import (
     SAMPLES,
     LoadCancelled,
     describe_data,
@@ -11,7 +11,7 @@ from netstudio.core.data import (
     load_project_dataset,
     split_indices,
 )
-from netstudio.core.data_synthetic import KINDS, make_synthetic
+from netstudio.core.data.synthetic import KINDS, make_synthetic
 from netstudio.core.errors import DataError
 from netstudio.core.project import new_project
 
@@ -162,7 +162,7 @@ def test_loading_data_does_not_import_torch(tmp_path):
     import sys
 
     code = ("import sys, pathlib\n"
-            "from netstudio.core.data import load_dataset, describe_data\n"
+            "from netstudio.core.data.load import load_dataset, describe_data\n"
             "d = load_dataset({'source': 'sample', 'name': 'house-prices'}, pathlib.Path('.'))\n"
             "describe_data({'source': 'sample', 'name': 'shapes'}, pathlib.Path('.'))\n"
             "d.preprocessor.transform_frame(__import__('pandas').DataFrame({c.name: [1] for c in d.preprocessor.columns}))\n"

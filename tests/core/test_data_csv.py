@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netstudio.core.data import LoadCancelled, describe_data, load_dataset
-from netstudio.core.data_csv import read_table
+from netstudio.core.data.csv import read_table
+from netstudio.core.data.load import LoadCancelled, describe_data, load_dataset
+from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
-from netstudio.core.preprocess import Preprocessor
 
 
 def write(tmp_path, text, name="data.csv", encoding="utf-8"):
@@ -347,14 +347,14 @@ def test_quoted_fields_after_spaces(tmp_path):
 
 
 def test_a_watched_large_file_reports_progress_and_stops_mid_parse(tmp_path, monkeypatch):
-    import netstudio.core.data_csv as data_csv
+    import netstudio.core.data.csv as data_csv
 
     monkeypatch.setattr(data_csv, "WATCHED_BYTES", 0)  # as if the file were huge
     rows = "".join(f"{i},{i % 7},{'a' if i % 2 else 'b'}\n" for i in range(300_000))
     write(tmp_path, "x,y,label\n" + rows)
     seen = []
     clock = iter(range(10**6))
-    monkeypatch.setattr("netstudio.core.data.time.monotonic", lambda: next(clock))  # no coalescing
+    monkeypatch.setattr("netstudio.core.data.load.time.monotonic", lambda: next(clock))  # no coalescing
     data = load_dataset({"source": "csv", "path": "data.csv", "target": "label"}, tmp_path,
                         progress=lambda done, total: seen.append((done, total)))
     assert data.n_train + data.n_val == 300_000

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netstudio.core.data import load_dataset
+from netstudio.core.data.load import load_dataset
 from netstudio.core.errors import DataError
 
 CELLS = st.one_of(

@@ -5,10 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from netstudio.core.data import describe_data, load_dataset
-from netstudio.core.data_images import read_image
+from netstudio.core.data.images import read_image
+from netstudio.core.data.load import describe_data, load_dataset
+from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
-from netstudio.core.preprocess import Preprocessor
 
 
 def make_folder(root, classes=("cats", "dogs"), per_class=6, size=(12, 10), mode="RGB", ext=".png"):

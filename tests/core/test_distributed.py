@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch.utils.data import DistributedSampler
 
-from netstudio.core.distributed import (
+from netstudio.core.errors import ConfigError, DataError, TrainingError
+from netstudio.core.training.distributed import (
     SINGLE_PROCESS,
     Distributed,
     DistributedError,
@@ -16,7 +17,6 @@ from netstudio.core.distributed import (
     rank_failure,
     shard_indices,
 )
-from netstudio.core.errors import ConfigError, DataError, TrainingError
 
 SIZES = [(1, 2), (5, 2), (6, 2), (7, 3), (10, 4), (3, 4), (2, 5), (100, 8), (101, 7)]
 

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import torch
 
-from netstudio.core.builder import build_model
-from netstudio.core.dataset import Dataset, DataSummary
-from netstudio.core.distributed import shard_indices
+from netstudio.core.data.dataset import Dataset, DataSummary
+from netstudio.core.design.builder import build_model
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import TrainingError
-from netstudio.core.stack import LayerSpec, LayerStack
-from netstudio.core.training import Callback, TrainConfig, Trainer
+from netstudio.core.training.distributed import shard_indices
+from netstudio.core.training.trainer import Callback, TrainConfig, Trainer
 
 S = LayerSpec.create
 WORLD = 2

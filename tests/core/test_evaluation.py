@@ -6,8 +6,10 @@ import time
 import numpy as np
 import pytest
 
-from netstudio.core.data import load_dataset
-from netstudio.core.evaluation import (
+from netstudio.core.data.load import load_dataset
+from netstudio.core.design.stack import LayerSpec, LayerStack
+from netstudio.core.project import Project
+from netstudio.core.training.evaluation import (
     BoundaryProbe,
     EvaluationProbe,
     boundary_field,
@@ -20,9 +22,7 @@ from netstudio.core.evaluation import (
     sample_images,
     supports_boundary,
 )
-from netstudio.core.project import Project
-from netstudio.core.session import prepare_session
-from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.core.training.session import prepare_session
 
 S = LayerSpec.create
 

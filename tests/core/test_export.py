@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netstudio.core.export import FORMATS, SUFFIXES, export_run
+from netstudio.core.export.exporter import FORMATS, SUFFIXES, export_run
 from tests.core.test_export_support import (
     CNN,
     GRU,
@@ -111,8 +111,8 @@ def exported(request, tmp_path_factory):
 
 def raw_rows(run, data):
     """Real raw rows of the training file (missing values kept), plus one all-missing row."""
-    from netstudio.core.data_csv import read_table
-    from netstudio.core.runs import load_run
+    from netstudio.core.data.csv import read_table
+    from netstudio.core.runs.folder import load_run
 
     pre = load_run(run).preprocessor()
     if data["source"] == "csv":
@@ -174,7 +174,7 @@ def test_export_reports_the_parity_it_checked(exported):
 
 
 def test_predicted_numbers_are_short_and_read_back_as_the_same_float32():
-    from netstudio.core.export_predict import prediction_table
+    from netstudio.core.export.predict import prediction_table
 
     outputs = np.array([[1 - 6e-19, 6e-19], [0.25, 0.75], [0.99999, 1e-5]], dtype=np.float32)
     table = prediction_table({"task": "binary", "classes": ["no", "yes"]}, outputs)

@@ -7,10 +7,15 @@ import pytest
 import torch
 from torch import nn
 
-from netstudio.core import export_formats
 from netstudio.core.errors import ExportError
-from netstudio.core.export import check_format, default_export_path, export_model, sample_inputs
-from netstudio.core.export_model import build_exported_model
+from netstudio.core.export import formats as export_formats
+from netstudio.core.export.exporter import (
+    check_format,
+    default_export_path,
+    export_model,
+    sample_inputs,
+)
+from netstudio.core.export.model import build_exported_model
 
 METADATA = {"format": "netstudio-model", "name": "tiny", "task": "binary", "classes": ["no", "yes"],
             "feature_names": ["a", "b", "c"], "input_shape": [3], "output_width": 1,
@@ -67,7 +72,7 @@ def test_a_failed_check_keeps_the_previous_file_and_leaves_no_temporary_files(tm
         raise ExportError(f"{what} disagrees with the trained model")
 
     monkeypatch.setattr(export_formats, "parity_check", disagree)
-    monkeypatch.setattr("netstudio.core.export_python.parity_check", disagree)
+    monkeypatch.setattr("netstudio.core.export.python.parity_check", disagree)
     net = nn.Sequential()
     net.add_module("fc1", nn.Linear(3, 1))
     metadata = dict(METADATA, layers=[{"type": "Linear", "params": {}}])

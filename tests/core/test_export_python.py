@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from netstudio.core.errors import ExportError
-from netstudio.core.export import export_run
+from netstudio.core.export.exporter import export_run
 from tests.core.test_export_support import (
     BLOCK_NETSTUDIO,
     LSTM,
@@ -101,8 +101,8 @@ def test_model_py_loads_its_weights_strictly(folder):
 @pytest.mark.parametrize("folder", ["table"], indirect=True)
 def test_encode_table_matches_netstudios_encoding(folder, tmp_path):
     _, run, out, _ = folder
-    from netstudio.core.data_csv import read_table
-    from netstudio.core.runs import load_run
+    from netstudio.core.data.csv import read_table
+    from netstudio.core.runs.folder import load_run
 
     table = tmp_path / "rows.csv"
     rows = (run.parent / "table.csv").read_text().splitlines()

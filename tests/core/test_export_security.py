@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from netstudio.core.errors import ExportError
-from netstudio.core.export_load import load_model_file
+from netstudio.core.export.safe_load import load_model_file
 from tests.core.test_export_support import MLP, netstudio, train_run
 
 

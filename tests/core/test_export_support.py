@@ -80,10 +80,10 @@ def write_project(folder: Path, name: str, data: dict, layers: list[dict], train
 
 def train_run(folder: Path, name: str, data: dict, layers: list[dict], training: dict | None = None) -> Path:
     """Train a project in-process and save its run folder (with model.pt2 and model.onnx)."""
-    import netstudio.core.export  # noqa: F401  (registers the run writers, as the CLI does)
+    import netstudio.core.export.exporter  # noqa: F401  (registers the run writers, as the CLI does)
     from netstudio.core.project import load_project
-    from netstudio.core.runs import write_run
-    from netstudio.core.session import prepare_session
+    from netstudio.core.runs.folder import write_run
+    from netstudio.core.training.session import prepare_session
 
     session = prepare_session(load_project(write_project(folder, name, data, layers, training)))
     summary = session.fit()
@@ -97,8 +97,8 @@ def reference_outputs(run_dir: Path, raw: np.ndarray) -> np.ndarray:
     target's units. Independent of the export code."""
     import torch
 
-    from netstudio.core.losses import to_probabilities
-    from netstudio.core.runs import load_run
+    from netstudio.core.design.losses import to_probabilities
+    from netstudio.core.runs.folder import load_run
 
     run = load_run(run_dir)
     x = run.preprocessor().transform_array(np.array(raw, dtype=np.float32))

@@ -2,8 +2,11 @@
 
 import pytest
 
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ExportError
-from netstudio.core.history import (
+from netstudio.core.project import Project, load_project
+from netstudio.core.runs.folder import write_run
+from netstudio.core.runs.history import (
     config_diff,
     delete_run,
     layer_text,
@@ -11,10 +14,7 @@ from netstudio.core.history import (
     run_row,
     runs_folder,
 )
-from netstudio.core.project import Project, load_project
-from netstudio.core.runs import write_run
-from netstudio.core.session import prepare_session
-from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.core.training.session import prepare_session
 
 S = LayerSpec.create
 
@@ -92,8 +92,8 @@ def test_every_saved_run_holds_the_model_file(project):
     import subprocess
     import sys
 
-    code = ("import sys; from netstudio.core.project import load_project; from netstudio.core.runs import write_run;"
-            "from netstudio.core.session import prepare_session;"
+    code = ("import sys; from netstudio.core.project import load_project; from netstudio.core.runs.folder import write_run;"
+            "from netstudio.core.training.session import prepare_session;"
             "s = prepare_session(load_project(sys.argv[1])); print(write_run(s, s.fit()))")
     result = subprocess.run([sys.executable, "-c", code, str(project.path)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

@@ -36,7 +36,7 @@ def test_every_core_module_imports_without_qt():
 
 
 def test_design_time_core_imports_without_torch():
-    modules = ["netstudio.core.layers", "netstudio.core.stack", "netstudio.core.project", "netstudio.core.params"]
+    modules = ["netstudio.core.design.layers", "netstudio.core.design.stack", "netstudio.core.project", "netstudio.core.design.params"]
     result = run_blocked({"torch"}, modules)
     assert result.returncode == 0, result.stderr
 

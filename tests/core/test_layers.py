@@ -5,15 +5,15 @@ import math
 import pytest
 import torch
 
-from netstudio.core.builder import build_model, module_names
-from netstudio.core.layers import (
+from netstudio.core.design.builder import build_model, module_names
+from netstudio.core.design.layers import (
     CATEGORIES,
     LayerType,
     get_layer_type,
     layer_names,
     register,
 )
-from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.core.design.stack import LayerSpec, LayerStack
 
 #: An input shape each layer type accepts with its default parameters.
 SAMPLE_INPUT = {

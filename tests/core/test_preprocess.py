@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
+from netstudio.core.data.preprocess import Column, Preprocessor
 from netstudio.core.errors import DataError
-from netstudio.core.preprocess import Column, Preprocessor
 
 
 def fitted_tabular():
@@ -36,7 +36,7 @@ def test_encode_frame_orders_parses_and_one_hot_encodes():
 
 @pytest.mark.parametrize("rows", [None, np.array([4, 0, 2, 2, 6, 1, 3])])
 def test_encoding_in_blocks_of_rows_equals_encoding_row_by_row(monkeypatch, rows):
-    from netstudio.core import preprocess
+    from netstudio.core.data import preprocess
 
     pre = fitted_tabular()
     frame = pd.concat([RAW, RAW.iloc[::-1], RAW.iloc[:1]], ignore_index=True)  # 7 rows
@@ -71,7 +71,7 @@ def messy_frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, list[Column]]:
 
 @pytest.mark.parametrize("n, every_row", [(1, True), (7, False), (50_000, False), (50_000, True)])
 def test_fused_fit_transform_equals_encode_fit_transform(monkeypatch, n, every_row):
-    from netstudio.core import preprocess
+    from netstudio.core.data import preprocess
 
     monkeypatch.setattr(preprocess, "ENCODE_BLOCK_VALUES", 1 << 16)  # several blocks, in parallel
     frame, columns = messy_frame(n)

@@ -6,9 +6,9 @@ import os
 import pytest
 
 from netstudio.core import project as project_module
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import Project, load_project, new_project
-from netstudio.core.stack import LayerSpec, LayerStack
 
 CONTRACT_EXAMPLE = {
     "format": "netstudio-project", "version": 1, "name": "breast-cancer-mlp",

@@ -15,9 +15,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netstudio.core.layers import get_layer_type, layer_names
-from netstudio.core.params import Param
-from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.core.design.layers import get_layer_type, layer_names
+from netstudio.core.design.params import Param
+from netstudio.core.design.stack import LayerSpec, LayerStack
 
 DIM_PARAMS = {"dim", "start_dim", "end_dim"}
 

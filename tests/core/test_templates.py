@@ -2,9 +2,8 @@
 
 import pytest
 
-from netstudio.core.project import load_project
-from netstudio.core.stack import LayerStack
-from netstudio.core.templates import (
+from netstudio.core.design.stack import LayerStack
+from netstudio.core.design.templates import (
     TEMPLATES,
     get_template,
     parse_input_shape,
@@ -12,6 +11,7 @@ from netstudio.core.templates import (
     store_input_shape,
     suggest_input_shape,
 )
+from netstudio.core.project import load_project
 
 DESIGNS = [t for t in TEMPLATES if t.key != "blank"]
 

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from netstudio.core.builder import build_model
-from netstudio.core.dataset import Dataset, DataSummary
-from netstudio.core.devices import available_devices, resolve_device
+from netstudio.core.data.dataset import Dataset, DataSummary
+from netstudio.core.design.builder import build_model
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ConfigError
 from netstudio.core.project import OPTIMIZERS, SCHEDULERS
-from netstudio.core.stack import LayerSpec, LayerStack
-from netstudio.core.training import Callback, TrainConfig, Trainer
+from netstudio.core.training.devices import available_devices, resolve_device
+from netstudio.core.training.trainer import Callback, TrainConfig, Trainer
 
 S = LayerSpec.create
 
@@ -206,8 +206,8 @@ def test_early_stopping_restores_the_best_weights():
     assert summary.status == "early_stopped" and summary.epochs_run < 200
     assert summary.epochs_run == summary.best_epoch + 3
     best = summary.best()
-    from netstudio.core.losses import make_loss
-    from netstudio.core.metrics import evaluate
+    from netstudio.core.design.losses import make_loss
+    from netstudio.core.training.metrics import evaluate
 
     yv = torch.as_tensor(data.y_val, dtype=torch.float32).reshape(-1, 1)
     _, val_loss = evaluate(trainer.model, torch.as_tensor(data.X_val), yv, make_loss(trainer.plan), trainer.plan, data)

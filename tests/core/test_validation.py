@@ -2,7 +2,7 @@
 
 import pytest
 
-from netstudio.core.stack import LayerSpec, LayerStack
+from netstudio.core.design.stack import LayerSpec, LayerStack
 
 S = LayerSpec.create
 

@@ -283,7 +283,7 @@ torch.nn.Linear.forward = _out_of_memory
 """
 #: The CSV reader runs out of host memory part-way through a load.
 OOM_IN_LOADING = """
-import netstudio.core.data_tabular as tabular
+import netstudio.core.data.tabular as tabular
 def _out_of_memory(*args, **kwargs):
     raise MemoryError()
 tabular.load_csv = _out_of_memory

@@ -47,11 +47,11 @@ def read_only_wrapper(folder: Path, relative: str) -> list[str] | None:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """A trained run on a small table and its model files (.pt2, .pt), made once in-process."""
-    import netstudio.core.export  # noqa: F401  (registers the run folder's model writers)
-    from netstudio.core.export import export_run
+    import netstudio.core.export.exporter  # noqa: F401  (registers the run folder's model writers)
+    from netstudio.core.export.exporter import export_run
     from netstudio.core.project import load_project
-    from netstudio.core.runs import write_run
-    from netstudio.core.session import prepare_session
+    from netstudio.core.runs.folder import write_run
+    from netstudio.core.training.session import prepare_session
 
     folder = tmp_path_factory.mktemp("shared")
     (folder / "table.csv").write_text(TABLE, encoding="utf-8")

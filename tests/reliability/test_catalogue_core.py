@@ -23,7 +23,7 @@ def check_one_line(exc: NetStudioError, needles) -> None:
 
 @pytest.mark.parametrize("name, write, needles", DATA, ids=[d[0] for d in DATA])
 def test_bad_data_raises_data_error_in_the_core(tmp_path, name, write, needles):
-    from netstudio.core.data import describe_data, load_dataset
+    from netstudio.core.data.load import describe_data, load_dataset
 
     data = write(tmp_path)
     before = snapshot(tmp_path)
@@ -41,7 +41,7 @@ def test_bad_data_raises_data_error_in_the_core(tmp_path, name, write, needles):
                          ids=[p[0] for p in PROJECTS if p[0] not in SUCCEEDS])
 def test_bad_project_is_refused_before_anything_is_built(tmp_path, name, make, needles, monkeypatch):
     """load_project, or else prepare_session, refuses with exit code 2 and builds no model."""
-    import netstudio.core.session as session_module
+    import netstudio.core.training.session as session_module
     from netstudio.core.project import load_project
 
     built = []
@@ -60,7 +60,7 @@ def test_bad_project_is_refused_before_anything_is_built(tmp_path, name, make, n
 def test_data_cases_also_fail_as_project_data(tmp_path):
     """A project pointing at bad data is refused by prepare_session with the data's message."""
     from netstudio.core.project import load_project
-    from netstudio.core.session import prepare_session
+    from netstudio.core.training.session import prepare_session
 
     name, write, needles = DATA[0]
     path = tmp_path / _data(write)(tmp_path)

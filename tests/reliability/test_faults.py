@@ -9,9 +9,9 @@ import os
 
 import pytest
 
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ConfigError, ExportError, NetStudioError, ProjectError
 from netstudio.core.project import Project, load_project
-from netstudio.core.stack import LayerSpec, LayerStack
 from tests.reliability.catalogue import SYNTHETIC, TABLE, project_doc, write_project
 from tests.reliability.conftest import assert_nothing_lost, snapshot, tally
 
@@ -48,9 +48,9 @@ def test_out_of_memory_mid_run_fails_the_run_and_still_saves_it(tmp_path, error)
     best weights so far are kept, and the run folder is written complete (nothing half-written)."""
     import torch
 
-    import netstudio.core.export  # noqa: F401  (model files in the run folder)
-    from netstudio.core.runs import RUN_FILES, load_run, write_run
-    from netstudio.core.session import prepare_session
+    import netstudio.core.export.exporter  # noqa: F401  (model files in the run folder)
+    from netstudio.core.runs.folder import RUN_FILES, load_run, write_run
+    from netstudio.core.training.session import prepare_session
 
     session = prepare_session(moons_project(tmp_path))
     exc = torch.OutOfMemoryError("CUDA out of memory (injected)") if error == "torch" else MemoryError()
@@ -71,7 +71,7 @@ def test_out_of_memory_mid_run_fails_the_run_and_still_saves_it(tmp_path, error)
 def test_a_diverging_run_is_reported_in_one_line_and_keeps_good_weights(tmp_path):
     import torch
 
-    from netstudio.core.session import prepare_session
+    from netstudio.core.training.session import prepare_session
 
     session = prepare_session(moons_project(tmp_path, optimizer="sgd", learning_rate=10.0))
 
@@ -111,8 +111,8 @@ def test_a_design_too_large_for_memory_is_refused_before_allocating(tmp_path, mo
     """Say the machine has 256 MB: a design needing ~2 GB is refused by prepare_session before a
     single weight exists (the process' peak memory does not move), while the probe does see a
     ~350 MB design being built once it is allowed (so the measurement can fail)."""
-    import netstudio.core.stack as stack_module
-    from netstudio.core.session import prepare_session
+    import netstudio.core.design.stack as stack_module
+    from netstudio.core.training.session import prepare_session
 
     project = moons_project(tmp_path)
     project.data = {"source": "synthetic", "kind": "moons", "samples": 40}
@@ -139,7 +139,7 @@ def test_a_design_too_large_for_memory_is_refused_before_allocating(tmp_path, mo
 
 
 def test_a_size_that_cannot_exist_stops_the_shapes_without_overflow():
-    from netstudio.core.stack import LayerStack
+    from netstudio.core.design.stack import LayerStack
 
     stack = LayerStack([S("Linear", out_features=2**31 - 1)] * 5)
     tally("inputs")
@@ -168,8 +168,8 @@ def test_a_project_save_that_fails_half_way_keeps_the_old_file(tmp_path, monkeyp
 
 
 def test_a_run_folder_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
-    import netstudio.core.runs as runs
-    from netstudio.core.session import prepare_session
+    import netstudio.core.runs.folder as runs
+    from netstudio.core.training.session import prepare_session
 
     session = prepare_session(moons_project(tmp_path, epochs=1))
     summary = session.fit()
@@ -189,10 +189,10 @@ def test_a_run_folder_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("fmt", ["pt2", "safetensors", "python"])
 def test_an_export_that_fails_at_the_last_step_keeps_the_previous_file(tmp_path, monkeypatch, fmt):
-    import netstudio.core.export  # noqa: F401
-    from netstudio.core.export import export_run
-    from netstudio.core.runs import write_run
-    from netstudio.core.session import prepare_session
+    import netstudio.core.export.exporter  # noqa: F401
+    from netstudio.core.export.exporter import export_run
+    from netstudio.core.runs.folder import write_run
+    from netstudio.core.training.session import prepare_session
 
     (tmp_path / "table.csv").write_text(TABLE, encoding="utf-8")
     write_project(tmp_path, project_doc({"source": "csv", "path": "table.csv", "target": "label"}))

@@ -5,7 +5,7 @@ The rules (README, "Project files"):
 * A project is data only. Nothing NetStudio reads is unpickled or evaluated: a static check of
   every module below guards the few loaders that could (``torch.load`` only with
   ``weights_only=True``, ``np.load`` only with ``allow_pickle=False``, TorchScript and torch.export
-  archives only through ``netstudio.core.export_load``, which checks them first).
+  archives only through ``netstudio.core.export.safe_load``, which checks them first).
 * A relative data path resolves against the project file's folder, never the working folder;
   ``..`` and absolute paths are allowed (a shared data folder; NetStudio itself writes an absolute
   path when a project is saved away from its data). Data paths are only ever read.
@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 
 from netstudio.cli import main
+from netstudio.core.design.stack import LayerSpec
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import Project, load_project
-from netstudio.core.runs import default_run_dir
-from netstudio.core.stack import LayerSpec
+from netstudio.core.runs.folder import default_run_dir
 from tests.reliability.catalogue import TABLE, project_doc, write_project
 from tests.reliability.conftest import REPO, assert_nothing_lost, snapshot, tally
 
@@ -92,7 +92,7 @@ def _table(path: Path, rows: int) -> None:
 @pytest.mark.parametrize("where", ["inside", "sibling", "absolute"])
 def test_data_paths_resolve_against_the_project_folder_not_the_working_folder(tmp_path, monkeypatch, where):
     """The same relative path from the working folder holds a decoy with fewer rows."""
-    from netstudio.core.data import load_dataset
+    from netstudio.core.data.load import load_dataset
 
     project_dir, cwd = tmp_path / "projects" / "p", tmp_path / "elsewhere" / "deep"
     cwd.mkdir(parents=True)
@@ -142,7 +142,7 @@ def test_a_save_that_does_not_read_back_the_same_keeps_the_old_file(tmp_path, mo
 FORBIDDEN_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal", "yaml",
                      "jsonpickle"}
 #: The one module that may call torch's archive loaders: it checks each archive first.
-CHECKED_LOADER = "netstudio/core/export_load.py"
+CHECKED_LOADER = "netstudio/core/export/safe_load.py"
 
 
 def _dotted(node: ast.AST) -> str:

@@ -64,7 +64,7 @@ def one_line(exc: NetStudioError) -> None:
 
 
 def base_documents() -> list[dict]:
-    from netstudio.core.templates import TEMPLATES
+    from netstudio.core.design.templates import TEMPLATES
 
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((REPO / "samples").glob("*.nsproj"))]
     docs += [t.project().to_json() for t in TEMPLATES]
@@ -133,7 +133,7 @@ def check_loaded(project, tmp_path) -> None:
     """A project that loaded saves, reads back the same, validates and summarises without raising."""
     from netstudio.commands.summary import format_table
     from netstudio.core.project import load_project
-    from netstudio.core.training import TrainConfig
+    from netstudio.core.training.trainer import TrainConfig
 
     again = load_project(project.save(tmp_path / "again.nsproj"))
     assert again.to_json() == project.to_json()
@@ -221,7 +221,7 @@ def edit(data: bytes, edits) -> bytes:
 
 
 def load_or_refuse(config: dict, folder: Path) -> None:
-    from netstudio.core.data import describe_data, load_dataset
+    from netstudio.core.data.load import describe_data, load_dataset
 
     for call in (describe_data, load_dataset):
         tally("inputs")
@@ -311,8 +311,8 @@ def test_mutated_image_folders_load_or_raise_data_error(tmp_path, files, size, c
 def table_model(tmp_path_factory):
     """What predict knows of a model trained on TABLE: its metadata (the network is not needed to
     turn a table into the model's raw input)."""
-    from netstudio.core.data import load_dataset
-    from netstudio.core.export_load import LoadedModel
+    from netstudio.core.data.load import load_dataset
+    from netstudio.core.export.safe_load import LoadedModel
 
     folder = tmp_path_factory.mktemp("table")
     (folder / "table.csv").write_text(TABLE, encoding="utf-8")
@@ -326,7 +326,7 @@ def table_model(tmp_path_factory):
 @given(edits=EDITS, drop=st.sets(st.sampled_from(["a", "b", "colour", "label"])))
 def test_mutated_csv_files_given_to_predict(tmp_path, table_model, edits, drop):
     """Turning a CSV into a model's raw input: the table either encodes or is refused in one line."""
-    from netstudio.core.export_predict import raw_inputs
+    from netstudio.core.export.predict import raw_inputs
 
     header, *rows = TABLE.splitlines()
     keep = [i for i, name in enumerate(header.split(",")) if name not in drop] or [0]
@@ -351,7 +351,7 @@ MODEL_FUZZ = r'''
 import io, random, sys, zipfile, json
 import numpy as np
 from netstudio.core.errors import NetStudioError
-from netstudio.core.export_load import load_model_bytes
+from netstudio.core.export.safe_load import load_model_bytes
 
 path, seed, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 rng = random.Random(seed)
@@ -424,10 +424,10 @@ def model_file(factory, fmt: str) -> Path:
     """A model exported in *fmt* from a small trained run (made once)."""
     if fmt not in _MODELS:
         if "run" not in _MODELS:
-            import netstudio.core.export  # noqa: F401
+            import netstudio.core.export.exporter  # noqa: F401
             from netstudio.core.project import load_project
-            from netstudio.core.runs import write_run
-            from netstudio.core.session import prepare_session
+            from netstudio.core.runs.folder import write_run
+            from netstudio.core.training.session import prepare_session
             from tests.reliability.catalogue import project_doc, write_project
 
             folder = factory.mktemp("models")
@@ -435,7 +435,7 @@ def model_file(factory, fmt: str) -> Path:
             write_project(folder, project_doc({"source": "csv", "path": "table.csv", "target": "label"}))
             session = prepare_session(load_project(folder / "p.nsproj"), device="cpu")
             _MODELS["run"] = write_run(session, session.fit(), folder / "run")
-        from netstudio.core.export import export_run
+        from netstudio.core.export.exporter import export_run
 
         run = _MODELS["run"]
         _MODELS[fmt] = export_run(run, fmt, run / {"pt2": "m.pt2", "torchscript": "m.pt", "onnx": "m.onnx"}[fmt]).path
@@ -444,7 +444,7 @@ def model_file(factory, fmt: str) -> Path:
 
 def test_zip_bombs_and_archives_are_not_models(tmp_path):
     """Archives that are no model: one line each, nothing extracted to disk."""
-    from netstudio.core.export_load import load_model_file
+    from netstudio.core.export.safe_load import load_model_file
 
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

@@ -13,6 +13,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import (
     DataError,
     ExportError,
@@ -21,7 +22,6 @@ from netstudio.core.errors import (
     ProjectError,
 )
 from netstudio.core.project import load_project, project_from_json
-from netstudio.core.stack import LayerSpec, LayerStack
 from tests.reliability.catalogue import IRIS, png, project_doc, write_project
 from tests.reliability.conftest import REPO, netstudio, one_error_line, tally
 
@@ -38,7 +38,7 @@ def count():
 
 def test_recurrent_parameter_count_is_closed_form_and_matches_torch():
     """LSTM num_layers = 2**31 - 1 looped that many times in validation (2**63 before MAX_INT): a hang."""
-    from netstudio.core.builder import build_model
+    from netstudio.core.design.builder import build_model
 
     started = time.perf_counter()
     validation = LayerStack([S("LSTM", hidden_size=8, num_layers=2**31 - 1)]).validate((5, 7))
@@ -158,8 +158,8 @@ def _valid_npz(compressed: bool = False) -> bytes:
 @pytest.mark.parametrize("damage", ["not-a-zip", "bad-crc", "bad-deflate", "unknown-method"])
 def test_damaged_npz_files_are_data_errors(tmp_path, damage):
     """zipfile.BadZipFile, zlib.error and NotImplementedError escaped the .npz readers."""
-    from netstudio.core.data import describe_data, load_dataset
-    from netstudio.core.export_predict import _npz_inputs
+    from netstudio.core.data.load import describe_data, load_dataset
+    from netstudio.core.export.predict import _npz_inputs
 
     data = bytearray(_valid_npz(compressed=damage == "bad-deflate"))
     if damage == "not-a-zip":
@@ -180,7 +180,7 @@ def test_damaged_npz_files_are_data_errors(tmp_path, damage):
 
 
 def test_npz_header_rows_must_match_y_in_describe_too(tmp_path):
-    from netstudio.core.data import describe_data
+    from netstudio.core.data.load import describe_data
     from tests.reliability.catalogue import _huge_shape
 
     config = _huge_shape(tmp_path)
@@ -191,7 +191,7 @@ def test_npz_header_rows_must_match_y_in_describe_too(tmp_path):
 def test_a_damaged_gzip_csv_is_a_data_error(tmp_path):
     import gzip
 
-    from netstudio.core.data import load_dataset
+    from netstudio.core.data.load import load_dataset
 
     packed = bytearray(gzip.compress(IRIS.encode() * 30))
     packed[len(packed) // 2] ^= 0xFF
@@ -202,7 +202,7 @@ def test_a_damaged_gzip_csv_is_a_data_error(tmp_path):
 
 def test_image_headers_claiming_giant_sizes_are_refused_before_allocating(tmp_path, capfd):
     """A 13000 x 13000 header made the loader allocate 120 x 507 MB (MemoryError, or swapping)."""
-    from netstudio.core.data import describe_data, load_dataset
+    from netstudio.core.data.load import describe_data, load_dataset
 
     for name in ("a", "b"):
         (tmp_path / "img" / name).mkdir(parents=True)
@@ -222,10 +222,10 @@ def test_image_headers_claiming_giant_sizes_are_refused_before_allocating(tmp_pa
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    import netstudio.core.export  # noqa: F401
-    from netstudio.core.export import export_run
-    from netstudio.core.runs import write_run
-    from netstudio.core.session import prepare_session
+    import netstudio.core.export.exporter  # noqa: F401
+    from netstudio.core.export.exporter import export_run
+    from netstudio.core.runs.folder import write_run
+    from netstudio.core.training.session import prepare_session
 
     folder = tmp_path_factory.mktemp("models")
     write_project(folder, project_doc())
@@ -245,7 +245,7 @@ def _rezip(source, target, change):
 
 
 def test_a_damaged_pt2_is_one_line_without_torch_logging_a_traceback(models, tmp_path, caplog):
-    from netstudio.core.export_load import load_model_file
+    from netstudio.core.export.safe_load import load_model_file
 
     bad = _rezip(models["pt2"], tmp_path / "bad.pt2", lambda n, d: b"\n" if n.endswith(".data/version") else d)
     with caplog.at_level(logging.WARNING):
@@ -263,7 +263,7 @@ def test_a_torchscript_file_that_crashed_the_process_is_refused(models, tmp_path
     raw = subprocess.run([sys.executable, "-c", "import sys, torch\ntry:\n    torch.jit.load(sys.argv[1])\n"
                           "except Exception:\n    pass\n", str(bad)], capture_output=True, timeout=300)
     print(f"torch.jit.load on its own: exit {raw.returncode}")  # -11 with torch 2.13: the crash
-    code = ("import sys\nfrom netstudio.core.export_load import load_model_file\n"
+    code = ("import sys\nfrom netstudio.core.export.safe_load import load_model_file\n"
             "try:\n    load_model_file(sys.argv[1])\nexcept Exception as exc:\n    print(type(exc).__name__, exc)\n")
     result = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True, timeout=300,
                             cwd=REPO)
@@ -272,7 +272,7 @@ def test_a_torchscript_file_that_crashed_the_process_is_refused(models, tmp_path
 
 
 def test_torchscript_tensor_data_shorter_than_declared_is_refused(models, tmp_path):
-    from netstudio.core.export_load import load_model_file
+    from netstudio.core.export.safe_load import load_model_file
 
     bad = _rezip(models["pt"], tmp_path / "short.pt", lambda n, d: d[:1] if n.endswith("/data/0") else d)
     with pytest.raises(ExportError, match="tensor data '0' is missing or shorter than declared"):
@@ -283,7 +283,7 @@ def test_torchscript_tensor_data_shorter_than_declared_is_refused(models, tmp_pa
 
 
 def test_a_genuine_torchscript_export_still_loads_without_its_debug_records(models):
-    from netstudio.core.export_load import load_model_file
+    from netstudio.core.export.safe_load import load_model_file
 
     model = load_model_file(models["pt"])
     out = model.run(np.zeros((3, 2), np.float32))
@@ -293,7 +293,7 @@ def test_a_genuine_torchscript_export_still_loads_without_its_debug_records(mode
 def test_symbolic_pickle_reader_never_imports(tmp_path):
     import pickle
 
-    from netstudio.core.export_archive import Global, pickle_calls
+    from netstudio.core.export.archive import Global, pickle_calls
 
     class Marker:
         def __reduce__(self):
@@ -309,7 +309,7 @@ def test_onnx_with_damaged_metadata_is_one_line_and_prints_nothing(models, capfd
     pytest.importorskip("onnxruntime")
     import onnx
 
-    from netstudio.core.export_load import load_model_bytes
+    from netstudio.core.export.safe_load import load_model_bytes
 
     model = onnx.load(str(models["onnx"]))
     for prop in model.metadata_props:

@@ -3,8 +3,8 @@
 import pytest
 from PySide6.QtCore import QSettings
 
-from netstudio.core.stack import LayerSpec, LayerStack
-from netstudio.ui.design import Design
+from netstudio.core.design.stack import LayerSpec, LayerStack
+from netstudio.ui.designer.design import Design
 from netstudio.ui.settings import Settings
 
 
@@ -67,7 +67,7 @@ def design(qapp):
 @pytest.fixture
 def window(qtbot, settings):
     """A shown main window with a fresh project; closing it never asks."""
-    from netstudio.ui.main_window import MainWindow
+    from netstudio.ui.window.main_window import MainWindow
 
     window = MainWindow(settings=settings)
     qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())  # teardown's close must not ask

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QMessageBox, QPushButton
 
-from netstudio.ui.cluster_dialog import ClusterDialog
+from netstudio.ui.training.cluster_dialog import ClusterDialog
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from netstudio.core.project import Project
-from netstudio.ui.data_panel import DataPanel
+from netstudio.ui.data.panel import DataPanel
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from netstudio.core.data import load_dataset
-from netstudio.core.evaluation import classification_report, regression_report
-from netstudio.core.stack import LayerSpec
-from netstudio.ui.evaluation_view import EvaluationView
-from netstudio.ui.runs_panel import run_color
+from netstudio.core.data.load import load_dataset
+from netstudio.core.design.stack import LayerSpec
+from netstudio.core.training.evaluation import classification_report, regression_report
+from netstudio.ui.plots.evaluation_view import EvaluationView
+from netstudio.ui.training.runs_panel import run_color
 
 S = LayerSpec.create
 
@@ -48,7 +48,7 @@ def test_confusion_cells_show_counts_or_row_shares(view, tmp_path):
     assert view.samples_table.rowCount() == len(rows) and view.samples.currentWidget() is view.samples_table
     # The listed values are the raw features of exactly those validation rows.
     if len(rows):
-        from netstudio.core.evaluation import raw_features
+        from netstudio.core.training.evaluation import raw_features
 
         expected = raw_features(data, data.X_val[rows[:1]])[0]
         shown = [float(view.samples_table.item(0, c).text()) for c in range(1, 3)]

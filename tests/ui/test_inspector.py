@@ -5,11 +5,11 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QApplication, QLabel, QPushButton
 
-from netstudio.core.stack import LayerSpec, LayerStack
-from netstudio.ui.design import Design
-from netstudio.ui.inspector import Inspector
-from netstudio.ui.param_editors import float_step
-from netstudio.ui.stack_model import PARAMETERS, LayerStackModel
+from netstudio.core.design.stack import LayerSpec, LayerStack
+from netstudio.ui.designer.design import Design
+from netstudio.ui.designer.inspector import Inspector
+from netstudio.ui.designer.param_editors import float_step
+from netstudio.ui.designer.stack_model import PARAMETERS, LayerStackModel
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import csv
 import numpy as np
 import pytest
 
-from netstudio.ui.loss_plot import GrowingSeries, LossPlot, MovingAverage
+from netstudio.ui.plots.loss_plot import GrowingSeries, LossPlot, MovingAverage
 
 
 def test_growing_series_doubles_and_keeps_values():
@@ -86,7 +86,7 @@ def test_zooming_in_draws_the_visible_stretch_in_detail(plot):
 def test_grid_lines_are_opaque_blends_of_the_translucent_ones(plot):
     from PySide6.QtGui import QColor, QImage, QPainter
 
-    from netstudio.ui.fast_plot import blend
+    from netstudio.ui.plots.fast_plot import blend
 
     assert blend(QColor(0, 0, 0), 0.25, QColor(200, 100, 0)).getRgb() == (150, 75, 0, 255)
     plot.resize(600, 400)
@@ -175,7 +175,7 @@ def test_zooming_stops_following_and_reset_zoom_resumes(plot):
 
 
 def test_slow_frames_come_less_often(plot, monkeypatch):
-    from netstudio.ui import loss_plot
+    from netstudio.ui.plots import loss_plot
 
     ticks = iter(range(10**6))
     monkeypatch.setattr(loss_plot, "_clock", lambda: next(ticks) * 0.001)  # each redraw's own work: 1 ms

@@ -8,11 +8,11 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox, QWidget
 
+from netstudio.core.design.stack import LayerSpec
+from netstudio.core.design.templates import get_template
 from netstudio.core.project import load_project
-from netstudio.core.stack import LayerSpec
-from netstudio.core.templates import get_template
-from netstudio.ui.dialogs import InputShapeDialog, LayerReferenceDialog, ShortcutsDialog
-from netstudio.ui.main_window import MainWindow
+from netstudio.ui.window.dialogs import InputShapeDialog, LayerReferenceDialog, ShortcutsDialog
+from netstudio.ui.window.main_window import MainWindow
 
 Button = QMessageBox.StandardButton
 

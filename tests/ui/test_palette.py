@@ -5,9 +5,9 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from netstudio.core.layers import CATEGORIES, layer_names
-from netstudio.ui.palette import TYPE_ROLE, LayerPalette, LayerPaletteModel
-from netstudio.ui.stack_model import LAYER_MIME
+from netstudio.core.design.layers import CATEGORIES, layer_names
+from netstudio.ui.designer.palette import TYPE_ROLE, LayerPalette, LayerPaletteModel
+from netstudio.ui.designer.stack_model import LAYER_MIME
 
 
 def test_every_layer_sits_under_its_category(qapp):

@@ -19,11 +19,11 @@ import shiboken6
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.project import load_project, new_project
-from netstudio.core.stack import LayerSpec, LayerStack
 from netstudio.ui.errors import MAX_LOG_BYTES
-from netstudio.ui.main_window import MainWindow
 from netstudio.ui.recovery import RECOVERY_KEY, find_recovery, install_safety_net, recovery_name
+from netstudio.ui.window.main_window import MainWindow
 
 pytestmark = pytest.mark.qt_no_exception_capture
 

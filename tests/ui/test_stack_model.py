@@ -4,11 +4,11 @@ import pytest
 from PySide6.QtCore import QMimeData, QModelIndex, QPoint, Qt, QUrl
 from PySide6.QtTest import QAbstractItemModelTester, QTest
 
-from netstudio.core.stack import LayerSpec, LayerStack
-from netstudio.ui.design import Design
-from netstudio.ui.palette import LayerPaletteModel
-from netstudio.ui.stack_editor import StackEditor
-from netstudio.ui.stack_model import (
+from netstudio.core.design.stack import LayerSpec, LayerStack
+from netstudio.ui.designer.design import Design
+from netstudio.ui.designer.palette import LayerPaletteModel
+from netstudio.ui.designer.stack_editor import StackEditor
+from netstudio.ui.designer.stack_model import (
     FIX,
     FIX_ROLE,
     ISSUES_ROLE,

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from netstudio import cli
-from netstudio.core.templates import get_template
+from netstudio.core.design.templates import get_template
 
 SHOW_WINDOW = """
 import sys

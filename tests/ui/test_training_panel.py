@@ -3,8 +3,8 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from netstudio.core.devices import DeviceInfo
-from netstudio.ui.training_panel import TrainingPanel, format_duration
+from netstudio.core.training.devices import DeviceInfo
+from netstudio.ui.training.panel import TrainingPanel, format_duration
 
 
 @pytest.fixture

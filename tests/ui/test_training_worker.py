@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.project import Project
-from netstudio.core.session import prepare_session
-from netstudio.core.stack import LayerSpec, LayerStack
-from netstudio.ui import worker as worker_module
-from netstudio.ui.controller import TaskRunner, TrainingController
-from netstudio.ui.worker import running_threads
+from netstudio.core.training.session import prepare_session
+from netstudio.ui.training import worker as worker_module
+from netstudio.ui.training.controller import TaskRunner, TrainingController
+from netstudio.ui.training.worker import running_threads
 
 S = LayerSpec.create
 
@@ -167,8 +167,8 @@ def test_task_runner_success_failure_and_cancel(qtbot):
 def test_training_on_the_cpu_leaves_a_core_to_the_window(qtbot, controller, tmp_path, monkeypatch):
     import torch
 
-    from netstudio.core.training import Callback
-    from netstudio.ui import worker
+    from netstudio.core.training.trainer import Callback
+    from netstudio.ui.training import worker
 
     class Threads(Callback):
         def on_fit_start(self, start):
@@ -194,7 +194,7 @@ def test_training_on_the_cpu_leaves_a_core_to_the_window(qtbot, controller, tmp_
 
 def test_workers_are_destroyed_in_the_gui_thread(qtbot, controller, tmp_path, monkeypatch):
     """A worker destroyed in its own thread deadlocked with the GUI thread now and then (~QObject
-    holds Qt's lock and wants the GIL; see netstudio/ui/worker.py, Worker)."""
+    holds Qt's lock and wants the GIL; see netstudio/ui/training/worker.py, Worker)."""
     destroyed_in = []
 
     def watched(worker, owner, on_finished):
@@ -202,7 +202,7 @@ def test_workers_are_destroyed_in_the_gui_thread(qtbot, controller, tmp_path, mo
                                  Qt.ConnectionType.DirectConnection)
         return worker_module.start_in_thread(worker, owner, on_finished)
 
-    monkeypatch.setattr("netstudio.ui.controller.start_in_thread", watched)
+    monkeypatch.setattr("netstudio.ui.training.controller.start_in_thread", watched)
     with qtbot.waitSignal(controller.idle, timeout=60000):
         assert controller.start(session_for(tmp_path, epochs=1), out_dir=lambda: str(tmp_path / "run"))
     runner = TaskRunner()

@@ -1,0 +1,227 @@
+"""From a table to a Dataset: column roles, task detection, encoding and the split.
+
+Column roles: the ``target`` (default: the last column), the ``exclude`` list, and every other
+column as a feature, except those that cannot help and are left out with a note: empty or constant
+columns, identifiers (a distinct value per row, or a counter named like an id) and text with too
+many distinct values to one-hot encode. Text columns with few distinct values are one-hot encoded,
+yes/no columns become 1/0, numbers stay numbers (missing ones are imputed with the training
+split's mean). Rows without a target are dropped.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import numpy as np
+
+from netstudio.core.data.cells import is_bool_like, parse_numbers, text_values
+from netstudio.core.data.csv import TableFormat, read_table
+from netstudio.core.data.dataset import Dataset
+from netstudio.core.data.load import Monitor, assemble, classify_target, resolve_path, split_indices
+from netstudio.core.data.preprocess import Column, Preprocessor
+from netstudio.core.errors import DataError
+
+#: A text column with at most this many distinct values is one-hot encoded.
+MAX_CATEGORIES = 50
+#: A numeric column mostly numbers, with at most this share of other text, is numeric (text -> missing).
+MAX_BAD_SHARE = 0.05
+_ID_NAME = re.compile(r"(^|[\s_\-.])(id|ids|uuid|guid|key|index|idx|row|rowid|no|nr|number|#)$|^(unnamed: ?\d+|column 1)$",
+                      re.IGNORECASE)
+_ID_CAMEL = re.compile(r"[a-z0-9](Id|ID|Key|No|Nr|Number)$")  # PassengerId, orderID, customerNo
+
+
+def load_csv(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Dataset:
+    """A CSV/TSV file as a Dataset (the ``csv`` source)."""
+    path = resolve_path(config["path"], base_dir)
+    target = config.get("target")
+    frame, fmt = read_table(path, monitor, target=target.strip() if isinstance(target, str) else None)
+    return frame_dataset(frame, fmt, config, path, monitor)
+
+
+def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Monitor | None = None) -> Dataset:
+    """Prepare a table read by :func:`~netstudio.core.data.csv.read_table` (see module docstring)."""
+    where = str(path)
+    names = [str(c) for c in frame.columns]
+    notes = list(fmt.notes)
+    warnings: list[str] = []
+    target = config.get("target")
+    if target is None or not str(target).strip():
+        target = names[-1]
+        notes.append(f"no target column given: using the last column, {target!r}")
+    else:
+        target = find_column(str(target), names, where, "target column")
+    exclude = set()
+    for name in config.get("exclude") or []:
+        if name in names or name.strip() in names:
+            exclude.add(name if name in names else name.strip())
+        else:
+            warnings.append(f"data.exclude: there is no column {name!r}")
+    explicit = config.get("features")
+    if explicit:
+        candidates = [c for c in dict.fromkeys(find_column(str(n), names, where, "feature column") for n in explicit)
+                      if c != target]
+    else:
+        candidates = [n for n in names if n != target and n not in exclude]
+
+    keep, y, task, classes = _target(frame[target], fmt, config.get("task", "auto"), where, target, warnings)
+    dropped = int((~keep).sum())
+    if dropped:
+        notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a value in {target!r} dropped")
+    rows = np.flatnonzero(keep)
+    if len(rows) < 2:
+        raise DataError(f"{where}: only {len(rows)} row{'s' if len(rows) != 1 else ''} with a target value: need at least 2")
+    if monitor is not None:
+        monitor.check()
+
+    columns: list[Column] = []
+    left_out: list[str] = []
+    for name in candidates:
+        column, reason = _role(frame[name], name, fmt, len(frame), warnings, explicit=bool(explicit))
+        if column is None:
+            left_out.append(f"{name} ({reason})")
+            notes.append(f"column {name!r} left out: {reason}")
+        else:
+            columns.append(column)
+            if column.kind == "bool":
+                notes.append(f"column {name!r} read as yes/no (1/0)")
+    if not columns:
+        why = f"; left out: {', '.join(left_out)}" if left_out else ""
+        raise DataError(f"{where}: no usable feature column (target {target!r}{why})")
+
+    fraction = float(config.get("validation_split", 0.2))
+    train, val = split_indices(len(rows), y if classes else None, fraction, int(config.get("seed", 0)))
+    train_rows, val_rows = (train, val) if len(rows) == len(frame) else (rows[train], rows[val])
+    categorical_missing = 0
+    for column in list(columns):
+        if column.kind != "categorical":
+            continue
+        text = text_values(frame[column.name])
+        seen = text.iloc[train_rows].dropna().unique()
+        column.categories = sorted(str(v) for v in seen)
+        categorical_missing += int(text.iloc[rows].isna().sum())
+        if not column.categories:
+            columns.remove(column)
+            notes.append(f"column {column.name!r} left out: no values in the training split")
+        else:
+            notes.append(f"column {column.name!r} one-hot encoded ({len(column.categories)} categories)")
+    if not columns:
+        raise DataError(f"{where}: no usable feature column (target {target!r})")
+
+    pre = Preprocessor("tabular", (sum(c.width for c in columns),), task, classes, columns=columns,
+                       stat_shape=(sum(c.width for c in columns),),
+                       target={"column": target}, number_format=fmt.number_format)
+    if monitor is not None:
+        monitor.check()
+    # Encode each split straight from the frame (no full-size intermediate array), fitting the
+    # statistics and standardising on the way.
+    X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
+                                                      val_rows, bool(config.get("normalize", True)),
+                                                      check=monitor.check if monitor is not None else None)
+    if categorical_missing:
+        notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
+                     "encoded as all-zero one-hot rows")
+    return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
+                    normalize=bool(config.get("normalize", True)), notes=notes, warnings=warnings,
+                    dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
+
+
+def find_column(name: str, names: list[str], where: str, what: str) -> str:
+    """*name* among *names* (surrounding spaces ignored), else a DataError listing close matches."""
+    if name in names:
+        return name
+    stripped = name.strip()
+    if stripped in names:
+        return stripped
+    folded = {n.lower(): n for n in names}
+    close = [folded[stripped.lower()]] if stripped.lower() in folded else []
+    close += [folded[m] for m in difflib.get_close_matches(stripped.lower(), list(folded), 3, 0.6)
+              if folded[m] not in close]
+    hint = f"; did you mean {' or '.join(repr(c) for c in close[:3])}?" if close else ""
+    shown = ", ".join(repr(n) for n in names[:12]) + (f" and {len(names) - 12} more" if len(names) > 12 else "")
+    return _raise(f"{where}: {what} {stripped!r} not found{hint} (columns: {shown})")
+
+
+def _raise(message: str):
+    raise DataError(message)
+
+
+def _target(series, fmt: TableFormat, requested: str, where: str, name: str, warnings: list[str]):
+    """Classify the target: numbers (every non-missing cell parses) or text labels.
+
+    Numbers with a few stray words (at most 5 %, and more than 20 distinct numbers) are numbers:
+    the stray cells count as missing, so their rows are dropped, with a warning.
+    """
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(series.dtype):
+        if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):
+            return classify_target(series.to_numpy(dtype=np.float64, na_value=np.nan), None, requested, where, name)
+        return classify_target(series.to_numpy(dtype=np.float64), None, requested, where, name)  # NaN: missing
+    text = text_values(series)
+    distinct = text.dropna().unique()
+    if not is_bool_like(distinct):
+        values, bad = parse_numbers(series, fmt.decimal, fmt.thousands)
+        bad_count = int(bad.sum())
+        if not bad_count:
+            return classify_target(values, None, requested, where, name)
+        present = int(text.notna().sum())
+        if requested not in ("binary", "multiclass") and bad_count <= MAX_BAD_SHARE * present \
+                and len(distinct) - len(pd.unique(text[bad])) > 20:
+            examples = ", ".join(repr(v) for v in pd.unique(text[bad])[:3])
+            warnings.append(f"target column {name!r}: {bad_count:,} value{'s' if bad_count != 1 else ''} that "
+                            f"{'are' if bad_count != 1 else 'is'} not a number ({examples}) treated as missing")
+            return classify_target(values, None, requested, where, name)
+    return classify_target(None, text.to_numpy(dtype=object, na_value=np.nan), requested, where, name)
+
+
+def _role(series, name: str, fmt: TableFormat, n: int, warnings: list[str], explicit: bool):
+    """``(Column, None)`` for a usable feature, ``(None, reason)`` for one left out."""
+    import pandas as pd
+
+    if pd.api.types.is_float_dtype(series.dtype):
+        values = series.to_numpy()
+        return _numeric_role(values, name, explicit)
+    text = text_values(series)
+    present = int(text.notna().sum())
+    if present == 0:
+        return None, "it is empty"
+    values, bad = parse_numbers(series, fmt.decimal, fmt.thousands)
+    bad_count = int(bad.sum())
+    distinct = text.dropna().unique()
+    if bad_count == 0:
+        return _numeric_role(values, name, explicit)
+    if bad_count <= MAX_BAD_SHARE * present and len(distinct) > 2 * bad_count:
+        examples = ", ".join(repr(v) for v in pd.unique(text[bad])[:3])
+        warnings.append(f"column {name!r}: {bad_count:,} value{'s' if bad_count != 1 else ''} that "
+                        f"{'are' if bad_count != 1 else 'is'} not a number ({examples}) treated as missing")
+        return _numeric_role(values, name, explicit)
+    if len(distinct) == 1 and not explicit:
+        return None, f"it is constant ({distinct[0]!r})"
+    if is_bool_like(distinct):
+        return Column(name, "bool"), None
+    if len(distinct) == present and present >= 10 and not explicit:
+        return None, "it looks like an identifier (a different value in every row)"
+    if len(distinct) > MAX_CATEGORIES:
+        return None, f"text with {len(distinct):,} distinct values, too many to one-hot encode (at most {MAX_CATEGORIES})"
+    return Column(name, "categorical"), None
+
+
+def _numeric_role(values: np.ndarray, name: str, explicit: bool):
+    # fmin/fmax skip NaN without copying the column; an infinite end falls back to a mask
+    low, high = np.fmin.reduce(values), np.fmax.reduce(values)
+    if not (np.isfinite(low) and np.isfinite(high)):
+        finite = values[np.isfinite(values)]
+        if not len(finite):
+            return None, "it is empty"
+        low, high = finite.min(), finite.max()
+    if explicit:
+        return Column(name, "numeric"), None
+    if low == high:
+        return None, f"it is constant ({float(low):g})"
+    # numbers are only an identifier when named like one ("id", "row", a saved index)
+    if (_ID_NAME.search(name) or _ID_CAMEL.search(name)) and len(values) >= 10 and np.isfinite(values).all() \
+            and np.all(values == np.round(values)) and len(np.unique(values)) == len(values):
+        return None, "it looks like an identifier (a distinct number per row, named like an id)"
+    return Column(name, "numeric"), None

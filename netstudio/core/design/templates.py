@@ -1,0 +1,181 @@
+"""Ready-made designs to start from, and the design's input shape as the project stores it.
+
+A :class:`Template` is a layer list with the input shape it was drawn for and a few training
+settings that suit it; :meth:`Template.project` turns it into a new :class:`Project`. Until a
+dataset says what one sample looks like, the designer checks the stack against an input shape the
+user sets by hand; it is stored in the project's model section as ``"input_shape": [...]`` so
+that it survives a save and a reopen (:func:`read_input_shape`, :func:`store_input_shape`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from netstudio.core.design.layers import Shape
+from netstudio.core.design.stack import LayerSpec, LayerStack
+from netstudio.core.project import Project, default_training
+
+#: Key of the model section that holds the designer's input shape.
+INPUT_SHAPE_KEY = "input_shape"
+#: The input shape of a new, empty design: ten features.
+DEFAULT_INPUT_SHAPE: Shape = (10,)
+#: More dimensions than this is not a sample shape any layer here accepts.
+MAX_INPUT_DIMS = 4
+#: Largest single size accepted for an input dimension.
+MAX_INPUT_SIZE = 1_000_000
+
+
+@dataclass(frozen=True)
+class Template:
+    """A named starting design.
+
+    Attributes
+    ----------
+    key : str
+        Short identifier, also the new project's name (``lenet-cnn``).
+    title : str
+        What menus show ("LeNet-style CNN").
+    description : str
+        One sentence for tooltips and status bar hints.
+    input_shape : tuple of int
+        The sample shape the layers were drawn for (without the batch dimension).
+    layers : tuple of dict
+        Layer configs, as :meth:`LayerSpec.get_config` writes them.
+    training : dict
+        Training settings that differ from the defaults.
+    """
+
+    key: str
+    title: str
+    description: str
+    input_shape: Shape
+    layers: tuple[dict, ...] = ()
+    training: dict = field(default_factory=dict)
+
+    def stack(self) -> LayerStack:
+        """A fresh :class:`LayerStack` of this template's layers (defaults filled in)."""
+        return LayerStack([LayerSpec.from_config(copy.deepcopy(c)) for c in self.layers])
+
+    def project(self) -> Project:
+        """A new, unsaved project holding this design and its input shape."""
+        training = default_training()
+        training.update(copy.deepcopy(self.training))
+        project = Project(name=self.key, stack=self.stack(), training=training)
+        store_input_shape(project, self.input_shape)
+        return project
+
+
+def _layer(type_name: str, **params: Any) -> dict:
+    return {"type": type_name, "params": params}
+
+
+TEMPLATES: tuple[Template, ...] = (
+    Template(
+        "blank", "Blank", "An empty design: add layers from the palette.", DEFAULT_INPUT_SHAPE),
+    Template(
+        "first-network", "First Network (10 → 5 → 1)",
+        "The classic first PyTorch network: 10 inputs, 5 hidden units, 1 output for a yes/no answer.",
+        (10,),
+        (_layer("Linear", out_features=5), _layer("ReLU"), _layer("Linear", out_features=1)),
+        {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9, "epochs": 20},
+    ),
+    Template(
+        "mlp-classifier", "MLP Classifier",
+        "Two hidden layers with dropout, for tables of numbers; the last layer takes one unit per class.",
+        (20,),
+        (_layer("Linear", out_features=64), _layer("ReLU"), _layer("Dropout", p=0.2),
+         _layer("Linear", out_features=32), _layer("ReLU"), _layer("Linear", out_features="auto")),
+    ),
+    Template(
+        "lenet-cnn", "LeNet-style CNN",
+        "Two convolution and pooling stages, then three fully connected layers, for 28×28 grey images.",
+        (1, 28, 28),
+        (_layer("Conv2d", out_channels=6, kernel_size=5, padding=2), _layer("ReLU"), _layer("MaxPool2d", kernel_size=2),
+         _layer("Conv2d", out_channels=16, kernel_size=5), _layer("ReLU"), _layer("MaxPool2d", kernel_size=2),
+         _layer("Flatten"), _layer("Linear", out_features=120), _layer("ReLU"),
+         _layer("Linear", out_features=84), _layer("ReLU"), _layer("Linear", out_features="auto")),
+        {"epochs": 10, "batch_size": 64},
+    ),
+    Template(
+        "small-rnn", "Small Recurrent Network",
+        "An LSTM reads a sequence of 30 time steps with 4 features each; a Linear layer answers from its last step.",
+        (30, 4),
+        (_layer("LSTM", hidden_size=32), _layer("Dropout", p=0.2), _layer("Linear", out_features="auto")),
+        {"learning_rate": 0.005},
+    ),
+)
+
+
+def get_template(key: str) -> Template:
+    """The template called *key*; ``KeyError`` naming the known ones if there is none."""
+    for template in TEMPLATES:
+        if template.key == key:
+            return template
+    raise KeyError(f"unknown template {key!r} (known: {', '.join(t.key for t in TEMPLATES)})")
+
+
+def check_input_shape(value: Any) -> Shape:
+    """*value* as a shape tuple; ``ValueError`` saying what is wrong if it is not one."""
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError("must be a list of sizes like [1, 28, 28]")
+    if len(value) > MAX_INPUT_DIMS:
+        raise ValueError(f"must have at most {MAX_INPUT_DIMS} dimensions (the batch is left out)")
+    for size in value:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError("sizes must be positive integers")
+        if size > MAX_INPUT_SIZE:
+            raise ValueError(f"sizes must be at most {MAX_INPUT_SIZE:,}")
+    return tuple(value)
+
+
+def parse_input_shape(text: str) -> Shape:
+    """Read a shape typed by a user: ``"1, 28, 28"``, ``"1x28x28"``, ``"[3 32 32]"``."""
+    return check_input_shape(parse_sizes(text))
+
+
+def parse_sizes(text: str) -> list[int]:
+    """Whole numbers separated by commas, spaces or ``×``/``x`` between digits; ``ValueError`` otherwise."""
+    cleaned = re.sub(r"(?<=\d)\s*[x×]\s*(?=\d)", ",", text.strip().strip("[]()"))
+    parts = [p for p in re.split(r"[,\s]+", cleaned) if p]
+    if not parts:
+        raise ValueError("type sizes separated by commas, like 1, 28, 28")
+    if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
+        raise ValueError(f"{text.strip()!r} is not a list of whole numbers like 1, 28, 28")
+    return [int(p) for p in parts]
+
+
+def read_input_shape(project: Project) -> Shape | None:
+    """The input shape stored in *project*, or ``None`` if it has none.
+
+    Raises ``ValueError`` (message prefixed with ``model.input_shape``) if the stored value is not
+    a shape, so that the caller can say so and fall back to a suggestion.
+    """
+    value = project.model_extra.get(INPUT_SHAPE_KEY)
+    if value is None:
+        return None
+    try:
+        return check_input_shape(value)
+    except ValueError as exc:
+        raise ValueError(f"model.{INPUT_SHAPE_KEY}: {exc}") from None
+
+
+def store_input_shape(project: Project, shape: Shape) -> None:
+    """Record *shape* in *project*'s model section (written on the next save)."""
+    project.model_extra[INPUT_SHAPE_KEY] = list(check_input_shape(shape))
+
+
+def suggest_input_shape(stack: LayerStack) -> Shape:
+    """A sample shape the first layer of *stack* accepts, for designs saved without one."""
+    if not len(stack):
+        return DEFAULT_INPUT_SHAPE
+    first = stack[0].type
+    if first.endswith("2d"):
+        return (1, 28, 28)
+    if first.endswith("1d") and first != "BatchNorm1d":
+        return (1, 100)
+    if first in ("LSTM", "GRU"):
+        return (30, 4)
+    return DEFAULT_INPUT_SHAPE

@@ -1,0 +1,366 @@
+"""Exporting trained models: files that plain PyTorch or ONNX Runtime use without NetStudio.
+
+Every export starts from an :class:`~netstudio.core.export.model.ExportedModel` (raw inputs ->
+preprocessing -> trained network -> probabilities ``[N, classes]`` or values ``[N, 1]`` in the
+target's units) and carries the model's metadata (JSON: NetStudio and torch versions, task, feature
+names, classes, input shape, the fitted preprocessing, the layer list; the opset for ONNX).
+
+========================  =====================================================================
+``pt2``                   ``torch.export`` program, dynamic batch; ``torch.export.load(p).module()``
+``torchscript`` (``.pt``)  traced TorchScript; ``torch.jit.load(p)``
+``onnx``                  dynamic batch, metadata in ``metadata_props``; checked in onnxruntime
+``safetensors``           the state dict (preprocessing statistics and weights), metadata in the header
+``python``                a folder: readable ``model.py``, ``weights.safetensors``, ``train.py``
+                          (plain PyTorch, runs under ``torchrun`` with DDP), ``metadata.json``,
+                          ``README.txt``
+========================  =====================================================================
+
+Each written file is read back (through the same safe loaders ``netstudio predict`` uses) and
+compared with the model on sample raw inputs (real rows where known, plus random rows with
+missing values); a difference above :data:`PARITY_TOLERANCE` fails the export. Files are written
+under a temporary name and moved into place only when complete and checked.
+
+Importing this module registers :func:`write_run_models` in
+:data:`netstudio.core.runs.folder.RUN_WRITERS`, so a saved training run holds ``model.pt2`` and, when
+the ``onnx`` extra is installed, ``model.onnx``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from netstudio import __version__
+from netstudio.core.errors import ExportError
+from netstudio.core.runs.folder import RUN_WRITERS, Run, load_run, model_metadata
+
+FORMATS = ("pt2", "torchscript", "onnx", "safetensors", "python")
+#: File suffix of each format ("" for the python folder).
+SUFFIXES = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors", "python": ""}
+#: Largest difference allowed between the model and a written file on the same raw inputs: absolute
+#: for probabilities, relative to the value's size for regression values above 1.
+PARITY_TOLERANCE = 1e-4
+#: Name of the metadata entry: ``extra/netstudio.json`` in .pt2/.pt archives, the
+#: ``metadata_props`` key in ONNX, the header key in safetensors.
+METADATA_KEY = "netstudio"
+MODEL_FORMAT = "netstudio-model"
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote.
+
+    Attributes
+    ----------
+    format : str
+        One of :data:`FORMATS`.
+    path : Path
+        The file (or, for ``python``, the folder) written.
+    files : list of Path
+        Every file written (the folder's contents for ``python``).
+    parity_max_abs_diff : float or None
+        Largest absolute difference between the model and the written file on the sample
+        inputs (ONNX: run in onnxruntime); None when it could not be checked (see ``notes``).
+    notes : list of str
+        One-line remarks for the user (a check that could not run, a missing optional package).
+    """
+
+    format: str
+    path: Path
+    files: list[Path] = field(default_factory=list)
+    parity_max_abs_diff: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def default_export_path(run: Run | str | os.PathLike, format: str) -> Path:
+    """Where an export of *run* goes unless the user says otherwise.
+
+    Parameters
+    ----------
+    run : Run or path
+        The run (or its folder).
+    format : str
+        One of :data:`FORMATS`.
+
+    Returns
+    -------
+    Path
+        ``RUN_DIR/model.<suffix>`` (``RUN_DIR/python`` for the Python folder).
+    """
+    check_format(format)
+    folder = run.path if isinstance(run, Run) else Path(run)
+    return folder / ("python" if format == "python" else "model" + SUFFIXES[format])
+
+
+def check_format(format: str) -> str:
+    """*format* if it is one of :data:`FORMATS`, else :class:`ExportError` listing them."""
+    if format not in FORMATS:
+        raise ExportError(f"unknown export format {format!r} (choose from {', '.join(FORMATS)})")
+    return format
+
+
+def onnx_available() -> str | None:
+    """Whether ONNX export works here (an export dialog can grey the format out).
+
+    Returns
+    -------
+    str or None
+        None when ``onnx`` and ``onnxscript`` are installed, else a one-line reason naming the
+        ``onnx`` extra.
+    """
+    missing = [name for name in ("onnx", "onnxscript") if not _importable(name)]
+    if missing:
+        return (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
+                "install the onnx extra (pip install 'netstudio[onnx]')")
+    return None
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+# ------------------------------------------------------------------------------------------------
+# Entry points
+
+
+def export_run(run: Run | str | os.PathLike, format: str, out_path: str | os.PathLike,
+               *, samples: np.ndarray | None = None) -> ExportResult:
+    """Export the trained model of a run folder.
+
+    Parameters
+    ----------
+    run : Run or path
+        A run folder (as written by ``netstudio train``) or one read by
+        :func:`netstudio.core.runs.folder.load_run`.
+    format : str
+        One of :data:`FORMATS`.
+    out_path : path
+        The file to write (the folder for ``python``). An existing file is replaced only once
+        the new one is complete and checked; an existing non-empty folder is refused.
+    samples : numpy.ndarray, optional
+        Raw inputs ``[N, ...]`` to check the written model on, besides random ones.
+
+    Returns
+    -------
+    ExportResult
+
+    Raises
+    ------
+    ExportError
+        Bad run folder, unwritable target, a layer the format cannot express, failed parity.
+    """
+    check_format(format)
+    if not isinstance(run, Run):
+        run = load_run(run)
+    from netstudio.core.export.model import build_exported_model
+
+    model = build_exported_model(run.load_model(), run.metadata, run.preprocessor())
+    metadata = dict(run.metadata)
+    return export_model(model, metadata, format, out_path, project=run.project, samples=samples)
+
+
+def export_model(model, metadata: dict, format: str, out_path: str | os.PathLike, *, project=None,
+                 samples: np.ndarray | None = None) -> ExportResult:
+    """Export an :class:`~netstudio.core.export.model.ExportedModel` (see :func:`export_run`).
+
+    *metadata* is the run's model metadata (:func:`netstudio.core.runs.folder.model_metadata`); the
+    export adds its own section. *project* (a :class:`~netstudio.core.project.Project`) is needed
+    by the ``python`` format, whose ``train.py`` reproduces the training.
+    """
+    from netstudio.core.export import formats as export_formats
+
+    check_format(format)
+    out = Path(out_path).expanduser().absolute()
+    _check_target(out, format)
+    inputs = sample_inputs(metadata, model.input_shape, real=samples)
+    metadata = export_metadata(metadata, format)
+    if format == "python":
+        from netstudio.core.export.python import write_python
+
+        if project is None:
+            raise ExportError("the python export needs the run's project (its data and training settings)")
+        return write_python(model, metadata, project, out, inputs)
+    writer = {"pt2": export_formats.write_pt2, "torchscript": export_formats.write_torchscript,
+              "onnx": export_formats.write_onnx, "safetensors": export_formats.write_safetensors}[format]
+    return writer(model, metadata, out, inputs)
+
+
+def export_metadata(metadata: dict, format: str) -> dict:
+    """*metadata* plus the ``export`` section (format, versions, time) every file carries."""
+    import torch
+
+    doc = dict(metadata)
+    doc["format"] = MODEL_FORMAT
+    doc.setdefault("netstudio_version", __version__)
+    doc["torch_version"] = torch.__version__.split("+")[0]
+    doc["export"] = {"format": format, "netstudio_version": __version__,
+                     "torch_version": torch.__version__.split("+")[0],
+                     "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    return doc
+
+
+def _check_target(out: Path, format: str) -> None:
+    """Refuse targets that cannot be written before any work is done."""
+    parent = out.parent
+    if not parent.is_dir():
+        raise ExportError(f"cannot write {out}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"cannot write {out}: the folder {parent} is not writable")
+    if format == "python":
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise ExportError(f"{out} already exists and is not an empty folder: choose another --out")
+    elif out.is_dir():
+        raise ExportError(f"{out} is a folder: give the file name to write (e.g. {out / ('model' + SUFFIXES[format])})")
+
+
+# ------------------------------------------------------------------------------------------------
+# Sample inputs and parity
+
+
+def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real: np.ndarray | None = None) -> np.ndarray:
+    """Raw inputs to check exports on: up to 64 *real* rows, then *n* random ones with NaNs.
+
+    Parameters
+    ----------
+    metadata : dict
+        The model metadata (its ``preprocessing`` says how raw values are distributed).
+    input_shape : tuple of int
+        One raw example's shape.
+    n, seed : int
+        How many random rows, from which seed.
+    real : numpy.ndarray, optional
+        Real raw rows (from the data), checked first.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 ``[min(64, len(real)) + n, *input_shape]``. Random rows follow the fitted
+        statistics (numbers around the training mean, 0/1 for yes/no and one-hot columns, 0-255
+        for pixels); about a tenth of their values, and the whole first random row, are NaN.
+    """
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(s) for s in input_shape)
+    pre = metadata.get("preprocessing") or {}
+    kind = pre.get("kind", "array")
+    if kind == "images":
+        x = rng.integers(0, 256, size=(n, *shape)).astype(np.float32)
+    else:
+        stat_shape = tuple(pre.get("stat_shape") or (1,) * len(shape))
+        mean = np.asarray(pre.get("mean") or [0.0], dtype=np.float64).reshape(stat_shape if pre else (1,))
+        std = np.asarray(pre.get("std") or [1.0], dtype=np.float64).reshape(stat_shape if pre else (1,))
+        scale = float(pre.get("divide_by", 1.0))
+        x = ((mean + std * rng.standard_normal((n, *shape))) * scale).astype(np.float32)
+        if kind == "tabular":
+            j = 0
+            for column in pre.get("columns", []):
+                width = len(column.get("categories", [])) if column.get("kind") == "categorical" else 1
+                if column.get("kind") == "bool":
+                    x[:, j] = rng.integers(0, 2, size=n)
+                elif column.get("kind") == "categorical":
+                    x[:, j:j + width] = 0.0
+                    hot = rng.integers(0, width + 1, size=n)  # width = an unseen value: all zero
+                    rows = np.flatnonzero(hot < width)
+                    x[rows, j + hot[rows]] = 1.0
+                j += width
+    flat = x.reshape(n, -1)
+    flat[rng.random(flat.shape) < 0.1] = np.nan
+    if n > 1:
+        flat[0] = np.nan
+    if real is not None and len(real):
+        x = np.concatenate([np.asarray(real[:64], dtype=np.float32).reshape(-1, *shape), x])
+    return x
+
+
+def parity_check(expected: np.ndarray, actual: np.ndarray, what: str) -> float:
+    """Compare a written model's outputs with the trained model's.
+
+    Parameters
+    ----------
+    expected, actual : numpy.ndarray
+        Outputs of the trained model and of the written file on the same inputs.
+    what : str
+        The written model, for the message ("the ONNX model in onnxruntime").
+
+    Returns
+    -------
+    float
+        The largest absolute difference.
+
+    Raises
+    ------
+    ExportError
+        When a difference exceeds :data:`PARITY_TOLERANCE` (relative to values above 1), the
+        shapes differ, or one side is non-finite where the other is not.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    if expected.shape != actual.shape:
+        raise ExportError(f"{what} gives outputs shaped {list(actual.shape)}, the model {list(expected.shape)}")
+    if not np.isfinite(actual).all() and not np.array_equal(np.isfinite(actual), np.isfinite(expected)):
+        raise ExportError(f"{what} gives non-finite outputs where the model does not")
+    diff = np.abs(np.nan_to_num(actual) - np.nan_to_num(expected))
+    worst = float(diff.max()) if diff.size else 0.0
+    allowed = PARITY_TOLERANCE * np.maximum(1.0, np.abs(np.nan_to_num(expected)))
+    if (diff > allowed).any():
+        raise ExportError(f"{what} disagrees with the trained model: max abs difference {worst:.3g} "
+                          f"(allowed {PARITY_TOLERANCE:g})")
+    return worst
+
+
+# ------------------------------------------------------------------------------------------------
+# Run folders: model.pt2 and model.onnx beside the weights
+
+
+def write_run_models(session, summary, folder: Path) -> list[str]:
+    """Write ``model.pt2`` and ``model.onnx`` into a run folder being assembled.
+
+    Registered in :data:`netstudio.core.runs.folder.RUN_WRITERS`. Training has succeeded by then, so a
+    model that cannot be exported leaves a one-line note on stderr instead of failing the run.
+    Returns the notes.
+    """
+    from netstudio.core.export.model import build_exported_model
+
+    metadata = model_metadata(session, summary)
+    pre = session.dataset.preprocessor
+    notes = []
+    try:
+        model = build_exported_model(session.model, metadata, pre)
+        real = _raw_rows(session.dataset)
+        formats = ["pt2"]
+        reason = onnx_available()
+        if reason is None:
+            formats.append("onnx")
+        else:
+            notes.append(f"model.onnx not written: {reason}")
+        for fmt in formats:
+            try:
+                export_model(model, metadata, fmt, Path(folder) / f"model{SUFFIXES[fmt]}", samples=real)
+            except ExportError as exc:
+                notes.append(f"model{SUFFIXES[fmt]} not written: {exc}")
+    except ExportError as exc:
+        notes.append(f"no model file written: {exc}")
+    for note in notes:
+        print(f"netstudio: note: {note}", file=sys.stderr, flush=True)
+    return notes
+
+
+def _raw_rows(dataset, limit: int = 64) -> np.ndarray | None:
+    """Validation (else training) rows back in raw units: real inputs for the parity check."""
+    pre = dataset.preprocessor
+    x = dataset.X_val if dataset.n_val else dataset.X_train
+    if pre is None or not len(x):
+        return None
+    x = np.asarray(x[:limit], dtype=np.float64)
+    return ((x * pre.std + pre.mean) * pre.divide_by).astype(np.float32)
+
+
+if not any(getattr(w, "__module__", None) == __name__ and getattr(w, "__name__", None) == "write_run_models"
+           for w in RUN_WRITERS):
+    RUN_WRITERS.append(write_run_models)

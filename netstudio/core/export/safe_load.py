@@ -1,0 +1,374 @@
+"""Loading exported model files safely: ``.pt2``, TorchScript ``.pt`` and ``.onnx``.
+
+A model file may come from anywhere, so nothing here unpickles Python objects:
+
+* ``.pt2`` archives are checked before ``torch.export.load`` sees them, because that loader
+  would otherwise unpickle (``torch.load(weights_only=False)``, ``pickle.loads``) pickled weights,
+  constants, custom objects and example inputs, and load AOTInductor shared libraries. Only the
+  members a plain ``torch.export.save`` writes are accepted; every weight and constant must be
+  raw tensor data; the example inputs must load with ``weights_only=True``; every operator of the
+  graph must be an ``aten`` operator (a graph could name any ``torch.*`` function). The load then
+  runs with ``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1``, from the bytes that were checked.
+* TorchScript goes through ``torch.jit.load`` (its own restricted unpickler), after checking that
+  the archive is TorchScript with NetStudio metadata; its graph may hold only ``aten``/``prim`` ops.
+* ONNX goes through onnxruntime.
+
+A file without NetStudio metadata, a ``torch.save`` pickle or anything else is refused with an
+:class:`~netstudio.core.errors.ExportError` before any of its content is interpreted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from netstudio.core.errors import ExportError
+from netstudio.core.export.archive import ZIP_ERRORS
+
+METADATA_FILE = "netstudio.json"
+#: What a plain ``torch.export.save`` writes, relative to the archive's root folder.
+_PT2_MEMBERS = re.compile(
+    r"^(archive_format|archive_version|byteorder|\.data/version|\.data/serialization_id|models/model\.json"
+    r"|data/weights/model_weights_config\.json|data/weights/weight_\d+"
+    r"|data/constants/model_constants_config\.json|data/constants/tensor_\d+"
+    r"|data/sample_inputs/model\.pt|extra/[A-Za-z0-9_.-]+)$")
+_PT2_PAYLOAD = {"data/weights/model_weights_config.json": re.compile(r"^weight_\d+$"),
+                "data/constants/model_constants_config.json": re.compile(r"^tensor_\d+$")}
+_ATEN_TARGET = re.compile(r"^torch\.ops\.aten\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$|^_operator\.getitem$")
+ONNX_EXTRA = "reading .onnx models needs onnxruntime: install the onnx extra (pip install 'netstudio[onnx]')"
+
+
+@dataclass
+class LoadedModel:
+    """An exported model read back: its metadata and a function from raw inputs to outputs.
+
+    Attributes
+    ----------
+    format : str
+        ``pt2``, ``torchscript`` or ``onnx``.
+    path : str
+        Where it came from (for messages).
+    metadata : dict
+        The NetStudio metadata stored inside the file.
+    """
+
+    format: str
+    path: str
+    metadata: dict
+    _call: object
+
+    def run(self, raw: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Outputs ``[N, classes]`` (probabilities) or ``[N, 1]`` (values) for raw inputs ``[N, ...]``."""
+        raw = np.ascontiguousarray(raw, dtype=np.float32)
+        parts = [self._call(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+def load_model_file(path: str | os.PathLike) -> LoadedModel:
+    """Read an exported ``.pt2``, ``.pt`` (TorchScript) or ``.onnx`` model (see module docstring).
+
+    Raises
+    ------
+    ExportError
+        Missing or unreadable file, not a NetStudio model, unsafe content, onnxruntime missing.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            raise ExportError(f"{path} is a folder, not a model file (.pt2, .pt or .onnx)")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ExportError(f"{path}: no such model file") from None
+    except OSError as exc:
+        raise ExportError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return load_model_bytes(data, str(path))
+
+
+def load_model_bytes(data: bytes, name: str = "model") -> LoadedModel:
+    """:func:`load_model_file` for a file's content; *name* is used in messages."""
+    kind = sniff_format(data, name)
+    if kind == "pt2":
+        return _load_pt2(data, name)
+    if kind == "torchscript":
+        return _load_torchscript(data, name)
+    return _load_onnx(data, name)
+
+
+def sniff_format(data: bytes, name: str) -> str:
+    """``pt2``, ``torchscript`` or ``onnx`` from the content; ExportError for anything else."""
+    if data.startswith(b"PK\x03\x04"):
+        names = _zip(data, name).namelist()
+        rel = {n.split("/", 1)[1] for n in names if "/" in n}
+        if "archive_format" in rel or "models/model.json" in rel:
+            return "pt2"
+        if "constants.pkl" in rel and any(n.startswith("code/") for n in rel):
+            return "torchscript"
+        if "data.pkl" in rel:
+            raise ExportError(f"{name} is a torch.save pickle, not an exported model: NetStudio never "
+                              "unpickles model files (they can run code); export the run as .pt2, .pt or .onnx")
+        raise ExportError(f"{name} is a zip archive but not a NetStudio model (.pt2, .pt or .onnx)")
+    if data[:1] == b"\x80" or data[:1] in (b"(", b"]", b"}") or data.startswith(b"c__builtin__"):
+        raise ExportError(f"{name} is a Python pickle, not an exported model: NetStudio never unpickles "
+                          "model files (they can run code)")
+    if data[:1] == b"\x08":  # ONNX ModelProto starts with field 1 (ir_version), a varint
+        return "onnx"
+    raise ExportError(f"{name} is not a NetStudio model (expected a .pt2, .pt or .onnx export)")
+
+
+def parse_metadata(text: str | bytes | None, name: str) -> dict:
+    """The NetStudio metadata stored in a model file, checked; ExportError if absent or damaged."""
+    if text is None:
+        raise ExportError(f"{name} is not a NetStudio model (it carries no NetStudio metadata)")
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise ExportError(f"{name}: the NetStudio metadata is damaged (not JSON)") from None
+    if not isinstance(doc, dict) or doc.get("format") != "netstudio-model":
+        raise ExportError(f"{name} is not a NetStudio model (its metadata has no netstudio-model format)")
+    task, shape = doc.get("task"), doc.get("input_shape")
+    if task not in ("binary", "multiclass", "regression") or not isinstance(shape, list) or not all(
+            isinstance(s, int) and s > 0 for s in shape):
+        raise ExportError(f"{name}: the NetStudio metadata is damaged (task or input_shape)")
+    classes = doc.get("classes")
+    if task != "regression" and (not isinstance(classes, list) or len(classes) < 2):
+        raise ExportError(f"{name}: the NetStudio metadata is damaged (no class names)")
+    return doc
+
+
+def _zip(data: bytes, name: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except ZIP_ERRORS as exc:
+        raise ExportError(f"{name} is a damaged archive ({exc})") from None
+
+
+def _root(archive: zipfile.ZipFile, name: str) -> str:
+    roots = {n.split("/", 1)[0] for n in archive.namelist()}
+    if len(roots) != 1 or any("/" not in n for n in archive.namelist()):
+        raise ExportError(f"{name} is not a NetStudio model (unexpected archive layout)")
+    return roots.pop() + "/"
+
+
+def _member(archive: zipfile.ZipFile, path: str) -> bytes | None:
+    try:
+        return archive.read(path)
+    except KeyError:
+        return None
+    except ZIP_ERRORS as exc:
+        raise ExportError(f"the archive member {path} is damaged ({exc})") from None
+
+
+# ------------------------------------------------------------------------------------------------
+# .pt2
+
+
+def _load_pt2(data: bytes, name: str) -> LoadedModel:
+    import torch
+
+    archive = _zip(data, name)
+    root = _root(archive, name)
+    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_pt2_archive(archive, root, name)
+    with _weights_only_loads(), _logged_errors("torch.export") as logged:
+        try:
+            program = torch.export.load(io.BytesIO(data))
+        except Exception as exc:  # torch raises many kinds; all mean "cannot use this file"
+            # torch.export logs the real cause (with a traceback) and raises "see the warnings above"
+            cause = logged[0] if logged else exc
+            raise ExportError(f"{name}: cannot load the .pt2 program ({_first_line(cause)})") from None
+    for module in program.graph_module.modules():
+        graph = getattr(module, "graph", None)
+        for node in graph.nodes if graph is not None else ():
+            if node.op == "call_function" and not _safe_target(node.target):
+                raise ExportError(f"{name}: the program calls {node.target!r}, which a NetStudio model never does")
+    module = program.module()
+
+    def call(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(x)).numpy()
+
+    return LoadedModel("pt2", name, metadata, call)
+
+
+def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
+    """Refuse a .pt2 archive holding anything ``torch.export.load`` would unpickle or execute."""
+    import torch
+
+    for member in archive.namelist():
+        rel = member[len(root):]
+        if not _PT2_MEMBERS.match(rel):
+            raise ExportError(f"{name}: unexpected archive member {rel!r} (NetStudio reads only plain "
+                              "torch.export archives, without pickled objects or compiled code)")
+    for config_name, pattern in _PT2_PAYLOAD.items():
+        raw = _member(archive, root + config_name)
+        try:
+            config = json.loads(raw)["config"] if raw is not None else {}
+            entries = list(config.values())
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ExportError(f"{name}: {config_name} is damaged") from None
+        for entry in entries:
+            if not isinstance(entry, dict) or entry.get("use_pickle") is not False or not pattern.match(
+                    str(entry.get("path_name", ""))):
+                raise ExportError(f"{name}: {config_name} refers to pickled data, which NetStudio never loads")
+    raw = _member(archive, root + "models/model.json")
+    if raw is None:
+        raise ExportError(f"{name}: the archive holds no program (models/model.json)")
+    try:
+        program = json.loads(raw)
+    except ValueError:
+        raise ExportError(f"{name}: models/model.json is damaged") from None
+    for target in _targets(program):
+        if not isinstance(target, str) or not _ATEN_TARGET.match(target):
+            raise ExportError(f"{name}: the program calls {target!r}, which a NetStudio model never does")
+    inputs = _member(archive, root + "data/sample_inputs/model.pt")
+    if inputs:
+        try:
+            torch.load(io.BytesIO(inputs), weights_only=True)
+        except Exception:
+            raise ExportError(f"{name}: the example inputs are not plain tensors (refused: they could run code)") from None
+
+
+def _targets(doc):
+    """Every node target in a serialized program (nested graphs included)."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "target" in item and "inputs" in item and "outputs" in item:
+                yield item["target"]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _safe_target(target) -> bool:
+    import operator
+
+    import torch
+
+    if target is operator.getitem:
+        return True
+    return isinstance(target, torch._ops.OpOverload) and target.namespace == "aten"
+
+
+@contextlib.contextmanager
+def _logged_errors(logger_name: str):
+    """Collect the exceptions *logger_name* logs inside the block instead of printing them (a
+    traceback on stderr would break the one-line rule); yields the list they go into."""
+    import logging
+
+    caught: list[BaseException] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            caught.append(record.exc_info[1])
+            return False
+        return True
+
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(keep)
+    try:
+        yield caught
+    finally:
+        logger.removeFilter(keep)
+
+
+@contextlib.contextmanager
+def _weights_only_loads():
+    """Any ``torch.load`` inside the block runs with ``weights_only=True``, whatever its caller asks."""
+    key = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
+    old = os.environ.get(key)
+    os.environ[key] = "1"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = old
+
+
+# ------------------------------------------------------------------------------------------------
+# TorchScript
+
+
+def _load_torchscript(data: bytes, name: str) -> LoadedModel:
+    import torch
+
+    from netstudio.core.export.archive import check_torchscript_archive, loaded_records_only
+
+    archive = _zip(data, name)
+    root = _root(archive, name)
+    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_torchscript_archive(archive, root, name)
+    try:
+        data = loaded_records_only(archive, root)
+    except ZIP_ERRORS as exc:
+        raise ExportError(f"{name} is a damaged archive ({exc})") from None
+    try:
+        module = torch.jit.load(io.BytesIO(data), map_location="cpu")
+    except Exception as exc:
+        raise ExportError(f"{name}: cannot load the TorchScript model ({_first_line(exc)})") from None
+    module.eval()
+    for kind in _node_kinds(module.inlined_graph):
+        if not kind.startswith(("aten::", "prim::")) or kind == "prim::PythonOp":
+            raise ExportError(f"{name}: the TorchScript graph uses {kind}, which a NetStudio model never does")
+
+    def call(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return module(torch.from_numpy(x)).numpy()
+
+    return LoadedModel("torchscript", name, metadata, call)
+
+
+def _node_kinds(graph):
+    for node in graph.nodes():
+        yield node.kind()
+        for block in node.blocks():
+            yield from _node_kinds(block)
+
+
+# ------------------------------------------------------------------------------------------------
+# ONNX
+
+
+def _load_onnx(data: bytes, name: str) -> LoadedModel:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        raise ExportError(ONNX_EXTRA) from None
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    try:
+        # no fallback: onnxruntime would print its "EP Error ... retrying" banner on stdout, where
+        # `netstudio predict` writes its CSV
+        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"], enable_fallback=0)
+    except Exception as exc:
+        raise ExportError(f"{name} is not a NetStudio model (onnxruntime cannot read it: {_first_line(exc)})") from None
+    try:
+        stored = session.get_modelmeta().custom_metadata_map.get("netstudio")
+        inputs = session.get_inputs()
+    except (UnicodeDecodeError, RuntimeError) as exc:  # a damaged file: metadata that is not UTF-8 text
+        raise ExportError(f"{name}: the model's metadata is damaged ({_first_line(exc)})") from None
+    metadata = parse_metadata(stored, name)
+    if len(inputs) != 1:
+        raise ExportError(f"{name}: a NetStudio model has one input, this one has {len(inputs)}")
+    input_name = inputs[0].name
+
+    def call(x: np.ndarray) -> np.ndarray:
+        return session.run(None, {input_name: x})[0]
+
+    return LoadedModel("onnx", name, metadata, call)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return text[:300]

@@ -1,0 +1,252 @@
+"""Run folders: everything a training run leaves behind, written atomically, read back safely.
+
+A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default) holds:
+
+``metrics.csv``            one row per epoch: epoch, train_loss, val_loss, metrics, learning rate, samples/s, seconds
+``summary.json``           task, classes, sizes, best epoch and its metrics, throughput, device, parameters
+``project.nsproj``         the exact configuration used (data path rewritten to still point at the data)
+``weights.safetensors``    the trained weights (best epoch where early stopping restored them)
+``preprocessing.json``     the fitted preprocessing
+``metadata.json``          what a model file needs to be used without NetStudio (see the export contract)
+
+The folder is assembled under a temporary name and renamed into place at the end, so a crash never
+leaves half a run, and an existing folder is never overwritten.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import math
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from netstudio import __version__
+from netstudio.core.errors import ConfigError, ExportError
+from netstudio.core.fileio import atomic_folder, atomic_write_text
+from netstudio.core.training.trainer import EpochMetrics, FitSummary
+
+METRIC_COLUMNS = {"binary": ["val_accuracy"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
+TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]
+RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json")
+
+#: Extra writers called with (session, summary, folder) while the run folder is assembled
+#: (the exporter registers the model files here).
+RUN_WRITERS: list[Callable] = []
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of a project name."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    return text[:60] or "project"
+
+
+def default_run_dir(project, when: _dt.datetime | None = None) -> Path:
+    """``runs/<name>-<YYYYmmdd-HHMMSS>`` beside the project (a suffix if it already exists)."""
+    when = when or _dt.datetime.now()
+    base = project.base_dir / "runs" / f"{slug(project.name)}-{when:%Y%m%d-%H%M%S}"
+    path, n = base, 2
+    while path.exists():
+        path = base.with_name(f"{base.name}-{n}")
+        n += 1
+    return path
+
+
+def metrics_columns(task: str) -> list[str]:
+    return ["epoch", "train_loss", "val_loss", *METRIC_COLUMNS[task], *TAIL_COLUMNS]
+
+
+def metrics_csv(history: list[EpochMetrics], task: str) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, metrics_columns(task), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for m in history:
+        writer.writerow({k: ("" if v is None else v) for k, v in m.row().items()})
+    return out.getvalue()
+
+
+def _finite(value):
+    return value if value is None or math.isfinite(value) else None
+
+
+def summary_doc(session, summary: FitSummary) -> dict:
+    """The ``summary.json`` document (contract keys first)."""
+    data = session.dataset
+    best = summary.best()
+    doc = {
+        "task": data.task,
+        "classes": data.classes,
+        "n_train": data.n_train,
+        "n_val": data.n_val,
+        "epochs_run": summary.epochs_run,
+        "best_epoch": summary.best_epoch,
+        "val_loss": _finite(best.val_loss) if best else None,
+    }
+    metrics = METRIC_COLUMNS[data.task]
+    for key in metrics:
+        doc[key] = _finite(best.values.get(key)) if best else None
+    doc.update({
+        "samples_per_second": summary.samples_per_second,
+        "device": summary.device,
+        "parameters": summary.parameters,
+        "world_size": summary.world_size,
+        "status": summary.status,
+        "message": summary.message,
+        "train_loss": _finite(best.train_loss) if best else None,
+        "loss": summary.loss,
+        "train_seconds": summary.train_seconds,
+        "started": session.started.isoformat(timespec="seconds"),
+        "finished": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "seed": session.config.seed,
+        "input_shape": list(data.input_shape),
+        "project": session.project.name,
+        "netstudio_version": __version__,
+    })
+    return doc
+
+
+def model_metadata(session, summary: FitSummary) -> dict:
+    """What travels inside every exported model (the export bundle's metadata)."""
+    import torch
+
+    data = session.dataset
+    pre = data.preprocessor
+    return {
+        "format": "netstudio-model",
+        "netstudio_version": __version__,
+        "torch_version": torch.__version__.split("+")[0],
+        "name": session.project.name,
+        "task": data.task,
+        "classes": data.classes,
+        "feature_names": list(data.feature_names),
+        "input_shape": list(data.input_shape),
+        "output_width": data.output_width,
+        "output_transform": summary.output_transform,
+        "output": (["prob_" + c for c in data.classes] if data.classes else ["prediction"]),
+        "target_mean": data.target_mean,
+        "target_std": data.target_std,
+        "raw_input": pre.raw_input() if pre is not None else None,
+        "preprocessing": pre.to_json() if pre is not None else None,
+        "layers": session.project.stack.to_config(),
+        "loss": summary.loss,
+        "best_epoch": summary.best_epoch,
+    }
+
+
+def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = None) -> Path:
+    """Save the session's run; returns the folder.
+
+    Raises
+    ------
+    ConfigError
+        If *out_dir* exists and is not empty (nothing is overwritten), or cannot be written.
+    """
+    from safetensors.torch import save_file
+
+    target = Path(out_dir).absolute() if out_dir is not None else default_run_dir(session.project, session.started)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ConfigError(f"{target} already exists and is not empty: choose another --out folder")
+    with atomic_folder(target, ConfigError, "the run folder") as tmp:
+        metadata = model_metadata(session, summary)
+        atomic_write_text(tmp / "metrics.csv", metrics_csv(summary.history, session.dataset.task))
+        atomic_write_text(tmp / "summary.json", json.dumps(summary_doc(session, summary), indent=2) + "\n")
+        atomic_write_text(tmp / "metadata.json", json.dumps(metadata, indent=2) + "\n")
+        if session.dataset.preprocessor is not None:
+            atomic_write_text(tmp / "preprocessing.json", json.dumps(session.dataset.preprocessor.to_json(), indent=2) + "\n")
+        state = {k: v.detach().to("cpu").contiguous() for k, v in session.model.state_dict().items()}
+        save_file(state, str(tmp / "weights.safetensors"), metadata={"netstudio": json.dumps(
+            {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
+        # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
+        session.project.copy().save(tmp / "project.nsproj")
+        import netstudio.core.export.exporter  # noqa: F401 - registers the writers of model.pt2 and model.onnx
+
+        for writer in RUN_WRITERS:
+            writer(session, summary, tmp)
+    return target
+
+
+# ------------------------------------------------------------------------------------------------
+# Reading runs back
+
+
+@dataclass
+class Run:
+    """A run folder read back: its configuration, metadata, summary and metrics (no weights yet)."""
+
+    path: Path
+    project: object
+    metadata: dict
+    summary: dict
+    metrics: list[dict]
+
+    def load_model(self):
+        """Rebuild the trained ``nn.Sequential`` and load its weights (safetensors only)."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        from netstudio.core.design.builder import build_model
+
+        model = build_model(self.project.stack, tuple(self.metadata["input_shape"]), self.metadata["output_width"])
+        try:
+            state = load_file(str(self.path / "weights.safetensors"))
+        except (OSError, SafetensorError) as exc:
+            raise ExportError(f"{self.path / 'weights.safetensors'}: cannot read the weights ({exc})") from None
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise ExportError(f"{self.path}: the weights do not match the design ({first})") from None
+        model.eval()
+        return model
+
+    def preprocessor(self):
+        from netstudio.core.data.preprocess import Preprocessor
+
+        doc = self.metadata.get("preprocessing")
+        return Preprocessor.from_json(doc) if doc else None
+
+
+def load_run(path: str | os.PathLike) -> Run:
+    """Read a run folder written by :func:`write_run`.
+
+    Raises
+    ------
+    ExportError
+        If the folder is missing, incomplete or not a NetStudio run.
+    """
+    from netstudio.core.project import load_project
+
+    path = Path(path)
+    if not path.is_dir():
+        raise ExportError(f"{path} is not a run folder (no such folder)")
+    missing = [name for name in ("metadata.json", "project.nsproj", "weights.safetensors") if not (path / name).is_file()]
+    if missing:
+        raise ExportError(f"{path} is not a complete NetStudio run (missing {', '.join(missing)})")
+    try:
+        metadata = json.loads((path / "metadata.json").read_text(encoding="utf-8"))
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8")) if (path / "summary.json").is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise ExportError(f"{path}: unreadable run metadata ({exc})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != "netstudio-model":
+        raise ExportError(f"{path} is not a NetStudio run (metadata.json has no netstudio-model format)")
+    project = load_project(path / "project.nsproj")
+    metrics = []
+    if (path / "metrics.csv").is_file():
+        with open(path / "metrics.csv", newline="", encoding="utf-8") as handle:
+            metrics = [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(handle)]
+    return Run(path, project, metadata, summary, metrics)
+
+
+def _number(text: str):
+    if text == "" or text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value

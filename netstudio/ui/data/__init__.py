@@ -1,0 +1,1 @@
+"""The Data panel: loading a dataset in the background, its preview and settings."""

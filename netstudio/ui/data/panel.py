@@ -1,0 +1,487 @@
+"""The data panel: choose a dataset, preview it, set column roles and the split, see a summary.
+
+Loading runs off the GUI thread with a progress bar and a Cancel button. Every change the user
+makes becomes a new ``data`` section (``data_config_changed``) and a fresh background load; a
+successful load emits ``dataset_loaded`` so the stack's input row and "auto" width follow.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QColor, QIcon, QImageReader, QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QStackedWidget,
+    QTableView,
+    QTableWidget,
+    QTabWidget,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from netstudio.core.errors import NetStudioError
+from netstudio.core.project import SYNTHETIC_KINDS, TASKS, validate_data
+from netstudio.ui.data.loading import LoadedData, load_for_panel
+from netstudio.ui.data.models import FrameModel
+from netstudio.ui.training.controller import TaskRunner
+
+ROLES = ("feature", "target", "exclude")
+DATA_FILTER = "Data files (*.csv *.tsv *.txt *.tab *.psv *.npz *.csv.gz *.tsv.gz);;All files (*)"
+CLASS_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#8e44ad", "#16a085", "#d4ac0d",
+                                     "#7f8c8d")]
+
+
+class DataPanel(QWidget):
+    """Choose and inspect the project's dataset.
+
+    Signals
+    -------
+    data_config_changed(dict)
+        The user changed the data section (a new file, a column role, the split...).
+    dataset_loaded(object)
+        A :class:`~netstudio.core.data.dataset.Dataset` is ready.
+    dataset_failed(str)
+        The last load failed with this one-line message (the previous dataset is dropped).
+    loading_changed(bool)
+    """
+
+    data_config_changed = Signal(object)
+    dataset_loaded = Signal(object)
+    dataset_failed = Signal(str)
+    loading_changed = Signal(bool)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("dataPanel")
+        self.setAcceptDrops(False)  # the main window takes file drops and calls open_path
+        self.config: dict = {}
+        self.base_dir = Path.cwd()
+        self.loaded: LoadedData | None = None
+        self._table_cache: tuple | None = None
+        self._pending: dict | None = None
+        self._filling = False
+        self.is_loading = False  # from a load request until its result (or failure) has arrived
+        self.runner = TaskRunner(self)
+        self.runner.progressed.connect(self._on_progress)
+        self.runner.succeeded.connect(self._on_loaded)
+        self.runner.task_failed.connect(self._on_failed)
+        self.runner.running_changed.connect(self._on_running_changed)
+        self._build()
+        self._show_nothing()
+
+    # -- layout ------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.open_button = QPushButton("Open File…")
+        self.open_button.setToolTip("A CSV/TSV table or a NumPy .npz file (X, y)")
+        self.open_button.clicked.connect(lambda: self.open_file_dialog())
+        self.folder_button = QPushButton("Open Image Folder…")
+        self.folder_button.setToolTip("A folder with one sub-folder of images per class")
+        self.folder_button.clicked.connect(lambda: self.open_folder_dialog())
+        self.sample_button = QToolButton(text="Samples")
+        self.sample_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.sample_button.setToolTip("Small datasets that come with NetStudio")
+        self.sample_menu = QMenu(self)
+        self.sample_menu.aboutToShow.connect(self._fill_sample_menu)
+        self.sample_button.setMenu(self.sample_menu)
+        top = QHBoxLayout()
+        for w in (self.open_button, self.folder_button, self.sample_button):
+            top.addWidget(w)
+        top.addStretch(1)
+
+        self.kind = QComboBox()
+        for kind in SYNTHETIC_KINDS:
+            self.kind.addItem(kind.capitalize(), kind)
+        self.samples = QSpinBox(minimum=10, maximum=1_000_000, value=500, singleStep=100)
+        self.noise = QDoubleSpinBox(minimum=0.0, maximum=10.0, value=0.1, singleStep=0.05, decimals=2)
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setToolTip("A two-feature dataset to see the decision boundary form")
+        self.generate_button.clicked.connect(lambda: self.use_synthetic(self.kind.currentData(), self.samples.value(),
+                                                                        self.noise.value()))
+        grid = QGridLayout()  # one control a row: the data dock is often narrow
+        for row, (label, widget) in enumerate((("Kind", self.kind), ("Samples", self.samples), ("Noise", self.noise))):
+            grid.addWidget(QLabel(label), row, 0)
+            grid.addWidget(widget, row, 1)
+        grid.addWidget(self.generate_button, 3, 0, 1, 2)
+        grid.setColumnStretch(1, 1)
+        self.synthetic_box = QGroupBox("Synthetic 2-D data")
+        self.synthetic_box.setLayout(grid)
+
+        self.source_label = QLabel()
+        self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.source_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(lambda: self.runner.cancel())
+        loading = QHBoxLayout()
+        loading.addWidget(self.progress, 1)
+        loading.addWidget(self.cancel_button)
+        self.loading_row = QWidget()
+        self.loading_row.setLayout(loading)
+        self.loading_row.hide()
+
+        self.table_model = FrameModel()
+        self.table = QTableView()
+        self.table.setModel(self.table_model)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.scatter = pg.PlotWidget()
+        self.scatter.setMenuEnabled(False)
+        self.thumbs = QListWidget()
+        self.thumbs.setViewMode(QListWidget.ViewMode.IconMode)
+        self.thumbs.setIconSize(pg.QtCore.QSize(64, 64))
+        self.thumbs.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.empty = QLabel("Open a CSV or .npz file or an image folder, pick a sample, or generate a synthetic "
+                            "dataset. You can also drop a file or folder on the window.")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview = QStackedWidget()
+        for w in (self.empty, self.table, self.scatter, self.thumbs):
+            self.preview.addWidget(w)
+
+        self.roles = QTableWidget(0, 2)
+        self.roles.setHorizontalHeaderLabels(["Column", "Role"])
+        self.roles.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.roles.verticalHeader().hide()
+        self.summary = QTextBrowser()
+        self.summary.setObjectName("dataSummary")
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.preview, "Preview")
+        self.tabs.addTab(self.roles, "Columns")
+        self.tabs.addTab(self.summary, "Summary")
+
+        self.task = QComboBox()
+        for task in TASKS:
+            self.task.addItem("Detect automatically" if task == "auto" else task.capitalize(), task)
+        self.task.setToolTip("A text or yes/no target is classification; numbers with many values, regression")
+        self.detected = QLabel()
+        self.split = QDoubleSpinBox(minimum=0.0, maximum=0.9, singleStep=0.05, decimals=2)
+        self.split.setToolTip("Share of the rows held out for validation (stratified by class)")
+        self.normalize = QCheckBox("Standardise features")
+        self.normalize.setToolTip("Subtract the training mean and divide by the standard deviation")
+        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
+        self.seed.setToolTip("Seed of the train/validation split")
+        task_row = QHBoxLayout()
+        task_row.addWidget(self.task, 1)
+        task_row.addWidget(self.detected)
+        form = QFormLayout()
+        form.addRow("Task", task_row)
+        form.addRow("Validation split", self.split)
+        form.addRow("Split seed", self.seed)
+        form.addRow("", self.normalize)
+        self.options = QGroupBox("Preparation")
+        self.options.setLayout(form)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.synthetic_box)
+        layout.addWidget(self.source_label)
+        layout.addWidget(self.loading_row)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.options)
+
+        self.task.currentIndexChanged.connect(self._on_options_edited)
+        self.split.valueChanged.connect(self._on_options_edited)
+        self.seed.valueChanged.connect(self._on_options_edited)
+        self.normalize.toggled.connect(self._on_options_edited)
+
+    # -- choosing data -----------------------------------------------------------------------------
+    def set_project(self, project) -> None:
+        """Show *project*'s data section and load it in the background (nothing if it has none)."""
+        self.base_dir = project.base_dir
+        self._table_cache = None
+        try:
+            self.config = validate_data(copy.deepcopy(project.data))
+        except NetStudioError as exc:
+            self.config, self.loaded = {}, None
+            self._fill_options()
+            self._show_error(str(exc))
+            return
+        self._fill_options()
+        if self.config:
+            self._load()
+        else:
+            self.loaded = None
+            self._show_nothing()
+
+    def open_file_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Data File", str(self.base_dir), DATA_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open Image Folder", str(self.base_dir))
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> None:
+        """Use a CSV/TSV/.npz file or an image folder as the project's data."""
+        path = Path(path)
+        source = "images" if path.is_dir() else ("npz" if path.suffix.lower() == ".npz" else "csv")
+        keep = {k: self.config[k] for k in ("validation_split", "normalize", "seed") if k in self.config}
+        self._table_cache = None
+        self._apply({"source": source, "path": str(path.absolute()), **keep})
+
+    def use_sample(self, name: str) -> None:
+        self._apply({"source": "sample", "name": name})
+
+    def use_synthetic(self, kind: str, samples: int, noise: float) -> None:
+        keep = {k: self.config[k] for k in ("validation_split", "seed") if k in self.config}
+        self._apply({"source": "synthetic", "kind": kind, "samples": samples, "noise": noise, **keep})
+
+    def _fill_sample_menu(self) -> None:
+        from netstudio.core.data.load import samples_dir
+
+        self.sample_menu.clear()
+        folder = samples_dir()
+        names = sorted(p.stem for p in folder.glob("*.nsproj")) if folder.is_dir() else []
+        for name in names:
+            action = self.sample_menu.addAction(name)
+            action.triggered.connect(lambda checked=False, n=name: self.use_sample(n))
+        if not names:
+            self.sample_menu.addAction("(no samples found)").setEnabled(False)
+
+    def _apply(self, config: dict) -> None:
+        try:
+            config = validate_data(config)
+        except NetStudioError as exc:
+            self._show_error(str(exc))
+            return
+        self.config = config
+        self._fill_options()
+        self.data_config_changed.emit(copy.deepcopy(config))
+        self._load()
+
+    def reload(self) -> None:
+        if self.config:
+            self._load()
+
+    # -- loading -----------------------------------------------------------------------------------
+    def _load(self) -> None:
+        if self.runner.is_running:  # the newest request wins once the running one ends
+            self._pending = copy.deepcopy(self.config)
+            self.runner.cancel()
+            return
+        config, base, table = copy.deepcopy(self.config), self.base_dir, self._table_cache
+        self._set_loading(True)
+        self.progress.setRange(0, 0)
+        self.runner.start(lambda progress, cancel: load_for_panel(config, base, progress, cancel, table))
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * done / total))
+
+    def _set_loading(self, loading: bool) -> None:
+        if loading != self.is_loading:
+            self.is_loading = loading
+            self.loading_changed.emit(loading)
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        self.loading_row.setVisible(running)
+        if not running and self._pending is not None:
+            self.config, self._pending = self._pending, None
+            self._load()
+
+    @Slot(object)
+    def _on_loaded(self, loaded: LoadedData) -> None:
+        if self._pending is not None:
+            return
+        self._set_loading(False)
+        self.loaded = loaded
+        self._table_cache = loaded.table
+        self._show_loaded(loaded)
+        self.dataset_loaded.emit(loaded.dataset)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._pending is not None:
+            return
+        self._set_loading(False)
+        if message == "cancelled":
+            return
+        self.loaded = None
+        self._show_error(message)
+        self.dataset_failed.emit(message)
+
+    def shutdown(self) -> None:
+        self._pending = None
+        self.runner.shutdown()
+        self._set_loading(False)
+
+    @property
+    def dataset(self):
+        return self.loaded.dataset if self.loaded else None
+
+    # -- showing -----------------------------------------------------------------------------------
+    def _show_nothing(self) -> None:
+        self.source_label.setText("No dataset yet.")
+        self.preview.setCurrentWidget(self.empty)
+        self.roles.setRowCount(0)
+        self.summary.setHtml("<p>No dataset loaded.</p>")
+        self.detected.clear()
+
+    def _show_error(self, message: str) -> None:
+        self.source_label.setText(f"<span style='color:#c0392b'>Cannot use this data: {html.escape(message)}</span>")
+        self.summary.setHtml(f"<p style='color:#c0392b'><b>Cannot use this data.</b><br>{html.escape(message)}</p>")
+        self.tabs.setCurrentWidget(self.summary)
+
+    def _describe_source(self) -> str:
+        c = self.config
+        if c.get("source") == "synthetic":
+            return f"Synthetic {c['kind']}: {c['samples']:,} points, noise {c['noise']:g}"
+        if c.get("source") == "sample":
+            return f"Bundled sample: {c['name']}"
+        from netstudio.core.data.load import resolve_path
+
+        # the file really read: a relative path in a project resolves against the project's folder
+        where = resolve_path(c["path"], self.base_dir).resolve() if c.get("path") else None
+        return f"{c.get('source', '').upper() if c.get('source') != 'images' else 'Image folder'}: {where}"
+
+    def _show_loaded(self, loaded: LoadedData) -> None:
+        data = loaded.dataset
+        self.source_label.setText(html.escape(self._describe_source()))
+        self.detected.setText(f"detected: {data.task}")
+        if loaded.preview is not None:
+            self.table_model.set_frame(loaded.preview, loaded.target)
+            self.table.resizeColumnsToContents()
+            self.preview.setCurrentWidget(self.table)
+        if loaded.points is not None:
+            self._draw_points(*loaded.points, data.classes)
+            self.preview.setCurrentWidget(self.scatter)
+        if loaded.images:
+            self._show_thumbnails(loaded.images)
+            self.preview.setCurrentWidget(self.thumbs)
+        self._fill_roles(loaded)
+        self.summary.setHtml(summary_html(data))
+
+    def _draw_points(self, X, y, classes) -> None:
+        self.scatter.clear()
+        for index, name in enumerate(classes or []):
+            mask = y == index
+            color = CLASS_COLORS[index % len(CLASS_COLORS)]
+            self.scatter.plot(X[mask, 0], X[mask, 1], pen=None, symbol="o", symbolSize=5, symbolPen=None,
+                              symbolBrush=color, name=name)
+
+    def _show_thumbnails(self, images) -> None:
+        self.thumbs.clear()
+        for path, label in images:
+            reader = QImageReader(path)
+            reader.setAutoTransform(True)
+            size = reader.size()
+            if size.isValid():
+                reader.setScaledSize(size.scaled(64, 64, Qt.AspectRatioMode.KeepAspectRatio))
+            image = reader.read()
+            item = QListWidgetItem(QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon(), label)
+            item.setToolTip(path)
+            self.thumbs.addItem(item)
+
+    def _fill_roles(self, loaded: LoadedData) -> None:
+        self._filling = True
+        try:
+            self.roles.setRowCount(len(loaded.columns))
+            exclude = set(self.config.get("exclude") or [])
+            for row, name in enumerate(loaded.columns):
+                self.roles.setItem(row, 0, _readonly_item(name))
+                combo = QComboBox()
+                for role in ROLES:
+                    combo.addItem(role.capitalize(), role)
+                role = "target" if name == loaded.target else ("exclude" if name in exclude else "feature")
+                combo.setCurrentIndex(ROLES.index(role))
+                combo.currentIndexChanged.connect(lambda index, n=name, c=combo: self._on_role_changed(n, c.currentData()))
+                self.roles.setCellWidget(row, 1, combo)
+        finally:
+            self._filling = False
+
+    def _on_role_changed(self, column: str, role: str) -> None:
+        if self._filling:
+            return
+        config = copy.deepcopy(self.config)
+        exclude = [c for c in config.get("exclude") or [] if c != column]
+        if role == "target":
+            config["target"] = column
+        elif role == "exclude":
+            exclude.append(column)
+            if config.get("target") == column or (self.loaded and self.loaded.target == column):
+                config["target"] = None
+        elif config.get("target") == column:
+            config["target"] = None
+        config["exclude"] = exclude
+        self._apply(config)
+
+    def _fill_options(self) -> None:
+        self._filling = True
+        try:
+            c = self.config or {"task": "auto", "validation_split": 0.2, "normalize": True, "seed": 0}
+            self.task.setCurrentIndex(max(0, self.task.findData(c.get("task", "auto"))))
+            self.split.setValue(c.get("validation_split", 0.2))
+            self.seed.setValue(c.get("seed", 0))
+            self.normalize.setChecked(c.get("normalize", True))
+            self.options.setEnabled(bool(self.config))
+            if c.get("source") == "synthetic":  # the generator shows what was generated
+                self.kind.setCurrentIndex(max(0, self.kind.findData(c.get("kind"))))
+                self.samples.setValue(c.get("samples", 500))
+                self.noise.setValue(c.get("noise", 0.1))
+        finally:
+            self._filling = False
+
+    @Slot()
+    def _on_options_edited(self, *args) -> None:
+        if self._filling or not self.config:
+            return
+        config = dict(self.config, task=self.task.currentData(), validation_split=self.split.value(),
+                      seed=self.seed.value(), normalize=self.normalize.isChecked())
+        if config != self.config:
+            self._apply(config)
+
+
+def _readonly_item(text: str):
+    from PySide6.QtWidgets import QTableWidgetItem
+
+    item = QTableWidgetItem(text)
+    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+    return item
+
+
+def summary_html(data) -> str:
+    """The dataset summary as simple HTML for the Summary tab."""
+    s = data.summary
+    rows = [("Rows", f"{s.rows:,} ({data.n_train:,} training, {data.n_val:,} validation)"),
+            ("Features", f"{s.features:,}"), ("Input shape", "[" + ", ".join(map(str, data.input_shape)) + "]"),
+            ("Task", data.task)]
+    if s.class_counts:
+        rows.append(("Classes", ", ".join(f"{html.escape(str(k))}: {v:,}" for k, v in s.class_counts.items())))
+    if data.task == "regression":
+        rows.append(("Target", f"mean {data.target_mean:.4g}, std {data.target_std:.4g}"))
+    rows.append(("Missing values", f"{s.missing_values:,}"))
+    rows.append(("Dropped rows", f"{s.dropped_rows:,}"))
+    text = "<table cellspacing='4'>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
+    if s.warnings:
+        text += "<p><b style='color:#b9770e'>Warnings</b></p><ul>" + "".join(
+            f"<li style='color:#b9770e'>{html.escape(w)}</li>" for w in s.warnings) + "</ul>"
+    if s.notes:
+        text += "<p><b>Notes</b></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in s.notes) + "</ul>"
+    return text

@@ -1,0 +1,1 @@
+"""Plots: the live loss plot, its fast drawing helpers, the evaluation view."""

@@ -1,0 +1,412 @@
+"""Data and training in the window: the panels, menus and glue around one training controller.
+
+:class:`TrainingWorkflow` joins the designer window: the data panel feeds the design's input
+shape, "auto" width and loss checks; the training panel starts runs through the
+:class:`~netstudio.ui.training.controller.TrainingController`; the loss plot follows them live; a finished
+run can be exported. While a run is going the design is locked, visibly (a banner, greyed panels,
+disabled edit actions): the run trains a copy of the project, and editing it mid-run would make
+the saved run disagree with what is on screen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QLabel, QMenu, QMessageBox, QScrollArea, QWidget
+
+from netstudio.core.errors import NetStudioError
+from netstudio.ui.data.panel import DataPanel
+from netstudio.ui.plots.evaluation_view import EvaluationView
+from netstudio.ui.plots.loss_plot import LossPlot
+from netstudio.ui.training.controller import TrainingController
+from netstudio.ui.training.panel import TrainingPanel
+from netstudio.ui.training.runs_panel import RunsPanel
+from netstudio.ui.window.dialogs import run_modal
+
+DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".psv", ".npz", ".gz"}
+
+
+def app_runs_folder() -> Path:
+    """Where runs of a project that was never saved go (the user's application data folder)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home())
+    return Path(base) / "runs"
+
+
+def scrollable(widget: QWidget) -> QScrollArea:
+    """*widget* in a frameless scroll area, so that a small window scrolls it instead of growing."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    return area
+
+
+class ProbeSignals(QObject):
+    """Lives in the GUI thread; the training thread's probes emit through it (queued to the GUI).
+
+    Signals
+    -------
+    field_ready(numpy.ndarray), report_ready(object)
+    """
+
+    field_ready = Signal(object)
+    report_ready = Signal(object)
+
+
+class TrainingWorkflow(QObject):
+    """Adds the data panel, training panel and live plot to a :class:`MainWindow` and runs training."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.controller = TrainingController(self)
+        # Before any plot exists: pyqtgraph's defaults (black background) would ignore the theme.
+        pg.setConfigOptions(antialias=False, background=None, foreground=window.palette().text().color())
+        self.data_panel = DataPanel()
+        self.training_panel = TrainingPanel()
+        self.loss_plot = LossPlot()
+        self.evaluation = EvaluationView()
+        self.runs_panel = RunsPanel()
+        self.probes = ProbeSignals(self)
+        self.last_run_dir: str | None = None
+        self._data_error: str | None = None
+        area = Qt.DockWidgetArea
+        self.data_dock = window.add_panel(scrollable(self.data_panel), "Data", area.LeftDockWidgetArea, "dataPanelDock",
+                                          tabify_with=window.palette_dock)
+        self.training_dock = window.add_panel(scrollable(self.training_panel), "Training", area.RightDockWidgetArea,
+                                              "trainingPanelDock", tabify_with=window.inspector_dock)
+        self.plot_dock = window.add_panel(self.loss_plot, "Loss Plot", area.BottomDockWidgetArea, "lossPlotDock")
+        self.evaluation_dock = window.add_panel(scrollable(self.evaluation), "Evaluation", area.BottomDockWidgetArea,
+                                                "evaluationDock", tabify_with=self.plot_dock)
+        self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock",
+                                          tabify_with=self.plot_dock)
+        self.lock_banner = QLabel("Training is running: the design is locked until the run ends (Stop to edit).")
+        self.lock_banner.setObjectName("designLockBanner")
+        self.lock_banner.setStyleSheet("QLabel { background: #fdebd0; color: #7e5109; padding: 4px 8px; }")
+        self.lock_banner.hide()
+        window.stack_editor.layout().insertWidget(0, self.lock_banner)
+        self._build_actions()
+        self._connect()
+        self._on_project_changed(window.project)
+
+    # -- menus -------------------------------------------------------------------------------------
+    def _action(self, text: str, tip: str, slot, shortcut: str | None = None) -> QAction:
+        action = QAction(text, self.window)
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _=False: slot())
+        return action
+
+    def _build_actions(self) -> None:
+        p = self.data_panel
+        self.open_data = self._action("Open &Data File…", "Use a CSV/TSV table or a NumPy .npz file", p.open_file_dialog,
+                                      "Ctrl+Shift+O")
+        self.open_images = self._action("Open &Image Folder…", "Use a folder with one sub-folder per class",
+                                        p.open_folder_dialog)
+        self.reload_data = self._action("&Reload Data", "Read the data file again", p.reload, "Ctrl+R")
+        self.start = self._action("&Train", "Start training (F5)", self.start_training)
+        self.pause = self._action("&Pause", "Pause or resume the run (F6)", self.toggle_pause)
+        self.stop = self._action("&Stop", "Stop after the current batch and keep the run (Shift+F5)", self.controller.stop)
+        self.continue_ = self._action("&Continue…", "Train more epochs from where the last run ended",
+                                      lambda: self.continue_training(self.training_panel.continue_epochs.value()))
+        self.export = self._action("&Export Model…", "Write the last run's model as .pt2, TorchScript, ONNX, "
+                                   "safetensors or PyTorch code", self.export_model, "Ctrl+Shift+E")
+        self.cluster = self._action("Train on a &Cluster…", "Show the torchrun commands that train this project "
+                                    "on several GPUs or machines", self.show_cluster_dialog)
+        menubar = self.window.menuBar()
+        help_action = self.window.menus["help"].menuAction()
+        self.data_menu = QMenu("&Data", self.window)
+        self.data_menu.addActions([self.open_data, self.open_images])
+        self.samples_menu = self.data_menu.addMenu("&Samples")
+        self.samples_menu.aboutToShow.connect(self._fill_samples)
+        self.data_menu.addSeparator()
+        self.data_menu.addAction(self.reload_data)
+        self.train_menu = QMenu("&Train", self.window)
+        for action in (self.start, self.pause, self.stop, self.continue_, None, self.export, self.cluster):
+            self.train_menu.addSeparator() if action is None else self.train_menu.addAction(action)
+        menubar.insertMenu(help_action, self.data_menu)
+        menubar.insertMenu(help_action, self.train_menu)
+        self._update_actions()
+
+    def _fill_samples(self) -> None:
+        self.data_panel._fill_sample_menu()
+        self.samples_menu.clear()
+        for action in self.data_panel.sample_menu.actions():
+            self.samples_menu.addAction(action)
+
+    # -- wiring ------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        w, c, t, d = self.window, self.controller, self.training_panel, self.data_panel
+        w.project_changed.connect(self._on_project_changed)
+        w.design.validation_changed.connect(lambda _v: self._update_ready())
+        d.data_config_changed.connect(self._on_data_config_changed)
+        d.dataset_loaded.connect(self._on_dataset_loaded)
+        d.dataset_failed.connect(self._on_dataset_failed)
+        d.loading_changed.connect(lambda _l: self._update_ready())
+        t.config_changed.connect(self._on_training_config_changed)
+        t.start_requested.connect(self.start_training)
+        t.stop_requested.connect(c.stop)
+        t.pause_requested.connect(lambda paused: c.pause() if paused else c.resume())
+        t.continue_requested.connect(self.continue_training)
+        c.run_started.connect(t.run_started)
+        c.progressed.connect(self._on_progress)
+        c.run_finished.connect(self._on_run_finished)
+        c.run_failed.connect(self._on_run_failed)
+        c.running_changed.connect(self._on_running_changed)
+        c.paused_changed.connect(t.set_paused)
+        self.probes.field_ready.connect(self.evaluation.show_field)
+        self.probes.report_ready.connect(self.evaluation.show_report)
+        self.runs_panel.restore_design_requested.connect(self.restore_design)
+        self.runs_panel.restore_settings_requested.connect(self.restore_settings)
+
+    @Slot(object)
+    def _on_project_changed(self, project) -> None:
+        if self.controller.is_running:
+            return  # the window asks before replacing a project during a run
+        self.controller.session = None
+        self.last_run_dir = None
+        self._data_error = None
+        self.training_panel.set_config(project.training)
+        self.training_panel.set_can_continue(False)
+        self.loss_plot.clear()
+        self.evaluation.set_dataset(None)
+        self.data_panel.set_project(project)
+        self.runs_panel.set_folder(self.runs_folder())
+        self._update_ready()
+
+    def runs_folder(self) -> Path:
+        """Where the open project's runs are: runs/ beside it, or the app's folder if it is unsaved."""
+        project = self.window.project
+        return project.base_dir / "runs" if project.path is not None else app_runs_folder()
+
+    def _on_data_config_changed(self, config: dict) -> None:
+        self.window.project.data = config
+        self.window.mark_modified()
+
+    @Slot(object)
+    def _on_dataset_loaded(self, dataset) -> None:
+        self._data_error = None
+        self.evaluation.set_dataset(dataset)
+        self.window.set_input_shape(dataset.input_shape, dataset.output_width)
+        self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
+        self.window.statusBar().showMessage(
+            f"Data ready: {dataset.n_train + dataset.n_val:,} rows, input {list(dataset.input_shape)}, {dataset.task}", 6000)
+        self._update_ready()
+
+    @Slot(str)
+    def _on_dataset_failed(self, message: str) -> None:
+        self._data_error = message
+        self.window.design.set_training_context(None)
+        self._update_ready()
+
+    def _on_training_config_changed(self, config: dict) -> None:
+        project = self.window.project
+        project.training = config
+        self.window.design.set_batch_size(config["batch_size"])
+        dataset = self.data_panel.dataset
+        if dataset is not None:
+            self.window.design.set_training_context(dataset.task, dataset.classes, config["loss"])
+        self.window.mark_modified()
+
+    def ready_reason(self) -> str | None:
+        """Why training cannot start now, or None."""
+        if self.data_panel.is_loading:
+            return "the data is still loading"
+        if self.data_panel.dataset is None:
+            return f"the data could not be loaded ({self._data_error})" if self._data_error else "no data loaded"
+        if not len(self.window.design.stack):
+            return "the design has no layers"
+        if not self.window.design.validation.valid:
+            return "the design has errors (see the red rows)"
+        return None
+
+    def _update_ready(self) -> None:
+        self.training_panel.set_ready(self.ready_reason())
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        running = self.controller.is_running
+        self.start.setEnabled(not running and self.ready_reason() is None)
+        self.pause.setEnabled(running)
+        self.stop.setEnabled(running)
+        self.continue_.setEnabled(self.controller.can_continue())
+        self.export.setEnabled(not running and self.last_run_dir is not None)
+        for action in (self.open_data, self.open_images, self.reload_data):
+            action.setEnabled(not running)
+
+    # -- running -----------------------------------------------------------------------------------
+    def _out_dir(self):
+        """Runs go to runs/ beside a saved project; an unsaved one's to the application data folder."""
+        project = self.window.project
+        if project.path is not None:
+            return None
+        from netstudio.core.project import Project
+        from netstudio.core.runs.folder import default_run_dir, slug
+
+        stand_in = Project(name=project.name, path=app_runs_folder().parent / f"{slug(project.name)}.nsproj")
+        return lambda: str(default_run_dir(stand_in))
+
+    def start_training(self) -> bool:
+        reason = self.ready_reason()
+        if reason is not None or self.controller.is_running:
+            if reason:
+                self.window.statusBar().showMessage(f"Cannot train yet: {reason}", 6000)
+            return False
+        from netstudio.core.training.session import prepare_session
+
+        try:
+            session = prepare_session(self.window.project, dataset=self.data_panel.dataset)
+        except NetStudioError as exc:
+            self._on_run_failed(str(exc))
+            return False
+        self.loss_plot.clear()
+        self.training_panel.log.clear()
+        self.evaluation.set_dataset(session.dataset)
+        return self.controller.start(session, self._out_dir(), self._probes(session))
+
+    def continue_training(self, epochs: int) -> bool:
+        session = self.controller.session
+        return self.controller.continue_training(epochs, self._out_dir(), self._probes(session) if session else ())
+
+    def _probes(self, session) -> tuple:
+        """Callbacks that feed the evaluation view from the training thread, a few times a second."""
+        from netstudio.core.training.evaluation import BoundaryProbe, EvaluationProbe
+
+        probes = [EvaluationProbe(session, self.probes.report_ready.emit)]
+        if self.evaluation.grid is not None:
+            probes.append(BoundaryProbe(session, self.evaluation.grid, self.probes.field_ready.emit))
+        return tuple(probes)
+
+    def toggle_pause(self) -> None:
+        if self.controller.is_paused:
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    @Slot(object)
+    def _on_progress(self, payload: dict) -> None:
+        self.training_panel.show_progress(payload)
+        if "step_x" in payload:
+            self.loss_plot.add_steps(payload["step_x"], payload["step_loss"])
+        for row in payload.get("epochs", []):
+            self.loss_plot.add_epoch(row)
+
+    @Slot(object)
+    def _on_run_finished(self, result: dict) -> None:
+        self.training_panel.run_finished(result)
+        if result.get("run_dir"):
+            self.last_run_dir = result["run_dir"]
+            self.runs_panel.refresh(select=result["run_dir"])
+        status = result["status"]
+        if status in ("diverged", "failed"):
+            QMessageBox.warning(self.window, "Training Failed", result["message"])
+        elif result.get("save_error"):
+            QMessageBox.warning(self.window, "Run Not Saved", result["save_error"])
+        self.window.statusBar().showMessage(result["message"] or f"Training {status}", 8000)
+
+    @Slot(str)
+    def _on_run_failed(self, message: str) -> None:
+        self.training_panel.run_failed(message)
+        QMessageBox.critical(self.window, "Training Failed", message)
+
+    @Slot(bool)
+    def _on_running_changed(self, running: bool) -> None:
+        self.training_panel.set_running(running)
+        self.training_panel.set_can_continue(self.controller.can_continue())
+        self.set_design_locked(running)
+        self._update_actions()
+
+    def set_design_locked(self, locked: bool) -> None:
+        """Grey out every way of editing the design while a run is going, and say why."""
+        w = self.window
+        for widget in (w.layer_palette, w.stack_editor.view, w.inspector, self.data_panel):
+            widget.setEnabled(not locked)
+        a = w.window_actions
+        for action in (a.undo, a.redo, a.delete, a.duplicate, a.move_up, a.move_down, a.input_shape):
+            action.setEnabled(not locked)
+        w.design.undo_stack.setActive(not locked)
+        self.lock_banner.setVisible(locked)
+        if not locked:
+            w.design.undo_stack.setActive(True)
+            w._update_actions()
+
+    # -- run history -------------------------------------------------------------------------------
+    @Slot(object)
+    def restore_design(self, run) -> None:
+        """Put a run's layers back into the editor as one undoable step."""
+        if self.controller.is_running:
+            return
+        design = self.window.design
+        layers = [spec.copy() for spec in run.project.stack]
+        design.undo_stack.beginMacro(f"Restore design of {run.path.name}")
+        design.remove_layers(list(range(len(design.stack))))
+        design.insert_layers(0, layers)
+        design.undo_stack.endMacro()
+        self.window.statusBar().showMessage(f"Restored the design of {run.path.name} (Undo to go back)", 8000)
+
+    @Slot(object)
+    def restore_settings(self, run) -> None:
+        """Use a run's training settings."""
+        if self.controller.is_running:
+            return
+        self.training_panel.set_config(run.project.training)
+        self._on_training_config_changed(self.training_panel.config())
+        self.window.statusBar().showMessage(f"Training settings of {run.path.name} restored", 8000)
+
+    # -- export, cluster ---------------------------------------------------------------------------
+    def export_model(self) -> None:
+        if not self.last_run_dir:
+            QMessageBox.information(self.window, "Export Model", "Train a model first: export writes a finished run.")
+            return
+        from netstudio.ui.training.export_dialog import ExportDialog
+
+        run_modal(ExportDialog(self.last_run_dir, self.window))
+
+    def show_cluster_dialog(self) -> None:
+        from netstudio.ui.training.cluster_dialog import ClusterDialog
+
+        if self.window.project.path is None or self.window.design.modified:
+            answer = QMessageBox.question(self.window, "Save First",
+                                          "The cluster runs the saved project file. Save the project now?")
+            if answer != QMessageBox.StandardButton.Yes or not self.window.save():
+                return
+        run_modal(ClusterDialog(self.window.project.path, self.window))
+
+    @Slot(str, str)
+    def on_devices_found(self, *_args) -> None:
+        """List the devices PyTorch found (called once the start-up probe has imported PyTorch)."""
+        from netstudio.core.training.devices import available_devices
+
+        try:
+            self.training_panel.set_devices(available_devices())
+        except Exception as exc:  # a broken CUDA driver must not break the window
+            self.training_panel.append_log(f"warning: could not list the devices: {exc}")
+
+    # -- closing -----------------------------------------------------------------------------------
+    def confirm_idle(self, doing: str = "close the window") -> bool:
+        """Before closing or replacing the project: ask to stop a running run; True to go ahead."""
+        if not self.controller.is_running:
+            return True
+        answer = QMessageBox.question(self.window, "Training Is Running",
+                                      f"A training run is going. Stop it (the run so far is saved) and {doing}?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.controller.shutdown()
+        return True
+
+    def shutdown(self) -> None:
+        """Stop and join every background thread (the window is closing)."""
+        self.controller.shutdown()
+        self.data_panel.shutdown()
+
+    @staticmethod
+    def accepts_data(path: str) -> bool:
+        p = Path(path)
+        return p.is_dir() or p.suffix.lower() in DATA_SUFFIXES

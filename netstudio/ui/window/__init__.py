@@ -1,0 +1,1 @@
+"""The main window: its actions, menus and toolbar, dialogs and status bar."""

@@ -1,0 +1,477 @@
+"""NetStudio's main window: palette, layer stack and inspector around one design.
+
+The window owns the open :class:`Project`, the :class:`Design` being edited (its layer stack,
+input shape and the one QUndoStack), the panels, the settings and the file handling. Later
+panels (data, training, loss plot) join it as docks through :meth:`MainWindow.add_panel`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QWidget,
+)
+
+from netstudio.core.design.layers import Shape, fmt_shape
+from netstudio.core.design.templates import (
+    get_template,
+    read_input_shape,
+    store_input_shape,
+    suggest_input_shape,
+)
+from netstudio.core.errors import ProjectError
+from netstudio.core.project import (
+    CURRENT_VERSION,
+    SUFFIX,
+    Project,
+    load_project,
+    new_project,
+    version_on_disk,
+)
+from netstudio.ui import theme
+from netstudio.ui.designer.design import Design
+from netstudio.ui.designer.inspector import Inspector
+from netstudio.ui.designer.palette import LayerPalette
+from netstudio.ui.designer.stack_editor import StackEditor
+from netstudio.ui.designer.stack_model import project_urls
+from netstudio.ui.icons import app_icon
+from netstudio.ui.settings import Settings
+from netstudio.ui.training.controller import TaskRunner
+from netstudio.ui.window.actions import Actions, build_menus, build_toolbar
+from netstudio.ui.window.dialogs import (
+    InputShapeDialog,
+    LayerReferenceDialog,
+    ShortcutsDialog,
+    export_summary,
+    run_modal,
+    show_about,
+)
+from netstudio.ui.window.status_bar import DesignStatus
+
+PROJECT_FILTER = f"NetStudio projects (*{SUFFIX});;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    """The designer window.
+
+    Parameters
+    ----------
+    project : Project, optional
+        The project to show (default: a new, empty one).
+    settings : Settings or QSettings, optional
+        Where layout, recent files, last folder and theme are remembered (default: the user's).
+
+    Attributes
+    ----------
+    design : Design
+        The layer stack being edited, its input shape, validation and ``undo_stack``.
+    stack_model : LayerStackModel
+        The Qt model of the stack (row 0 is the input).
+
+    Signals
+    -------
+    project_changed(Project)
+        Another project was opened or created (the design was replaced).
+    project_opened(str)
+        A project file was opened from disk (File > Open, recent files): its path.
+    closed()
+        The window closed cleanly (the user saved or discarded the changes; threads are joined).
+    """
+
+    project_changed = Signal(object)
+    project_opened = Signal(str)
+    closed = Signal()
+
+    def __init__(self, project: Project | None = None, settings: Settings | QSettings | None = None,
+                 parent: QWidget | None = None):
+        settings = settings if isinstance(settings, Settings) else Settings(settings)
+        theme.apply_theme(settings.theme)  # before any widget exists, so that all start in its colours
+        super().__init__(parent)
+        self.settings = settings
+        self.project = new_project()
+        self.design = Design(parent=self)
+        self.undo_stack = self.design.undo_stack
+        self.setWindowIcon(app_icon())
+        self.setObjectName("mainWindow")
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        self.panels_menu: QMenu | None = None
+        self._layout_restored = False
+
+        self.stack_editor = StackEditor(self.design, self)
+        self.stack_model = self.stack_editor.model
+        self.setCentralWidget(self.stack_editor)
+        self.layer_palette = LayerPalette()
+        self.inspector = Inspector(self.design)
+        self.window_actions = Actions(self)
+        self.menus = build_menus(self, self.window_actions)
+        self.toolbar = build_toolbar(self, self.window_actions)
+        self.palette_dock = self.add_panel(self.layer_palette, "Layers", Qt.DockWidgetArea.LeftDockWidgetArea, "layerPaletteDock")
+        self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea,
+                                             "inspectorDock")
+        self._add_view_toggle(self.toolbar.toggleViewAction())
+        self.status = DesignStatus(self.statusBar())
+        self.window_actions.themes[self.settings.theme].setChecked(True)
+        self.stack_editor.context_actions = [self.window_actions.duplicate, self.window_actions.delete, None,
+                                             self.window_actions.move_up, self.window_actions.move_down]
+        self._connect()
+        self._default_state = self.saveState()
+        self._restore_layout()
+        self.setAcceptDrops(True)
+        self.set_project(project if project is not None else new_project())
+        from netstudio.ui.training.workflow import TrainingWorkflow
+
+        self.workflow = TrainingWorkflow(self)
+
+    def _connect(self) -> None:
+        d, editor = self.design, self.stack_editor
+        d.validation_changed.connect(self.status.show_validation)
+        d.modified_changed.connect(lambda _m: self._update_title())
+        self.layer_palette.layer_activated.connect(self.add_layer)
+        editor.layer_selected.connect(lambda i: self.inspector.show_layer(i if i >= 0 else None))
+        editor.input_selected.connect(self.inspector.show_input)
+        editor.input_shape_requested.connect(self.edit_input_shape)
+        editor.layer_opened.connect(lambda _i: self._show_inspector())
+        editor.reference_requested.connect(self.show_reference)
+        editor.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
+        self.stack_model.rowsMoved.connect(lambda *_: self._update_actions())
+        self.stack_model.project_dropped.connect(self._on_project_dropped)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
+        self._update_actions()
+
+    # -- panels ----------------------------------------------------------------------------------
+    def add_panel(self, widget: QWidget, title: str, area: Qt.DockWidgetArea, object_name: str,
+                  tabify_with: QDockWidget | None = None) -> QDockWidget:
+        """Put *widget* in a dock (named *object_name*, so the layout is remembered) and list it in View.
+
+        A panel added after the window was built gets its remembered place back at once; one
+        with no remembered place goes to *area*, as a tab beside *tabify_with* if given.
+        """
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        # Qt keeps the place of a dock saved in the state but missing when the state was restored
+        if not (self._layout_restored and self._remembers(object_name) and self.restoreDockWidget(dock)):
+            self.addDockWidget(area, dock)
+            if tabify_with is not None:
+                self.tabifyDockWidget(tabify_with, dock)
+                tabify_with.raise_()
+        toggle = dock.toggleViewAction()
+        toggle.setStatusTip(f"Show or hide the {title} panel")
+        self._add_view_toggle(toggle)
+        return dock
+
+    def _remembers(self, object_name: str) -> bool:
+        """Whether the saved window state has a place for the dock named *object_name*."""
+        state = self.settings.window_state()
+        return state is not None and object_name.encode("utf-16-be") in bytes(state)
+
+    def _add_view_toggle(self, action) -> None:
+        """List *action* in the View menu, above the theme entries."""
+        separator = next((a for a in self.panels_menu.actions() if a.isSeparator()), None)
+        self.panels_menu.insertAction(separator, action)
+
+    def _restore_layout(self) -> None:
+        geometry, state = self.settings.window_geometry(), self.settings.window_state()
+        if geometry is None or not self.restoreGeometry(geometry):
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
+            self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 330], Qt.Orientation.Horizontal)
+        if state is not None:
+            self.restoreState(state)
+        self._layout_restored = True
+
+    def reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        for dock in self.findChildren(QDockWidget):
+            dock.setFloating(False)
+            dock.show()
+        self.toolbar.show()
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 330], Qt.Orientation.Horizontal)
+
+    def _show_inspector(self) -> None:
+        self.inspector_dock.show()
+        self.inspector_dock.raise_()
+
+    # -- the project -----------------------------------------------------------------------------
+    def set_project(self, project: Project) -> str:
+        """Show *project*: its layers, its input shape, a fresh undo history.
+
+        Returns a note for the status bar when the input shape had to be assumed, else ``""``.
+        """
+        note = ""
+        try:
+            shape = read_input_shape(project)
+        except ValueError as exc:
+            shape, note = None, f"{exc}; "
+        if shape is None:
+            shape = suggest_input_shape(project.stack)
+            note += f"input shape {fmt_shape(shape)} assumed: change it with Edit > Input Shape…"
+        self.project = project
+        self.design.load(project.stack.layers, shape, project.training.get("batch_size", 32))
+        project.stack = self.design.stack
+        self.inspector.show_layer(None)
+        self._update_title()
+        self._update_actions()
+        self.project_changed.emit(project)
+        return note if len(project.stack) else ""
+
+    def set_input_shape(self, shape: Shape, output_width: int | None = None) -> None:
+        """Check the design against the data's sample *shape* and output width (not an undo step)."""
+        self.design.set_input_shape(shape, output_width)
+
+    def mark_modified(self) -> None:
+        """Tell the window that something outside the undo stack (a data setting...) changed."""
+        self.design.mark_modified()
+
+    def _update_title(self) -> None:
+        modified = self.design.modified
+        self.setWindowTitle(f"{self.project.name}{'*' if modified else ''} — NetStudio")
+
+    def maybe_save(self) -> bool:
+        """Ask Save / Discard / Cancel if there are unsaved changes; ``True`` means go ahead.
+
+        A running training is stopped first (after asking): the design is locked while it runs.
+        """
+        workflow = getattr(self, "workflow", None)
+        if workflow is not None and not workflow.confirm_idle():
+            return False
+        if not self.design.modified:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved Changes", f"“{self.project.name}” has changes that are not saved.\nSave them first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        if self.maybe_save():
+            self.set_project(new_project())
+            self.statusBar().showMessage("New design: drag layers from the palette into the stack", 5000)
+
+    def new_from_template(self, key: str) -> None:
+        if self.maybe_save():
+            template = get_template(key)
+            self.set_project(template.project())
+            self.statusBar().showMessage(f"{template.title}: {template.description}", 8000)
+
+    def open_dialog(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open Project", self.settings.last_folder, PROJECT_FILTER)
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str | Path) -> bool:
+        """Open the project at *path*; on failure say why and keep the current design."""
+        try:
+            project = load_project(path)
+        except ProjectError as exc:
+            QMessageBox.critical(self, "Cannot Open Project", str(exc))
+            return False
+        note = self.set_project(project)
+        self._remember(project.path)
+        self.statusBar().showMessage(f"Opened {project.path}" + (f"; {note}" if note else ""), 10000)
+        self.project_opened.emit(str(project.path))
+        return True
+
+    def open_recent(self, path: str) -> None:
+        if not self.maybe_save():
+            return
+        if not Path(path).exists():
+            self.settings.remove_recent(path)
+        self.open_project(path)
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
+        files = self.settings.recent_files()
+        for number, path in enumerate(files, 1):
+            label = f"&{number} {Path(path).name}" if number < 10 else Path(path).name
+            action = menu.addAction(label)
+            action.setStatusTip(path)
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear Recent").triggered.connect(lambda _=False: self.settings.clear_recent())
+        else:
+            menu.addAction("No recent projects").setEnabled(False)
+
+    def save(self) -> bool:
+        if self.project.path is None:
+            return self.save_as()
+        return self._write(self.project.path)
+
+    def save_as(self) -> bool:
+        folder = Path(self.project.path.parent if self.project.path else self.settings.last_folder)
+        path, _ = QFileDialog.getSaveFileName(self, "Save Project As", str(folder / f"{self.project.name}{SUFFIX}"),
+                                              PROJECT_FILTER)
+        if not path:
+            return False
+        if not path.endswith(SUFFIX):
+            path += SUFFIX
+        return self._write(Path(path))
+
+    def _write(self, path: Path) -> bool:
+        found = version_on_disk(path)
+        newer = found is not None and found > CURRENT_VERSION
+        if newer and not self._confirm_overwrite_newer(Path(path), found):
+            return False
+        project = self.project
+        store_input_shape(project, self.design.input_shape)
+        old_name = project.name
+        if project.path is None or project.name == project.path.stem:
+            project.name = Path(path).stem  # an untitled or file-named project takes its new file's name
+        try:
+            project.save(path, overwrite_newer=newer)
+        except ProjectError as exc:
+            project.name = old_name
+            QMessageBox.critical(self, "Cannot Save Project", str(exc))
+            return False
+        self.design.mark_saved()
+        self._remember(project.path)
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {project.path}", 5000)
+        return True
+
+    def _confirm_overwrite_newer(self, path: Path, version: int) -> bool:
+        """A project file written by a newer NetStudio is never replaced without asking."""
+        answer = QMessageBox.question(
+            self, "Overwrite Newer Project?",
+            f"{path.name} was written by a newer NetStudio (project version {version}; this one writes version "
+            f"{CURRENT_VERSION}). Saving over it stores it in the older format, and what the newer version kept "
+            "in it may be lost. Overwrite it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _remember(self, path: Path | None) -> None:
+        if path is not None:
+            self.settings.add_recent(path)
+            self.settings.last_folder = str(Path(path).parent)
+
+    def export_summary(self) -> None:
+        """Write the layer table as text (like ``netstudio summary``) or JSON (like ``--json``)."""
+        path = export_summary(self, self.project.name, self.design.validation, Path(self.settings.last_folder))
+        if path:
+            self.statusBar().showMessage(f"Summary written to {path}", 5000)
+
+    # -- editing ---------------------------------------------------------------------------------
+    def add_layer(self, type_name: str) -> None:
+        """Append a *type_name* layer (the palette's double-click) and select it."""
+        index = self.design.append_layer(type_name)
+        self.stack_editor.select_layers([index])
+        self.statusBar().showMessage(f"Added {type_name}", 3000)
+
+    def delete_selected(self) -> None:
+        selected = self.stack_editor.selected_layers()
+        if selected:
+            self.design.remove_layers(selected)
+            if len(self.design.stack):
+                self.stack_editor.select_layers([min(selected[0], len(self.design.stack) - 1)])
+
+    def duplicate_selected(self) -> None:
+        copies = self.design.duplicate_layers(self.stack_editor.selected_layers())
+        if copies:
+            self.stack_editor.select_layers(copies)
+
+    def move_selected_up(self) -> None:
+        self.stack_editor.select_layers(self.design.move_up(self.stack_editor.selected_layers()))
+
+    def move_selected_down(self) -> None:
+        self.stack_editor.select_layers(self.design.move_down(self.stack_editor.selected_layers()))
+
+    def edit_input_shape(self) -> None:
+        dialog = InputShapeDialog(self.design.input_shape, self)
+        if run_modal(dialog) == QDialog.DialogCode.Accepted and dialog.shape() is not None:
+            self.design.set_input_shape(dialog.shape(), self.design.output_width, undoable=True)
+
+    def _update_actions(self) -> None:
+        selected = self.stack_editor.selected_layers()
+        n = len(self.design.stack)
+        self.window_actions.delete.setEnabled(bool(selected))
+        self.window_actions.duplicate.setEnabled(bool(selected))
+        self.window_actions.move_up.setEnabled(bool(selected) and selected[0] > 0)
+        self.window_actions.move_down.setEnabled(bool(selected) and selected[-1] < n - 1)
+
+    # -- appearance and help -----------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        """Switch to the ``system``, ``light`` or ``dark`` theme and remember it."""
+        theme.apply_theme(name)
+        self.settings.theme = name
+        self.window_actions.themes[name].setChecked(True)
+
+    def _on_system_scheme_changed(self, *_args) -> None:
+        if self.settings.theme == "system":
+            self.set_theme("system")
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch: icons are drawn in the text colour
+            self.window_actions.refresh_icons()
+            self.status.show_validation(self.design.validation)
+        super().changeEvent(event)
+
+    def show_reference(self, layer: str | None = None) -> None:
+        run_modal(LayerReferenceDialog(self, layer))
+
+    def show_shortcuts(self) -> None:
+        run_modal(ShortcutsDialog(self.window_actions.all(), self))
+
+    def show_about(self) -> None:
+        show_about(self)
+
+    def set_device(self, text: str, tooltip: str = "") -> None:
+        """Show the training device in the status bar (the app fills it in once PyTorch is loaded)."""
+        self.status.set_device(text, tooltip)
+
+    # -- window events ---------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.save_window(self.saveGeometry(), self.saveState())
+        self.settings.sync()
+        self.workflow.shutdown()
+        for runner in self.findChildren(TaskRunner):  # an export dialog's too: it finishes, never half-writes
+            runner.shutdown()
+        event.accept()
+        self.closed.emit()
+
+    def _dropped_data(self, event) -> str | None:
+        """The data file or image folder being dropped, if that is what it is."""
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if len(urls) == 1 and self.workflow.accepts_data(urls[0]) and not self.workflow.controller.is_running:
+            return urls[0]
+        return None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802
+        if project_urls(event.mimeData()) or self._dropped_data(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802
+        files = project_urls(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self._on_project_dropped(files[0])
+        elif (data := self._dropped_data(event)) is not None:
+            event.acceptProposedAction()
+            self.workflow.data_panel.open_path(data)
+            self.workflow.data_dock.show()
+            self.workflow.data_dock.raise_()
+
+    def _on_project_dropped(self, path: str) -> None:
+        if self.maybe_save():
+            self.open_project(path)
