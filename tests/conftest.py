@@ -24,10 +24,10 @@ def no_thread_left_running():
     yield
     import sys
 
-    worker = sys.modules.get("netstudio.ui.training.worker")
-    if worker is None:  # no Qt worker was ever used: nothing to check (and no Qt import for core tests)
+    tasks = sys.modules.get("netstudio.ui.tasks")
+    if tasks is None:  # no Qt worker was ever used: nothing to check (and no Qt import for core tests)
         return
-    alive = worker.running_threads()
+    alive = tasks.running_threads()
     for thread in alive:
         thread.wait(10000)
     assert not alive, f"{len(alive)} worker thread(s) still running after the test"

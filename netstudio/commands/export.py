@@ -7,7 +7,8 @@ line imports every command module when it builds its parser).
 
 from __future__ import annotations
 
-from netstudio.core.export.exporter import FORMATS, default_export_path, export_run
+from netstudio.core.export.common import FORMATS
+from netstudio.core.export.exporter import default_export_path, export_run
 
 
 def add_parser(sub) -> None:

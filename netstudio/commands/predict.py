@@ -11,8 +11,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import netstudio.core.export.exporter  # noqa: F401  (registers the run folder's model writers)
-
 
 def add_parser(sub) -> None:
     parser = sub.add_parser(

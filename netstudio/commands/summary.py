@@ -6,8 +6,7 @@ import argparse
 import json
 import sys
 
-from netstudio.core.design.layers import fmt_shape, get_layer_type
-from netstudio.core.design.stack import Validation, format_bytes
+from netstudio.core.design.report import format_table
 from netstudio.core.errors import DataError
 from netstudio.core.project import Project, load_project
 
@@ -65,34 +64,3 @@ def run(args) -> int:
     return 0
 
 
-def format_table(name: str, validation: Validation) -> str:
-    """The human-readable summary: one row a layer, then totals and issues."""
-    rows = [("#", "Layer", "Settings", "Output", "Parameters")]
-    rows.append(("", "Input", "", fmt_shape(validation.input_shape), ""))
-    for result in validation.layers:
-        try:
-            settings = get_layer_type(result.type).describe(result.params)
-        except (KeyError, TypeError, ValueError):
-            settings = ""
-        mark = " ✗" if result.has_error else (" !" if result.issues else "")
-        rows.append((str(result.index + 1), result.type + mark, settings,
-                     fmt_shape(result.output_shape) if result.output_shape is not None else "?",
-                     f"{result.parameters:,}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = [f"Model: {name}"]
-    for r in rows:
-        lines.append("  ".join([r[0].rjust(widths[0]), r[1].ljust(widths[1]), r[2].ljust(widths[2]),
-                                r[3].ljust(widths[3]), r[4].rjust(widths[4])]).rstrip())
-    lines.append("")
-    lines.append(f"Total parameters: {validation.total_parameters:,}")
-    lines.append(f"Training memory (batch {validation.batch_size}): about {format_bytes(validation.memory_bytes)}")
-    problems = [(None, i) for i in validation.issues]
-    for result in validation.layers:
-        problems += [(result, i) for i in result.issues]
-    errors = sum(1 for _, i in problems if i.severity == "error")
-    lines.append("Valid: yes" if validation.valid else f"Valid: no ({errors} error{'s' if errors != 1 else ''})")
-    for result, issue in problems:
-        where = "model" if result is None else f"layer {result.index + 1} ({result.type})"
-        fix = f"  [fix: {issue.fix.label}]" if issue.fix else ""
-        lines.append(f"  {issue.severity}: {where}: {issue.message}{fix}")
-    return "\n".join(lines) + "\n"

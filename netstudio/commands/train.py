@@ -156,7 +156,8 @@ def _leave(distributed, code: int, line: str | None = None, failed: bool = False
 
 
 def _train(args, distributed=None) -> int:
-    from netstudio.core.runs.folder import write_run
+    from netstudio.core.export.exporter import write_run_models
+    from netstudio.core.runs.folder import save_run
     from netstudio.core.training.distributed import DistributedError
     from netstudio.core.training.session import prepare_session
 
@@ -180,7 +181,7 @@ def _train(args, distributed=None) -> int:
         summary = session.fit(callbacks)
     finally:
         signal.signal(signal.SIGINT, interrupted)
-    folder = write_run(session, summary, args.out) if main else None
+    folder = save_run(session, summary, args.out, write_models=write_run_models) if main else None
     if distributed is not None:
         # Every rank leaves together: one that exited first with a failure status would make torchrun
         # stop rank 0 while it still writes the run folder.

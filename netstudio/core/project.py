@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netstudio.core.design.layers import Shape
 from netstudio.core.design.stack import LayerSpec, LayerStack, json_key
+from netstudio.core.design.templates import Template, check_input_shape
 from netstudio.core.errors import NewerProjectError, ProjectError
 from netstudio.core.fileio import atomic_write_text
 
@@ -495,3 +497,40 @@ def validate_training(training: dict) -> dict:
 def new_project(name: str = "untitled") -> Project:
     """An empty project: no data, no layers, default training settings."""
     return Project(name=name)
+
+
+# ------------------------------------------------------------------------------------------------
+# The designer's input shape, and new projects from templates
+
+#: Key of the model section that holds the designer's input shape (kept until a dataset says
+#: what one sample looks like, so that it survives a save and a reopen).
+INPUT_SHAPE_KEY = "input_shape"
+
+
+def read_input_shape(project: Project) -> Shape | None:
+    """The input shape stored in *project*, or ``None`` if it has none.
+
+    Raises ``ValueError`` (message prefixed with ``model.input_shape``) if the stored value is not
+    a shape, so that the caller can say so and fall back to a suggestion.
+    """
+    value = project.model_extra.get(INPUT_SHAPE_KEY)
+    if value is None:
+        return None
+    try:
+        return check_input_shape(value)
+    except ValueError as exc:
+        raise ValueError(f"model.{INPUT_SHAPE_KEY}: {exc}") from None
+
+
+def store_input_shape(project: Project, shape: Shape) -> None:
+    """Record *shape* in *project*'s model section (written on the next save)."""
+    project.model_extra[INPUT_SHAPE_KEY] = list(check_input_shape(shape))
+
+
+def project_from_template(template: Template) -> Project:
+    """A new, unsaved project holding *template*'s design, its input shape and training settings."""
+    training = default_training()
+    training.update(copy.deepcopy(template.training))
+    project = Project(name=template.key, stack=template.stack(), training=training)
+    store_input_shape(project, template.input_shape)
+    return project

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from netstudio import __version__
 from netstudio.core.errors import NetStudioError, one_line
-from netstudio.ui.recovery import app_data_folder
+from netstudio.ui.settings import app_data_folder
 
 #: The log is rotated (to netstudio.log.1) when it grows past this size.
 MAX_LOG_BYTES = 1 << 20

@@ -32,25 +32,19 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer, Signal, Slot
+from PySide6.QtCore import QLockFile, QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QMessageBox
 
 from netstudio import __version__
-from netstudio.core.design.templates import store_input_shape
 from netstudio.core.errors import ProjectError
 from netstudio.core.fileio import atomic_write_text
-from netstudio.core.project import MAX_PROJECT_BYTES, Project, project_from_json
-from netstudio.core.runs.folder import slug
+from netstudio.core.project import MAX_PROJECT_BYTES, Project, project_from_json, store_input_shape
+from netstudio.core.strings import slug
+from netstudio.ui.settings import app_data_folder
 
 #: Default autosave interval: once a minute.
 INTERVAL_MS = 60_000
 RECOVERY_KEY = "recovery"
-
-
-def app_data_folder() -> Path:
-    """NetStudio's folder for its own files (recovery, logs, runs of unsaved projects)."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(base) if base else Path.home() / ".netstudio"
 
 
 def recovery_folder() -> Path:

@@ -1,10 +1,12 @@
-"""What NetStudio remembers between sessions (QSettings): layout, recent files, last folder, theme."""
+"""What NetStudio remembers between sessions (QSettings: layout, recent files, last folder, theme)
+and where it keeps its own files (:func:`app_data_folder`)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 ORGANIZATION = "NetStudio"
 APPLICATION = "NetStudio"
@@ -78,3 +80,9 @@ class Settings:
 
     def sync(self) -> None:
         self.store.sync()
+
+
+def app_data_folder() -> Path:
+    """NetStudio's folder for its own files (recovery, logs, runs of unsaved projects)."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation)
+    return Path(base) if base else Path.home() / ".netstudio"

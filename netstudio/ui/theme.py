@@ -13,6 +13,9 @@ from PySide6.QtWidgets import QApplication
 
 THEMES = ("system", "light", "dark")
 THEME_LABELS = {"system": "System", "light": "Light", "dark": "Dark"}
+#: One colour per class, the same in every panel that draws classes (in order, then round again).
+CLASS_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#8e44ad", "#16a085", "#d4ac0d",
+                                     "#7f8c8d")]
 
 _LIGHT = {
     "Window": "#f3f4f6", "WindowText": "#1f2328", "Base": "#ffffff", "AlternateBase": "#f6f8fa",
@@ -88,3 +91,8 @@ def blend(colour: QColor, base: QColor) -> QColor:
     """*colour* (with its alpha) painted over *base*, as an opaque colour."""
     a = colour.alphaF()
     return QColor.fromRgbF(*(a * c + (1 - a) * b for c, b in zip(colour.getRgbF()[:3], base.getRgbF()[:3])))
+
+
+def class_color(index: int) -> QColor:
+    """The colour of class *index* wherever classes are drawn (the data preview, the evaluation)."""
+    return CLASS_COLORS[index % len(CLASS_COLORS)]

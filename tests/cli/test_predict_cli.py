@@ -38,11 +38,10 @@ def table(tmp_path_factory):
     the training arrays hold the file's rows in order), exported to .pt2, .pt and .onnx."""
     import torch
 
-    import netstudio.core.export.exporter  # noqa: F401  (registers the run writers)
     from netstudio.core.design.losses import to_probabilities
-    from netstudio.core.export.exporter import export_run
+    from netstudio.core.export.exporter import export_run, write_run_models
     from netstudio.core.project import load_project
-    from netstudio.core.runs.folder import write_run
+    from netstudio.core.runs.folder import save_run
     from netstudio.core.training.session import prepare_session
     from tests.core.test_export_support import write_project
 
@@ -52,7 +51,7 @@ def table(tmp_path_factory):
                                               "validation_split": 0.0}, MLP)
     session = prepare_session(load_project(project))
     summary = session.fit()
-    run = write_run(session, summary, folder / "run")
+    run = save_run(session, summary, folder / "run", write_models=write_run_models)
     export_run(run, "torchscript", folder / "model.pt")
     export_run(run, "onnx", folder / "model.onnx")
     session.model.eval()

@@ -3,14 +3,8 @@
 import numpy as np
 import pytest
 
-from netstudio.core.data.load import (
-    SAMPLES,
-    LoadCancelled,
-    describe_data,
-    load_dataset,
-    load_project_dataset,
-    split_indices,
-)
+from netstudio.core.data.common import LoadCancelled, split_indices
+from netstudio.core.data.load import SAMPLES, describe_data, load_dataset, load_project_dataset
 from netstudio.core.data.synthetic import KINDS, make_synthetic
 from netstudio.core.errors import DataError
 from netstudio.core.project import new_project

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from netstudio.core.data.common import LoadCancelled
 from netstudio.core.data.csv import read_table
-from netstudio.core.data.load import LoadCancelled, describe_data, load_dataset
+from netstudio.core.data.load import describe_data, load_dataset
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
 
@@ -354,7 +355,7 @@ def test_a_watched_large_file_reports_progress_and_stops_mid_parse(tmp_path, mon
     write(tmp_path, "x,y,label\n" + rows)
     seen = []
     clock = iter(range(10**6))
-    monkeypatch.setattr("netstudio.core.data.load.time.monotonic", lambda: next(clock))  # no coalescing
+    monkeypatch.setattr("netstudio.core.data.common.time.monotonic", lambda: next(clock))  # no coalescing
     data = load_dataset({"source": "csv", "path": "data.csv", "target": "label"}, tmp_path,
                         progress=lambda done, total: seen.append((done, total)))
     assert data.n_train + data.n_val == 300_000

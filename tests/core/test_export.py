@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netstudio.core.export.exporter import FORMATS, SUFFIXES, export_run
+from netstudio.core.export.common import FORMATS, SUFFIXES
+from netstudio.core.export.exporter import export_run
 from tests.core.test_export_support import (
     CNN,
     GRU,

@@ -9,12 +9,8 @@ from torch import nn
 
 from netstudio.core.errors import ExportError
 from netstudio.core.export import formats as export_formats
-from netstudio.core.export.exporter import (
-    check_format,
-    default_export_path,
-    export_model,
-    sample_inputs,
-)
+from netstudio.core.export.common import check_format
+from netstudio.core.export.exporter import default_export_path, export_model, sample_inputs
 from netstudio.core.export.model import build_exported_model
 
 METADATA = {"format": "netstudio-model", "name": "tiny", "task": "binary", "classes": ["no", "yes"],

@@ -1,6 +1,6 @@
 """Helpers shared by the export and predict tests (no tests here).
 
-Tiny real runs are trained in-process (``prepare_session`` + ``fit`` + ``write_run``, a second
+Tiny real runs are trained in-process (``prepare_session`` + ``fit`` + ``save_run``, a second
 or two each); exported files are loaded in fresh interpreters in which importing ``netstudio``
 fails, as they would be on a machine without NetStudio.
 """
@@ -80,15 +80,15 @@ def write_project(folder: Path, name: str, data: dict, layers: list[dict], train
 
 def train_run(folder: Path, name: str, data: dict, layers: list[dict], training: dict | None = None) -> Path:
     """Train a project in-process and save its run folder (with model.pt2 and model.onnx)."""
-    import netstudio.core.export.exporter  # noqa: F401  (registers the run writers, as the CLI does)
+    from netstudio.core.export.exporter import write_run_models
     from netstudio.core.project import load_project
-    from netstudio.core.runs.folder import write_run
+    from netstudio.core.runs.folder import save_run
     from netstudio.core.training.session import prepare_session
 
     session = prepare_session(load_project(write_project(folder, name, data, layers, training)))
     summary = session.fit()
     assert summary.ok, summary.message
-    return write_run(session, summary, folder / f"run-{name}")
+    return save_run(session, summary, folder / f"run-{name}", write_models=write_run_models)
 
 
 def reference_outputs(run_dir: Path, raw: np.ndarray) -> np.ndarray:

@@ -4,8 +4,9 @@ import pytest
 
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ExportError
+from netstudio.core.export.exporter import write_run_models
 from netstudio.core.project import Project, load_project
-from netstudio.core.runs.folder import write_run
+from netstudio.core.runs.folder import RUN_FILES, save_run
 from netstudio.core.runs.history import (
     config_diff,
     delete_run,
@@ -22,7 +23,7 @@ S = LayerSpec.create
 def run_once(project, **training):
     project.training.update(training)
     session = prepare_session(project)
-    return write_run(session, session.fit())
+    return save_run(session, session.fit())
 
 
 @pytest.fixture
@@ -87,16 +88,12 @@ def test_layer_text():
                        {"type": "Flatten", "params": {}}]) == "Conv2d(8) → LSTM(4) → Flatten"
 
 
-def test_every_saved_run_holds_the_model_file(project):
-    """write_run registers the exporter itself: no caller has to import it first."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from netstudio.core.project import load_project; from netstudio.core.runs.folder import write_run;"
-            "from netstudio.core.training.session import prepare_session;"
-            "s = prepare_session(load_project(sys.argv[1])); print(write_run(s, s.fit()))")
-    result = subprocess.run([sys.executable, "-c", code, str(project.path)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    from pathlib import Path
-
-    assert (Path(result.stdout.strip()) / "model.pt2").is_file()
+def test_a_saved_run_holds_the_model_files_it_is_given_a_writer_for(project, tmp_path):
+    """save_run writes the model files through the writer it is handed (the front ends hand it
+    write_run_models); without one the run holds its weights and settings only."""
+    session = prepare_session(project)
+    summary = session.fit()
+    with_models = save_run(session, summary, tmp_path / "with", write_models=write_run_models)
+    plain = save_run(session, summary, tmp_path / "plain")
+    assert (with_models / "model.pt2").is_file()
+    assert sorted(p.name for p in plain.iterdir()) == sorted(RUN_FILES)

@@ -26,7 +26,16 @@ def run_blocked(blocked, modules):
 
 
 def core_modules():
-    return [f"netstudio.core.{m.name}" for m in pkgutil.iter_modules(netstudio.core.__path__)]
+    """Every module of the core, in its sub-packages too (iter_modules would stop at their names)."""
+    return [m.name for m in pkgutil.walk_packages(netstudio.core.__path__, "netstudio.core.")]
+
+
+def test_the_walk_reaches_into_every_sub_package():
+    modules = core_modules()
+    for package in ("design", "data", "training", "runs", "export"):
+        assert f"netstudio.core.{package}" in modules
+        assert any(m.startswith(f"netstudio.core.{package}.") for m in modules), package
+    assert "netstudio.core.data.csv" in modules and "netstudio.core.export.safe_load" in modules
 
 
 def test_every_core_module_imports_without_qt():

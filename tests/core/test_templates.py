@@ -7,11 +7,14 @@ from netstudio.core.design.templates import (
     TEMPLATES,
     get_template,
     parse_input_shape,
-    read_input_shape,
-    store_input_shape,
     suggest_input_shape,
 )
-from netstudio.core.project import load_project
+from netstudio.core.project import (
+    load_project,
+    project_from_template,
+    read_input_shape,
+    store_input_shape,
+)
 
 DESIGNS = [t for t in TEMPLATES if t.key != "blank"]
 
@@ -26,7 +29,7 @@ def test_every_template_validates_on_its_input_shape(template):
 
 @pytest.mark.parametrize("template", DESIGNS, ids=lambda t: t.key)
 def test_template_projects_round_trip(template, tmp_path):
-    project = template.project()
+    project = project_from_template(template)
     path = project.save(tmp_path / f"{template.key}.nsproj")
     again = load_project(path)
     assert again.stack.to_config() == template.stack().to_config()
@@ -68,7 +71,7 @@ def test_parse_input_shape_rejects_nonsense(text):
 
 
 def test_a_malformed_stored_input_shape_is_reported():
-    project = get_template("blank").project()
+    project = project_from_template(get_template("blank"))
     project.model_extra["input_shape"] = "big"
     with pytest.raises(ValueError, match="model.input_shape"):
         read_input_shape(project)

@@ -47,17 +47,16 @@ def read_only_wrapper(folder: Path, relative: str) -> list[str] | None:
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory):
     """A trained run on a small table and its model files (.pt2, .pt), made once in-process."""
-    import netstudio.core.export.exporter  # noqa: F401  (registers the run folder's model writers)
-    from netstudio.core.export.exporter import export_run
+    from netstudio.core.export.exporter import export_run, write_run_models
     from netstudio.core.project import load_project
-    from netstudio.core.runs.folder import write_run
+    from netstudio.core.runs.folder import save_run
     from netstudio.core.training.session import prepare_session
 
     folder = tmp_path_factory.mktemp("shared")
     (folder / "table.csv").write_text(TABLE, encoding="utf-8")
     write_project(folder, project_doc({"source": "csv", "path": "table.csv", "target": "label"}))
     session = prepare_session(load_project(folder / "p.nsproj"), device="cpu")
-    run = write_run(session, session.fit(), folder / "run")
+    run = save_run(session, session.fit(), folder / "run", write_models=write_run_models)
     export_run(run, "torchscript", folder / "model.pt")
     return {"run": run, "pt2": run / "model.pt2", "pt": folder / "model.pt", "folder": folder}
 

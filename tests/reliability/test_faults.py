@@ -48,8 +48,8 @@ def test_out_of_memory_mid_run_fails_the_run_and_still_saves_it(tmp_path, error)
     best weights so far are kept, and the run folder is written complete (nothing half-written)."""
     import torch
 
-    import netstudio.core.export.exporter  # noqa: F401  (model files in the run folder)
-    from netstudio.core.runs.folder import RUN_FILES, load_run, write_run
+    from netstudio.core.export.exporter import write_run_models
+    from netstudio.core.runs.folder import RUN_FILES, load_run, save_run
     from netstudio.core.training.session import prepare_session
 
     session = prepare_session(moons_project(tmp_path))
@@ -62,7 +62,7 @@ def test_out_of_memory_mid_run_fails_the_run_and_still_saves_it(tmp_path, error)
     assert summary.status == "failed" and not summary.ok
     assert summary.message == "out of memory on cpu with batch size 8: try a smaller batch size or a smaller model"
     assert summary.epochs_run == 2  # 6 steps an epoch: the third one ran out of memory
-    folder = write_run(session, summary, tmp_path / "run")
+    folder = save_run(session, summary, tmp_path / "run", write_models=write_run_models)
     assert all((folder / name).is_file() for name in RUN_FILES)
     assert load_run(folder).summary["status"] == "failed"
     assert_nothing_lost(before, tmp_path, new=("run/*",))
@@ -179,25 +179,23 @@ def test_a_run_folder_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
         (folder / "model.pt2").write_bytes(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(runs, "RUN_WRITERS", [broken_writer])
     tally("faults")
     with pytest.raises(ConfigError, match="cannot write the run folder .*No space left on device"):
-        runs.write_run(session, summary, tmp_path / "run")
+        runs.save_run(session, summary, tmp_path / "run", write_models=broken_writer)
     assert not (tmp_path / "run").exists()
     assert_nothing_lost(before, tmp_path)
 
 
 @pytest.mark.parametrize("fmt", ["pt2", "safetensors", "python"])
 def test_an_export_that_fails_at_the_last_step_keeps_the_previous_file(tmp_path, monkeypatch, fmt):
-    import netstudio.core.export.exporter  # noqa: F401
-    from netstudio.core.export.exporter import export_run
-    from netstudio.core.runs.folder import write_run
+    from netstudio.core.export.exporter import export_run, write_run_models
+    from netstudio.core.runs.folder import save_run
     from netstudio.core.training.session import prepare_session
 
     (tmp_path / "table.csv").write_text(TABLE, encoding="utf-8")
     write_project(tmp_path, project_doc({"source": "csv", "path": "table.csv", "target": "label"}))
     session = prepare_session(load_project(tmp_path / "p.nsproj"), device="cpu")
-    run = write_run(session, session.fit(), tmp_path / "run")
+    run = save_run(session, session.fit(), tmp_path / "run", write_models=write_run_models)
     out = tmp_path / ("py" if fmt == "python" else f"m.{fmt}")
     if fmt != "python":
         out.write_bytes(b"the previous export")

@@ -65,9 +65,10 @@ def one_line(exc: NetStudioError) -> None:
 
 def base_documents() -> list[dict]:
     from netstudio.core.design.templates import TEMPLATES
+    from netstudio.core.project import project_from_template
 
     docs = [json.loads(p.read_text(encoding="utf-8")) for p in sorted((REPO / "samples").glob("*.nsproj"))]
-    docs += [t.project().to_json() for t in TEMPLATES]
+    docs += [project_from_template(t).to_json() for t in TEMPLATES]
     return docs
 
 
@@ -131,7 +132,7 @@ def mutate(doc, mutations):
 
 def check_loaded(project, tmp_path) -> None:
     """A project that loaded saves, reads back the same, validates and summarises without raising."""
-    from netstudio.commands.summary import format_table
+    from netstudio.core.design.report import format_table
     from netstudio.core.project import load_project
     from netstudio.core.training.trainer import TrainConfig
 
@@ -424,9 +425,9 @@ def model_file(factory, fmt: str) -> Path:
     """A model exported in *fmt* from a small trained run (made once)."""
     if fmt not in _MODELS:
         if "run" not in _MODELS:
-            import netstudio.core.export.exporter  # noqa: F401
+            from netstudio.core.export.exporter import write_run_models
             from netstudio.core.project import load_project
-            from netstudio.core.runs.folder import write_run
+            from netstudio.core.runs.folder import save_run
             from netstudio.core.training.session import prepare_session
             from tests.reliability.catalogue import project_doc, write_project
 
@@ -434,7 +435,7 @@ def model_file(factory, fmt: str) -> Path:
             (folder / "table.csv").write_text(TABLE, encoding="utf-8")
             write_project(folder, project_doc({"source": "csv", "path": "table.csv", "target": "label"}))
             session = prepare_session(load_project(folder / "p.nsproj"), device="cpu")
-            _MODELS["run"] = write_run(session, session.fit(), folder / "run")
+            _MODELS["run"] = save_run(session, session.fit(), folder / "run", write_models=write_run_models)
         from netstudio.core.export.exporter import export_run
 
         run = _MODELS["run"]

@@ -80,7 +80,7 @@ def test_shapes_beyond_any_machine_stop_instead_of_overflowing():
     messages = [i.message for r in validation.layers for i in r.issues]
     assert any("far more than any machine holds" in m for m in messages)
     json.dumps(validation.to_json(), allow_nan=False)
-    from netstudio.commands.summary import format_table
+    from netstudio.core.design.report import format_table
 
     format_table("huge", validation)
 
@@ -222,15 +222,14 @@ def test_image_headers_claiming_giant_sizes_are_refused_before_allocating(tmp_pa
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    import netstudio.core.export.exporter  # noqa: F401
-    from netstudio.core.export.exporter import export_run
-    from netstudio.core.runs.folder import write_run
+    from netstudio.core.export.exporter import export_run, write_run_models
+    from netstudio.core.runs.folder import save_run
     from netstudio.core.training.session import prepare_session
 
     folder = tmp_path_factory.mktemp("models")
     write_project(folder, project_doc())
     session = prepare_session(load_project(folder / "p.nsproj"), device="cpu")
-    run = write_run(session, session.fit(), folder / "run")
+    run = save_run(session, session.fit(), folder / "run", write_models=write_run_models)
     export_run(run, "torchscript", folder / "m.pt")
     return {"pt2": run / "model.pt2", "pt": folder / "m.pt", "onnx": run / "model.onnx", "folder": folder}
 

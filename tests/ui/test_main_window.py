@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBo
 
 from netstudio.core.design.stack import LayerSpec
 from netstudio.core.design.templates import get_template
-from netstudio.core.project import load_project
+from netstudio.core.project import load_project, project_from_template
 from netstudio.ui.window.dialogs import InputShapeDialog, LayerReferenceDialog, ShortcutsDialog
 from netstudio.ui.window.main_window import MainWindow
 
@@ -152,7 +152,7 @@ def test_a_malformed_project_is_refused_and_the_design_kept(window, tmp_path, mo
 
 
 def test_opening_from_the_menu_uses_the_last_folder(window, tmp_path, monkeypatch, settings):
-    path = get_template("small-rnn").project().save(tmp_path / "rnn.nsproj")
+    path = project_from_template(get_template("small-rnn")).save(tmp_path / "rnn.nsproj")
     settings.last_folder = str(tmp_path)
     asked = []
 
@@ -168,7 +168,7 @@ def test_opening_from_the_menu_uses_the_last_folder(window, tmp_path, monkeypatc
 
 
 def test_a_project_without_input_shape_gets_a_suggestion(window, tmp_path):
-    project = get_template("lenet-cnn").project()
+    project = project_from_template(get_template("lenet-cnn"))
     project.model_extra.clear()  # as written by hand, or by a NetStudio without the designer
     assert window.open_project(project.save(tmp_path / "cnn.nsproj"))
     assert window.design.input_shape == (1, 28, 28) and window.design.validation.valid
@@ -198,7 +198,7 @@ def file_mime(path) -> QMimeData:
 
 
 def test_dropping_a_project_file_on_the_window_opens_it(window, tmp_path):
-    path = get_template("mlp-classifier").project().save(tmp_path / "mlp.nsproj")
+    path = project_from_template(get_template("mlp-classifier")).save(tmp_path / "mlp.nsproj")
     mime = file_mime(path)  # an event does not own its mime data: keep it alive
     enter = drag_enter(mime)
     QApplication.sendEvent(window, enter)
@@ -294,7 +294,7 @@ def test_a_panel_added_later_gets_its_remembered_place(qtbot, settings):
 
 
 def test_recent_files_menu(window, settings, tmp_path, monkeypatch):
-    paths = [get_template(k).project().save(tmp_path / f"{k}.nsproj") for k in ("first-network", "small-rnn")]
+    paths = [project_from_template(get_template(k)).save(tmp_path / f"{k}.nsproj") for k in ("first-network", "small-rnn")]
     for p in paths:
         settings.add_recent(p)
     settings.add_recent(paths[0])  # opened again: moves to the top, no duplicate

@@ -8,6 +8,7 @@ import pytest
 
 from netstudio import cli
 from netstudio.core.design.templates import get_template
+from netstudio.core.project import project_from_template
 
 SHOW_WINDOW = """
 import sys
@@ -36,7 +37,7 @@ def netstudio(args, env):
 
 
 def test_the_window_appears_before_torch_is_imported(tmp_path):
-    path = get_template("lenet-cnn").project().save(tmp_path / "lenet.nsproj")
+    path = project_from_template(get_template("lenet-cnn")).save(tmp_path / "lenet.nsproj")
     result = subprocess.run([sys.executable, "-c", SHOW_WINDOW, str(path)], capture_output=True, text=True,
                             timeout=120, env=clean_env(tmp_path, QT_QPA_PLATFORM="offscreen"))
     assert result.returncode == 0, result.stderr

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.project import Project
 from netstudio.core.training.session import prepare_session
-from netstudio.ui.training import worker as worker_module
-from netstudio.ui.training.controller import TaskRunner, TrainingController
-from netstudio.ui.training.worker import running_threads
+from netstudio.ui import tasks as tasks_module
+from netstudio.ui.tasks import TaskRunner, running_threads
+from netstudio.ui.training.controller import TrainingController
 
 S = LayerSpec.create
 
@@ -194,15 +194,16 @@ def test_training_on_the_cpu_leaves_a_core_to_the_window(qtbot, controller, tmp_
 
 def test_workers_are_destroyed_in_the_gui_thread(qtbot, controller, tmp_path, monkeypatch):
     """A worker destroyed in its own thread deadlocked with the GUI thread now and then (~QObject
-    holds Qt's lock and wants the GIL; see netstudio/ui/training/worker.py, Worker)."""
+    holds Qt's lock and wants the GIL; see netstudio/ui/tasks.py, Worker)."""
     destroyed_in = []
+    start_in_thread = tasks_module.start_in_thread
 
     def watched(worker, owner, on_finished):
         worker.destroyed.connect(lambda *_: destroyed_in.append(threading.current_thread().name),
                                  Qt.ConnectionType.DirectConnection)
-        return worker_module.start_in_thread(worker, owner, on_finished)
+        return start_in_thread(worker, owner, on_finished)
 
-    monkeypatch.setattr("netstudio.ui.training.controller.start_in_thread", watched)
+    monkeypatch.setattr("netstudio.ui.tasks.start_in_thread", watched)
     with qtbot.waitSignal(controller.idle, timeout=60000):
         assert controller.start(session_for(tmp_path, epochs=1), out_dir=lambda: str(tmp_path / "run"))
     runner = TaskRunner()

@@ -17,9 +17,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from netstudio.ui.training.controller import TaskRunner
+from netstudio.ui.tasks import TaskRunner, running_threads
 from netstudio.ui.training.export_dialog import ExportDialog
-from netstudio.ui.training.worker import running_threads
 from tests.reliability.conftest import assert_nothing_lost, snapshot, tally
 from tests.ui.test_workflow import open_with_data, train
 
@@ -51,9 +50,7 @@ def test_start_and_stop_fifty_times_in_a_row(qtbot, window, iris_project, monkey
     # Each stopped run is saved; the model files (.pt2 and ONNX, over half a second each) are left
     # out of these fifty, which are about the window's threads. Training, continuing and exporting
     # write them in test_workflow.py.
-    import netstudio.core.export.exporter  # noqa: F401  (registers the writers, in the real list, for the later tests)
-
-    monkeypatch.setattr("netstudio.core.runs.folder.RUN_WRITERS", [])
+    monkeypatch.setattr("netstudio.core.export.exporter.write_run_models", lambda session, summary, folder: [])
     workflow = open_with_data(qtbot, window, iris_project)
     panel, controller = workflow.training_panel, workflow.controller
     panel.epochs.setValue(100000)  # a training setting: the project is now modified, the layers are not
@@ -205,7 +202,7 @@ WORKERS_AND_CONNECTS = r"""
 import sys
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
-from netstudio.ui.training.controller import TaskRunner
+from netstudio.ui.tasks import TaskRunner
 
 app = QApplication([])
 TASKS = int(sys.argv[1])
@@ -244,7 +241,7 @@ print("finished", finished[0])
 def test_short_tasks_while_the_window_connects_signals_never_deadlock(tmp_path):
     """Each task's end and the GUI thread's connect() race for Qt's signal-slot locks. While workers
     were destroyed in their own threads, this froze for good within the first 200 tasks (six tries
-    of six); see netstudio/ui/training/worker.py, Worker. Run in a child process, so a hang fails this test
+    of six); see netstudio/ui/tasks.py, Worker. Run in a child process, so a hang fails this test
     instead of stopping the suite."""
     script = tmp_path / "workers_and_connects.py"
     script.write_text(WORKERS_AND_CONNECTS, encoding="utf-8")

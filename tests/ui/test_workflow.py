@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
+from netstudio.ui.tasks import running_threads
 from netstudio.ui.training.export_dialog import ExportDialog
-from netstudio.ui.training.worker import running_threads
 
 REPO = Path(__file__).resolve().parents[2]
 

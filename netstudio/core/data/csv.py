@@ -86,7 +86,7 @@ def read_table(path: Path, monitor=None, numeric_hints: bool = True, target: str
     Parameters
     ----------
     path : Path
-    monitor : netstudio.core.data.load.Monitor, optional
+    monitor : netstudio.core.data.common.Monitor, optional
         Gets progress in bytes and may cancel between chunks.
     numeric_hints : bool
         Parse the columns that look numeric in the prefix straight to float32.

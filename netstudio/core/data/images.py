@@ -17,55 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_indices
 from netstudio.core.data.dataset import Dataset
-from netstudio.core.data.load import Monitor, assemble, output_width, resolve_path, split_indices
+from netstudio.core.data.image_files import images_under, read_image, visible
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
 
-EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
-#: Folders that tools leave behind and that are never classes.
-IGNORED_FOLDERS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN"})
 SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation"})
 #: Largest side an image folder is resized to without data.image_size saying so (the project's own
 #: limit for data.image_size too).
 MAX_SIDE = 4096
 #: Bytes a loaded pixel costs at the peak: the uint8 copy and the float32 training arrays.
 BYTES_PER_PIXEL = 1 + 4 + 4
-
-
-def read_image(path, size: tuple[int, int], color: str) -> np.ndarray:
-    """One image file as uint8 ``[C, H, W]`` (C = 3 for ``rgb``, 1 for ``grayscale``).
-
-    Raises the file's own error (OSError, ValueError...) when it cannot be decoded.
-    """
-    from PIL import Image, ImageOps
-
-    with Image.open(path) as image:
-        image.seek(0)
-        image = ImageOps.exif_transpose(image)
-        image = _to_mode(image, "L" if color == "grayscale" else "RGB")
-        h, w = size
-        if image.size != (w, h):
-            image = image.resize((w, h), Image.Resampling.BILINEAR)
-        array = np.asarray(image, dtype=np.uint8)
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
-
-
-def _to_mode(image, mode: str):
-    from PIL import Image
-
-    if image.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
-        values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-        image = Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    if image.mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    return image.convert(mode) if image.mode != mode else image
 
 
 def scan_folder(folder: Path) -> tuple[list[str], list[tuple[Path, int]], list[str]]:
@@ -79,7 +43,7 @@ def scan_folder(folder: Path) -> tuple[list[str], list[tuple[Path, int]], list[s
     if not folder.is_dir():
         raise DataError(f"{folder} is a file: an image dataset is a folder with one sub-folder per class")
     try:
-        subfolders = sorted(e.name for e in os.scandir(folder) if e.is_dir() and _visible(e.name))
+        subfolders = sorted(e.name for e in os.scandir(folder) if e.is_dir() and visible(e.name))
     except OSError as exc:
         raise DataError(f"{folder}: cannot read ({exc.strerror or exc})") from None
     if not subfolders:
@@ -89,7 +53,7 @@ def scan_folder(folder: Path) -> tuple[list[str], list[tuple[Path, int]], list[s
                         "the training folder (one sub-folder per class inside)")
     warnings, classes, files = [], [], []
     for name in subfolders:
-        found = _images_under(folder / name)
+        found = images_under(folder / name)
         if not found:
             warnings.append(f"class folder {name!r} has no images and was left out")
             continue
@@ -99,19 +63,6 @@ def scan_folder(folder: Path) -> tuple[list[str], list[tuple[Path, int]], list[s
         only = f"only one class sub-folder with images ({classes[0]!r})" if classes else "no images in its sub-folders"
         raise DataError(f"{folder} has {only}: classification needs a sub-folder per class, at least two")
     return classes, files, warnings
-
-
-def _visible(name: str) -> bool:
-    return not name.startswith((".", "_.")) and name not in IGNORED_FOLDERS
-
-
-def _images_under(folder: Path) -> list[Path]:
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if _visible(d))
-        found.extend(Path(root) / n for n in sorted(names)
-                     if _visible(n) and os.path.splitext(n)[1].lower() in EXTENSIONS)
-    return found
 
 
 def _headers(files, monitor: Monitor | None):

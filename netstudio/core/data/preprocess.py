@@ -438,7 +438,7 @@ class Preprocessor:
 
     def encode_images(self, paths) -> np.ndarray:
         """Image files -> raw float32 ``[N, C, H, W]`` pixels (0-255) as :meth:`raw_input` says."""
-        from netstudio.core.data.images import read_image
+        from netstudio.core.data.image_files import read_image
 
         if self.kind != "images":
             raise DataError(f"a {self.kind} model does not take images")

@@ -1,10 +1,10 @@
-"""Ready-made designs to start from, and the design's input shape as the project stores it.
+"""Ready-made designs to start from, and the design's input shape: checked, parsed, suggested.
 
 A :class:`Template` is a layer list with the input shape it was drawn for and a few training
-settings that suit it; :meth:`Template.project` turns it into a new :class:`Project`. Until a
-dataset says what one sample looks like, the designer checks the stack against an input shape the
-user sets by hand; it is stored in the project's model section as ``"input_shape": [...]`` so
-that it survives a save and a reopen (:func:`read_input_shape`, :func:`store_input_shape`).
+settings that suit it; :func:`netstudio.core.project.project_from_template` turns it into a new
+project. Until a dataset says what one sample looks like, the designer checks the stack against an
+input shape the user sets by hand (:func:`check_input_shape`, :func:`parse_input_shape`); the
+project stores it (:func:`netstudio.core.project.read_input_shape`).
 """
 
 from __future__ import annotations
@@ -16,10 +16,7 @@ from typing import Any
 
 from netstudio.core.design.layers import Shape
 from netstudio.core.design.stack import LayerSpec, LayerStack
-from netstudio.core.project import Project, default_training
 
-#: Key of the model section that holds the designer's input shape.
-INPUT_SHAPE_KEY = "input_shape"
 #: The input shape of a new, empty design: ten features.
 DEFAULT_INPUT_SHAPE: Shape = (10,)
 #: More dimensions than this is not a sample shape any layer here accepts.
@@ -58,14 +55,6 @@ class Template:
     def stack(self) -> LayerStack:
         """A fresh :class:`LayerStack` of this template's layers (defaults filled in)."""
         return LayerStack([LayerSpec.from_config(copy.deepcopy(c)) for c in self.layers])
-
-    def project(self) -> Project:
-        """A new, unsaved project holding this design and its input shape."""
-        training = default_training()
-        training.update(copy.deepcopy(self.training))
-        project = Project(name=self.key, stack=self.stack(), training=training)
-        store_input_shape(project, self.input_shape)
-        return project
 
 
 def _layer(type_name: str, **params: Any) -> dict:
@@ -145,26 +134,6 @@ def parse_sizes(text: str) -> list[int]:
     if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
         raise ValueError(f"{text.strip()!r} is not a list of whole numbers like 1, 28, 28")
     return [int(p) for p in parts]
-
-
-def read_input_shape(project: Project) -> Shape | None:
-    """The input shape stored in *project*, or ``None`` if it has none.
-
-    Raises ``ValueError`` (message prefixed with ``model.input_shape``) if the stored value is not
-    a shape, so that the caller can say so and fall back to a suggestion.
-    """
-    value = project.model_extra.get(INPUT_SHAPE_KEY)
-    if value is None:
-        return None
-    try:
-        return check_input_shape(value)
-    except ValueError as exc:
-        raise ValueError(f"model.{INPUT_SHAPE_KEY}: {exc}") from None
-
-
-def store_input_shape(project: Project, shape: Shape) -> None:
-    """Record *shape* in *project*'s model section (written on the next save)."""
-    project.model_extra[INPUT_SHAPE_KEY] = list(check_input_shape(shape))
 
 
 def suggest_input_shape(stack: LayerStack) -> Shape:

@@ -20,9 +20,9 @@ compared with the model on sample raw inputs (real rows where known, plus random
 missing values); a difference above :data:`PARITY_TOLERANCE` fails the export. Files are written
 under a temporary name and moved into place only when complete and checked.
 
-Importing this module registers :func:`write_run_models` in
-:data:`netstudio.core.runs.folder.RUN_WRITERS`, so a saved training run holds ``model.pt2`` and, when
-the ``onnx`` extra is installed, ``model.onnx``.
+:func:`write_run_models` is what a saved training run gets its ``model.pt2`` (and, when the ``onnx``
+extra is installed, ``model.onnx``) from: the front ends hand it to
+:func:`netstudio.core.runs.folder.save_run`.
 """
 
 from __future__ import annotations
@@ -30,51 +30,20 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from netstudio import __version__
 from netstudio.core.errors import ExportError
-from netstudio.core.runs.folder import RUN_WRITERS, Run, load_run, model_metadata
-
-FORMATS = ("pt2", "torchscript", "onnx", "safetensors", "python")
-#: File suffix of each format ("" for the python folder).
-SUFFIXES = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors", "python": ""}
-#: Largest difference allowed between the model and a written file on the same raw inputs: absolute
-#: for probabilities, relative to the value's size for regression values above 1.
-PARITY_TOLERANCE = 1e-4
-#: Name of the metadata entry: ``extra/netstudio.json`` in .pt2/.pt archives, the
-#: ``metadata_props`` key in ONNX, the header key in safetensors.
-METADATA_KEY = "netstudio"
-MODEL_FORMAT = "netstudio-model"
-
-
-@dataclass
-class ExportResult:
-    """What an export wrote.
-
-    Attributes
-    ----------
-    format : str
-        One of :data:`FORMATS`.
-    path : Path
-        The file (or, for ``python``, the folder) written.
-    files : list of Path
-        Every file written (the folder's contents for ``python``).
-    parity_max_abs_diff : float or None
-        Largest absolute difference between the model and the written file on the sample
-        inputs (ONNX: run in onnxruntime); None when it could not be checked (see ``notes``).
-    notes : list of str
-        One-line remarks for the user (a check that could not run, a missing optional package).
-    """
-
-    format: str
-    path: Path
-    files: list[Path] = field(default_factory=list)
-    parity_max_abs_diff: float | None = None
-    notes: list[str] = field(default_factory=list)
+from netstudio.core.export.common import (
+    MODEL_FORMAT,
+    SUFFIXES,
+    ExportResult,
+    check_format,
+    onnx_available,
+)
+from netstudio.core.runs.folder import Run, load_run, model_metadata
 
 
 def default_export_path(run: Run | str | os.PathLike, format: str) -> Path:
@@ -95,35 +64,6 @@ def default_export_path(run: Run | str | os.PathLike, format: str) -> Path:
     check_format(format)
     folder = run.path if isinstance(run, Run) else Path(run)
     return folder / ("python" if format == "python" else "model" + SUFFIXES[format])
-
-
-def check_format(format: str) -> str:
-    """*format* if it is one of :data:`FORMATS`, else :class:`ExportError` listing them."""
-    if format not in FORMATS:
-        raise ExportError(f"unknown export format {format!r} (choose from {', '.join(FORMATS)})")
-    return format
-
-
-def onnx_available() -> str | None:
-    """Whether ONNX export works here (an export dialog can grey the format out).
-
-    Returns
-    -------
-    str or None
-        None when ``onnx`` and ``onnxscript`` are installed, else a one-line reason naming the
-        ``onnx`` extra.
-    """
-    missing = [name for name in ("onnx", "onnxscript") if not _importable(name)]
-    if missing:
-        return (f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed: "
-                "install the onnx extra (pip install 'netstudio[onnx]')")
-    return None
-
-
-def _importable(name: str) -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec(name) is not None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -278,42 +218,6 @@ def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real:
     return x
 
 
-def parity_check(expected: np.ndarray, actual: np.ndarray, what: str) -> float:
-    """Compare a written model's outputs with the trained model's.
-
-    Parameters
-    ----------
-    expected, actual : numpy.ndarray
-        Outputs of the trained model and of the written file on the same inputs.
-    what : str
-        The written model, for the message ("the ONNX model in onnxruntime").
-
-    Returns
-    -------
-    float
-        The largest absolute difference.
-
-    Raises
-    ------
-    ExportError
-        When a difference exceeds :data:`PARITY_TOLERANCE` (relative to values above 1), the
-        shapes differ, or one side is non-finite where the other is not.
-    """
-    expected = np.asarray(expected, dtype=np.float64)
-    actual = np.asarray(actual, dtype=np.float64)
-    if expected.shape != actual.shape:
-        raise ExportError(f"{what} gives outputs shaped {list(actual.shape)}, the model {list(expected.shape)}")
-    if not np.isfinite(actual).all() and not np.array_equal(np.isfinite(actual), np.isfinite(expected)):
-        raise ExportError(f"{what} gives non-finite outputs where the model does not")
-    diff = np.abs(np.nan_to_num(actual) - np.nan_to_num(expected))
-    worst = float(diff.max()) if diff.size else 0.0
-    allowed = PARITY_TOLERANCE * np.maximum(1.0, np.abs(np.nan_to_num(expected)))
-    if (diff > allowed).any():
-        raise ExportError(f"{what} disagrees with the trained model: max abs difference {worst:.3g} "
-                          f"(allowed {PARITY_TOLERANCE:g})")
-    return worst
-
-
 # ------------------------------------------------------------------------------------------------
 # Run folders: model.pt2 and model.onnx beside the weights
 
@@ -321,7 +225,7 @@ def parity_check(expected: np.ndarray, actual: np.ndarray, what: str) -> float:
 def write_run_models(session, summary, folder: Path) -> list[str]:
     """Write ``model.pt2`` and ``model.onnx`` into a run folder being assembled.
 
-    Registered in :data:`netstudio.core.runs.folder.RUN_WRITERS`. Training has succeeded by then, so a
+    Given to :func:`~netstudio.core.runs.folder.save_run` by the front ends. Training has succeeded by then, so a
     model that cannot be exported leaves a one-line note on stderr instead of failing the run.
     Returns the notes.
     """
@@ -360,7 +264,3 @@ def _raw_rows(dataset, limit: int = 64) -> np.ndarray | None:
     x = np.asarray(x[:limit], dtype=np.float64)
     return ((x * pre.std + pre.mean) * pre.divide_by).astype(np.float32)
 
-
-if not any(getattr(w, "__module__", None) == __name__ and getattr(w, "__name__", None) == "write_run_models"
-           for w in RUN_WRITERS):
-    RUN_WRITERS.append(write_run_models)

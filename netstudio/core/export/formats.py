@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from netstudio.core.errors import ExportError
-from netstudio.core.export.exporter import METADATA_KEY, ExportResult, onnx_available, parity_check
+from netstudio.core.export.common import METADATA_KEY, ExportResult, onnx_available, parity_check
 from netstudio.core.export.safe_load import METADATA_FILE, ONNX_EXTRA, load_model_bytes
 from netstudio.core.fileio import atomic_write_bytes, umask
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netstudio.core.data.images import EXTENSIONS
+from netstudio.core.data.image_files import EXTENSIONS
 from netstudio.core.errors import DataError, ExportError
 from netstudio.core.export.safe_load import LoadedModel, load_model_file
 
@@ -115,11 +115,11 @@ def raw_inputs(model: LoadedModel, path: Path,
 
 def image_files(path: Path) -> list[Path]:
     """*path* itself, or every image under the folder *path*, in the order training reads them."""
-    from netstudio.core.data.images import _images_under
+    from netstudio.core.data.image_files import images_under
 
     if path.is_file():
         return [path]
-    files = _images_under(path)
+    files = images_under(path)
     if not files:
         raise DataError(f"{path}: no images found ({', '.join(sorted(EXTENSIONS))})")
     return files

@@ -29,7 +29,7 @@ import numpy as np
 
 from netstudio.core.errors import ExportError
 from netstudio.core.export.code import model_source
-from netstudio.core.export.exporter import METADATA_KEY, ExportResult, parity_check
+from netstudio.core.export.common import METADATA_KEY, ExportResult, parity_check
 from netstudio.core.export.formats import metadata_text, state_tensors
 from netstudio.core.fileio import atomic_folder
 
@@ -107,10 +107,10 @@ def training_setup(project, metadata: dict, folder: Path, notes: list[str]) -> d
 
 def _write_synthetic(data: dict, folder: Path) -> dict:
     """Synthetic points have no file: write the very points trained on as ``data.npz``."""
-    from netstudio.core.data.load import _synthetic_classes
+    from netstudio.core.data.arrays import synthetic_classes
     from netstudio.core.data.synthetic import make_synthetic
 
-    classes = _synthetic_classes(data)
+    classes = synthetic_classes(data)
     X, y = make_synthetic(data.get("kind", "moons"), int(data.get("samples", 500)), float(data.get("noise", 0.1)),
                           int(data.get("seed", 0)), len(classes))
     np.savez(folder / "data.npz", X=X.astype(np.float32), y=y.astype(np.int64))

@@ -10,7 +10,9 @@ A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default
 ``metadata.json``          what a model file needs to be used without NetStudio (see the export contract)
 
 The folder is assembled under a temporary name and renamed into place at the end, so a crash never
-leaves half a run, and an existing folder is never overwritten.
+leaves half a run, and an existing folder is never overwritten. The model files (``model.pt2``,
+``model.onnx``) are the exporter's work: :func:`save_run` writes them when it is handed the writer
+(the command line and the window pass :func:`netstudio.core.export.exporter.write_run_models`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ import io
 import json
 import math
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,21 +30,15 @@ from pathlib import Path
 from netstudio import __version__
 from netstudio.core.errors import ConfigError, ExportError
 from netstudio.core.fileio import atomic_folder, atomic_write_text
+from netstudio.core.strings import slug
 from netstudio.core.training.trainer import EpochMetrics, FitSummary
 
 METRIC_COLUMNS = {"binary": ["val_accuracy"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
 TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]
 RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json")
 
-#: Extra writers called with (session, summary, folder) while the run folder is assembled
-#: (the exporter registers the model files here).
-RUN_WRITERS: list[Callable] = []
-
-
-def slug(name: str) -> str:
-    """A file-name-safe version of a project name."""
-    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
-    return text[:60] or "project"
+#: Writes the model files into a run folder being assembled: ``write(session, summary, folder)``.
+ModelWriter = Callable[[object, FitSummary, Path], object]
 
 
 def default_run_dir(project, when: _dt.datetime | None = None) -> Path:
@@ -138,8 +133,21 @@ def model_metadata(session, summary: FitSummary) -> dict:
     }
 
 
-def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = None) -> Path:
+def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = None, *,
+             write_models: ModelWriter | None = None) -> Path:
     """Save the session's run; returns the folder.
+
+    Parameters
+    ----------
+    session : TrainingSession
+    summary : FitSummary
+        How the fit ended (its history becomes ``metrics.csv``).
+    out_dir : path, optional
+        The run folder (new or empty); default :func:`default_run_dir`.
+    write_models : callable, optional
+        ``write_models(session, summary, folder)`` writes the model files into the folder being
+        assembled (:func:`netstudio.core.export.exporter.write_run_models`); without it the run
+        holds the weights, which is all ``export`` needs.
 
     Raises
     ------
@@ -163,10 +171,8 @@ def write_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = 
             {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
         # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
         session.project.copy().save(tmp / "project.nsproj")
-        import netstudio.core.export.exporter  # noqa: F401 - registers the writers of model.pt2 and model.onnx
-
-        for writer in RUN_WRITERS:
-            writer(session, summary, tmp)
+        if write_models is not None:
+            write_models(session, summary, tmp)
     return target
 
 
@@ -212,7 +218,7 @@ class Run:
 
 
 def load_run(path: str | os.PathLike) -> Run:
-    """Read a run folder written by :func:`write_run`.
+    """Read a run folder written by :func:`save_run`.
 
     Raises
     ------

@@ -339,7 +339,7 @@ def cluster_commands(project_path: str | os.PathLike, nproc_per_node: int, nnode
     path = Path(project_path).expanduser().absolute()
     train = f"-m netstudio train {shlex.quote(str(path))}"
     endpoint = f"[{addr}]:{master_port}" if ":" in addr else f"{addr}:{master_port}"
-    from netstudio.core.runs.folder import slug
+    from netstudio.core.strings import slug
 
     job = slug(path.stem).lower()
     return {

@@ -3,7 +3,7 @@
 :func:`prepare_session` applies the command line's (or window's) overrides to a copy of the
 project, loads the data, checks the design against it, picks the device and builds the model.
 The returned :class:`TrainingSession` trains (``fit``, ``continue_fit``) and is what
-:func:`netstudio.core.runs.folder.write_run` saves. The CLI and the GUI worker both go through here, so a
+:func:`netstudio.core.runs.folder.save_run` saves. The CLI and the GUI worker both go through here, so a
 run in the window and a run on a server are the same run.
 """
 

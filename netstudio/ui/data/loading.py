@@ -35,7 +35,8 @@ class LoadedData:
 
 def load_for_panel(config: dict, base_dir: Path, progress=None, cancel=None, table: tuple | None = None) -> LoadedData:
     """Load *config* (a validated data section) for the panel; *table* reuses a parsed CSV."""
-    from netstudio.core.data.load import Monitor, load_dataset, resolve_path, resolve_sample
+    from netstudio.core.data.common import Monitor, resolve_path
+    from netstudio.core.data.load import load_dataset, resolve_sample
 
     resolved, folder = resolve_sample(config, Path(base_dir))
     source = resolved["source"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QColor, QIcon, QImageReader, QPixmap
+from PySide6.QtGui import QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -45,12 +45,11 @@ from netstudio.core.errors import NetStudioError
 from netstudio.core.project import SYNTHETIC_KINDS, TASKS, validate_data
 from netstudio.ui.data.loading import LoadedData, load_for_panel
 from netstudio.ui.data.models import FrameModel
-from netstudio.ui.training.controller import TaskRunner
+from netstudio.ui.tasks import TaskRunner
+from netstudio.ui.theme import class_color
 
 ROLES = ("feature", "target", "exclude")
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.tab *.psv *.npz *.csv.gz *.tsv.gz);;All files (*)"
-CLASS_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#8e44ad", "#16a085", "#d4ac0d",
-                                     "#7f8c8d")]
 
 
 class DataPanel(QWidget):
@@ -355,7 +354,7 @@ class DataPanel(QWidget):
             return f"Synthetic {c['kind']}: {c['samples']:,} points, noise {c['noise']:g}"
         if c.get("source") == "sample":
             return f"Bundled sample: {c['name']}"
-        from netstudio.core.data.load import resolve_path
+        from netstudio.core.data.common import resolve_path
 
         # the file really read: a relative path in a project resolves against the project's folder
         where = resolve_path(c["path"], self.base_dir).resolve() if c.get("path") else None
@@ -382,7 +381,7 @@ class DataPanel(QWidget):
         self.scatter.clear()
         for index, name in enumerate(classes or []):
             mask = y == index
-            color = CLASS_COLORS[index % len(CLASS_COLORS)]
+            color = class_color(index)
             self.scatter.plot(X[mask, 0], X[mask, 1], pen=None, symbol="o", symbolSize=5, symbolPen=None,
                               symbolBrush=color, name=name)
 

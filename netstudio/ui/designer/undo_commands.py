@@ -8,15 +8,21 @@ objects they remove and re-insert, so a layer keeps its identity across undo and
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtGui import QUndoCommand
 
 from netstudio.core.design.layers import Shape, fmt_shape, get_layer_type
 from netstudio.core.design.stack import LayerSpec, LayerStack
 
-if TYPE_CHECKING:
-    from netstudio.ui.designer.design import Design
+
+class ShapedDesign(Protocol):
+    """What :class:`SetInputShape` needs of the design (:class:`~netstudio.ui.designer.design.Design`)."""
+
+    input_shape: Shape
+
+    def apply_input_shape(self, shape: Shape) -> None: ...
+
 
 #: QUndoCommand.id() of parameter edits that may merge (consecutive spin-box steps).
 SET_PARAM_ID = 1001
@@ -138,7 +144,7 @@ class SetParam(QUndoCommand):
 class SetInputShape(QUndoCommand):
     """Change the shape the design is checked against."""
 
-    def __init__(self, design: Design, shape: Shape):
+    def __init__(self, design: ShapedDesign, shape: Shape):
         super().__init__(f"Set Input Shape to {fmt_shape(shape)}")
         self.design, self.new, self.old = design, tuple(shape), design.input_shape
 

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from netstudio.ui.data.panel import CLASS_COLORS
+from netstudio.ui.theme import class_color
 
 #: Samples listed for one confusion-matrix cell, at most.
 MAX_SAMPLES = 60
@@ -214,7 +214,7 @@ class EvaluationView(QWidget):
             X = raw_features(dataset, dataset.X_train)
             for index, name in enumerate(dataset.classes):
                 mask = dataset.y_train == index
-                item = pg.ScatterPlotItem(X[mask, 0], X[mask, 1], size=6, brush=CLASS_COLORS[index % len(CLASS_COLORS)],
+                item = pg.ScatterPlotItem(X[mask, 0], X[mask, 1], size=6, brush=class_color(index),
                                           pen=pg.mkPen(30, 30, 30, 160), name=name)
                 self.boundary.addItem(item)
                 self.boundary_points.append(item)
@@ -272,7 +272,7 @@ class EvaluationView(QWidget):
         """Draw a probability field ``[ny, nx, classes]`` (from the boundary probe) under the points."""
         if self.grid is None or self.dataset is None:
             return
-        colors = np.array([CLASS_COLORS[i % len(CLASS_COLORS)].getRgbF()[:3] for i in range(field.shape[2])])
+        colors = np.array([class_color(i).getRgbF()[:3] for i in range(field.shape[2])])
         rgb = field @ colors
         confidence = field.max(axis=2, keepdims=True)
         rgb = 1.0 - (1.0 - rgb) * (0.25 + 0.5 * confidence)  # pale where unsure, stronger where sure

@@ -4,75 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
 
-from netstudio.ui.training.worker import (
-    PauseClock,
-    TaskWorker,
-    TrainingWorker,
-    Worker,
-    release_worker,
-    start_in_thread,
-)
+from netstudio.ui.tasks import ThreadOwner
+from netstudio.ui.training.worker import PauseClock, TrainingWorker
 
 
-class _ThreadOwner(QObject):
-    """Owns one worker thread at a time: starts it, hears in the GUI thread that it ended, joins it.
-
-    Signals
-    -------
-    running_changed(bool)
-        A worker began, or its thread has finished and been joined.
-    idle()
-        The worker thread has finished and been released (emitted in the GUI thread).
-    """
-
-    running_changed = Signal(bool)
-    idle = Signal()
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._thread: QThread | None = None
-
-    @property
-    def is_running(self) -> bool:
-        return self._thread is not None
-
-    def _start_worker(self, worker: Worker) -> None:
-        self._thread = start_in_thread(worker, self, self._on_thread_finished)
-        self.running_changed.emit(True)
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self.sender() is not self._thread:  # already released by _join()
-            return
-        self._release()
-
-    def _release(self) -> None:
-        # finished() is emitted just before the thread really ends: join it before letting go.
-        self._thread.wait()
-        release_worker(self._thread)
-        self._thread = None
-        self.running_changed.emit(False)
-        self._released()
-        self.idle.emit()
-
-    def _released(self) -> None:
-        """Subclasses' chance to reset their state once the thread is gone."""
-
-    def _join(self, timeout_ms: int, stop: Callable[[], None]) -> bool:
-        """Ask the worker to end with *stop*, wait for its thread; True if it ended in time."""
-        thread = self._thread
-        if thread is None:
-            return True
-        stop()
-        if not thread.wait(timeout_ms):
-            return False
-        self._release()  # the queued finished() notice would only arrive after we return
-        return True
-
-
-class TrainingController(_ThreadOwner):
+class TrainingController(ThreadOwner):
     """Starts training sessions on a worker thread and relays what happens.
 
     Only one run exists at a time: :meth:`start` refuses while one is running (the Train button
@@ -83,7 +21,7 @@ class TrainingController(_ThreadOwner):
     run_started(dict), progressed(dict), run_finished(dict), run_failed(str)
         Relayed from :class:`~netstudio.ui.training.worker.TrainingWorker`.
     running_changed(bool), idle()
-        See :class:`_ThreadOwner`.
+        See :class:`ThreadOwner`.
     paused_changed(bool)
     """
 
@@ -166,44 +104,3 @@ class TrainingController(_ThreadOwner):
         return self._join(timeout_ms, self.stop)
 
 
-class TaskRunner(_ThreadOwner):
-    """Runs one background task at a time (load a dataset, export a model) with progress and cancel.
-
-    Signals
-    -------
-    progressed(int, int), succeeded(object), task_failed(str)
-        Relayed from :class:`~netstudio.ui.training.worker.TaskWorker`.
-    running_changed(bool), idle()
-        See :class:`_ThreadOwner`.
-    """
-
-    progressed = Signal(int, int)
-    succeeded = Signal(object)
-    task_failed = Signal(str)
-
-    def __init__(self, parent: QObject | None = None):
-        super().__init__(parent)
-        self._worker: TaskWorker | None = None
-
-    def start(self, fn: Callable) -> bool:
-        """Run ``fn(progress, cancelled)``; False if a task is already running."""
-        if self.is_running:
-            return False
-        worker = TaskWorker(fn)
-        worker.progressed.connect(self.progressed)
-        worker.succeeded.connect(self.succeeded)
-        worker.task_failed.connect(self.task_failed)
-        self._worker = worker
-        self._start_worker(worker)
-        return True
-
-    def cancel(self) -> None:
-        if self._worker is not None and self.is_running:
-            self._worker.cancel_event.set()
-
-    def _released(self) -> None:
-        self._worker = None
-
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel the running task and join its thread; True if it ended in time."""
-        return self._join(timeout_ms, self.cancel)

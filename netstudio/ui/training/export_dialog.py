@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from netstudio.ui.training.controller import TaskRunner
+from netstudio.ui.tasks import TaskRunner
 
 FORMAT_LABELS = {
     "pt2": ("PyTorch program (.pt2)", "torch.export: load with torch.export.load(path).module()"),
@@ -48,7 +48,7 @@ class ExportDialog(QDialog):
 
     def __init__(self, run_dir: str | Path, parent: QWidget | None = None):
         super().__init__(parent)
-        from netstudio.core.export.exporter import FORMATS, onnx_available
+        from netstudio.core.export.common import FORMATS, onnx_available
 
         self.setWindowTitle("Export Model")
         self.setObjectName("exportDialog")

@@ -1,15 +1,11 @@
-"""Background work off the GUI thread: training runs and other long tasks (loading data, exporting).
+"""A training run off the GUI thread: :class:`TrainingWorker` trains a session and saves the run.
 
-Both follow superqt's ``new_worker_qthread`` recipe: a QObject worker moved to a QThread,
-``thread.started -> worker.run``, ``worker.done -> thread.quit``. A controller in the GUI thread
-owns them, re-emits their signals and emits ``idle`` from a GUI-thread slot once the thread has
-really finished — wait on that, never on ``thread.finished``.
-
-A worker is destroyed in the GUI thread, never in its own (see :class:`Worker`).
+It is a :class:`~netstudio.ui.tasks.Worker` (see :mod:`netstudio.ui.tasks` for the thread recipe),
+owned by the :class:`~netstudio.ui.training.controller.TrainingController`.
 
 Stopping never goes through a queued slot (it would not run while ``run()`` blocks): the controller
 calls the trainer's thread-safe ``request_stop()`` directly. Progress is coalesced to at most
-:data:`EMIT_RATE` signals a second and carries floats, dicts and numpy arrays, never tensors.
+:data:`~netstudio.ui.tasks.EMIT_RATE` signals a second and carries floats, dicts and numpy arrays, never tensors.
 Training on the CPU leaves a core to the GUI thread (:func:`leave_a_core`).
 """
 
@@ -20,33 +16,14 @@ import os
 import threading
 import time
 import traceback
-import weakref
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import Signal, Slot
 
 from netstudio.core.errors import NetStudioError
 from netstudio.core.training.trainer import Callback
-
-#: Progress signals per second, at most. Each one wakes the GUI thread, which then takes the GIL
-#: from the training thread between two of its operations: at 30 a second, small models trained
-#: about 5 % slower in the window than outside it (``benchmarks/training_throughput.py``).
-EMIT_RATE = 15
-
-_threads: weakref.WeakSet[QThread] = weakref.WeakSet()
-
-
-def running_threads() -> list[QThread]:
-    """Threads started here that are still running (tests assert there are none left)."""
-    alive = []
-    for thread in list(_threads):
-        try:
-            if thread.isRunning():
-                alive.append(thread)
-        except RuntimeError:  # the C++ object is already deleted: not running
-            pass
-    return alive
+from netstudio.ui.tasks import EMIT_RATE, Worker, describe_error
 
 
 def available_cores() -> int:
@@ -77,13 +54,6 @@ def leave_a_core(device):
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for the user: our own errors as they are, anything else as an internal error."""
-    if isinstance(exc, NetStudioError):
-        return str(exc)
-    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 class PauseClock:
@@ -195,31 +165,6 @@ class _Bridge(Callback):
         self.worker.progressed.emit(payload)
 
 
-class Worker(QObject):
-    """A QObject that runs in a worker thread and is destroyed in the GUI thread.
-
-    Destroying a QObject in a worker thread deadlocked the window now and then (CI hung for good,
-    caught with py-spy): ``~QObject`` holds Qt's signal-slot lock while it tells the senders still
-    connected to it (its QThread's ``started``) that they lost a receiver, and PySide takes the GIL
-    there to look for a Python override; the GUI thread, holding the GIL, waited for that same lock
-    to connect the plot items of the run just finished. So :meth:`return_home` hands the worker
-    back to the GUI thread as its last act, and its owner deletes it once the thread has been
-    joined (:func:`release_worker`).
-    """
-
-    done = Signal()
-
-    def __init__(self):
-        super().__init__()
-        app = QCoreApplication.instance()
-        self._home = app.thread() if app is not None else QThread.currentThread()
-
-    def return_home(self) -> None:
-        """Move to the thread this worker was made in (called last, from the worker thread)."""
-        if self.thread() is not self._home:
-            self.moveToThread(self._home)
-
-
 class TrainingWorker(Worker):
     """Runs one training (or continuation) of a session in a worker thread, then saves the run.
 
@@ -269,98 +214,17 @@ class TrainingWorker(Worker):
             self.done.emit()
 
     def _save(self, summary) -> dict:
-        from netstudio.core.runs.folder import summary_doc, write_run
+        from netstudio.core.export.exporter import write_run_models
+        from netstudio.core.runs.folder import save_run, summary_doc
 
         result = {"summary": summary_doc(self.session, summary), "run_dir": None, "save_error": None,
                   "status": summary.status, "message": summary.message}
         try:
-            folder = write_run(self.session, summary, self.out_dir() if self.out_dir else None)
+            folder = save_run(self.session, summary, self.out_dir() if self.out_dir else None,
+                              write_models=write_run_models)
             result["run_dir"] = str(folder)
         except NetStudioError as exc:
             result["save_error"] = str(exc)
         return result
 
 
-class TaskWorker(Worker):
-    """Runs ``fn(progress, cancelled)`` in a worker thread: data loading, exports.
-
-    Signals
-    -------
-    progressed(int, int)
-        done, total (coalesced).
-    succeeded(object)
-        The function's return value.
-    task_failed(str)
-        A one-line message (cancelled tasks fail with "cancelled").
-    done()
-        Always last.
-    """
-
-    progressed = Signal(int, int)
-    succeeded = Signal(object)
-    task_failed = Signal(str)
-
-    def __init__(self, fn: Callable):
-        super().__init__()
-        self.fn = fn
-        self.cancel_event = threading.Event()
-        self._last = 0.0
-
-    def _progress(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if now - self._last >= 1.0 / EMIT_RATE or done >= total:
-            self._last = now
-            self.progressed.emit(int(done), int(total))
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            result = self.fn(self._progress, self.cancel_event.is_set)
-            if self.cancel_event.is_set():
-                self.task_failed.emit("cancelled")
-            else:
-                self.succeeded.emit(result)
-        except Exception as exc:
-            if self.cancel_event.is_set():
-                self.task_failed.emit("cancelled")
-            else:
-                if not isinstance(exc, NetStudioError):
-                    traceback.print_exc()
-                self.task_failed.emit(describe_error(exc))
-        finally:
-            self.return_home()
-            self.done.emit()
-
-
-def start_in_thread(worker: Worker, owner: QObject, on_finished: Callable[[], None]) -> QThread:
-    """Move *worker* to a new QThread and start it.
-
-    *on_finished* must be a slot of a QObject living in the GUI thread (like *owner*'s): connected
-    to ``thread.finished``, a plain function would run in the finishing thread instead. Once the
-    thread has finished and been waited for, the owner calls :func:`release_worker`.
-    """
-    thread = QThread(owner)  # owned by Qt: deleteLater frees it, never a Python garbage collection
-    _threads.add(thread)
-    # A parentless QObject lives only as long as its Python wrapper: keep the worker referenced.
-    thread.worker = worker
-    worker.moveToThread(thread)
-    thread.started.connect(worker.run)
-    # Direct: quit() is thread-safe, and a queued call would never arrive while the GUI thread
-    # is blocked joining this thread (closing the window).
-    worker.done.connect(thread.quit, Qt.DirectConnection)
-    thread.finished.connect(on_finished)
-    thread.finished.connect(thread.deleteLater)
-    thread.start()
-    return thread
-
-
-def release_worker(thread: QThread) -> None:
-    """Delete the worker of *thread*, which has finished and been waited for, in the GUI thread.
-
-    Not sooner: until the thread has returned from ``worker.run``, Qt still refers to the worker
-    there.
-    """
-    worker = getattr(thread, "worker", None)
-    thread.worker = None
-    if worker is not None:
-        worker.deleteLater()  # (back in the GUI thread: see Worker)

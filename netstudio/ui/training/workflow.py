@@ -13,35 +13,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMenu, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QMessageBox
 
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.data.panel import DataPanel
 from netstudio.ui.plots.evaluation_view import EvaluationView
 from netstudio.ui.plots.loss_plot import LossPlot
+from netstudio.ui.settings import app_data_folder
 from netstudio.ui.training.controller import TrainingController
 from netstudio.ui.training.panel import TrainingPanel
 from netstudio.ui.training.runs_panel import RunsPanel
-from netstudio.ui.window.dialogs import run_modal
+from netstudio.ui.widgets import run_modal, scrollable
 
 DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".psv", ".npz", ".gz"}
 
 
 def app_runs_folder() -> Path:
-    """Where runs of a project that was never saved go (the user's application data folder)."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home())
-    return Path(base) / "runs"
-
-
-def scrollable(widget: QWidget) -> QScrollArea:
-    """*widget* in a frameless scroll area, so that a small window scrolls it instead of growing."""
-    area = QScrollArea()
-    area.setWidget(widget)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QScrollArea.Shape.NoFrame)
-    return area
+    """Where runs of a project that was never saved go (in NetStudio's own folder)."""
+    return app_data_folder() / "runs"
 
 
 class ProbeSignals(QObject):
@@ -246,7 +237,8 @@ class TrainingWorkflow(QObject):
         if project.path is not None:
             return None
         from netstudio.core.project import Project
-        from netstudio.core.runs.folder import default_run_dir, slug
+        from netstudio.core.runs.folder import default_run_dir
+        from netstudio.core.strings import slug
 
         stand_in = Project(name=project.name, path=app_runs_folder().parent / f"{slug(project.name)}.nsproj")
         return lambda: str(default_run_dir(stand_in))

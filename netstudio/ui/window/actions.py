@@ -8,26 +8,25 @@ they follow the platform's conventions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu, QToolBar
+from PySide6.QtWidgets import QMainWindow, QMenu, QToolBar
 
 from netstudio.core.design.templates import TEMPLATES
 from netstudio.ui.icons import icon
 from netstudio.ui.theme import THEME_LABELS, THEMES
 
-if TYPE_CHECKING:
-    from netstudio.ui.window.main_window import MainWindow
-
 Key = QKeySequence.StandardKey
 
 
 class Actions:
-    """Every action of the main window, as attributes (``actions.save``, ``actions.undo``...)."""
+    """Every action of the main window, as attributes (``actions.save``, ``actions.undo``...).
 
-    def __init__(self, window: MainWindow):
+    *window* is the :class:`~netstudio.ui.window.main_window.MainWindow` whose slots they trigger.
+    """
+
+    def __init__(self, window: QMainWindow):
         self.window = window
         w = window
         self.new = self._make("new", "&New", "Start a new, empty design", w.new_project, Key.New)
@@ -120,7 +119,7 @@ class Actions:
         self.redo.setIcon(icon("redo"))
 
 
-def build_menus(window: MainWindow, actions: Actions) -> dict[str, QMenu]:
+def build_menus(window: QMainWindow, actions: Actions) -> dict[str, QMenu]:
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     file_menu.addAction(actions.new)
@@ -161,7 +160,7 @@ def build_menus(window: MainWindow, actions: Actions) -> dict[str, QMenu]:
     return {"file": file_menu, "edit": edit, "view": view, "help": help_menu, "recent": recent, "templates": templates}
 
 
-def build_toolbar(window: MainWindow, actions: Actions) -> QToolBar:
+def build_toolbar(window: QMainWindow, actions: Actions) -> QToolBar:
     toolbar = QToolBar("Main Toolbar", window)
     toolbar.setObjectName("mainToolbar")
     toolbar.setIconSize(QSize(20, 20))

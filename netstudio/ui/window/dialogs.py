@@ -38,16 +38,6 @@ from netstudio.ui.icons import app_icon, category_icon
 _MEANINGS = {1: "features", 2: "time steps (or channels) × features (or length)", 3: "channels × height × width"}
 
 
-def run_modal(dialog: QDialog) -> int:
-    """``dialog.exec()``, then the dialog is deleted: a window's dialogs must not pile up as
-    hidden children, each opening another (the result and the widgets stay readable until the
-    event loop runs again)."""
-    try:
-        return dialog.exec()
-    finally:
-        dialog.deleteLater()
-
-
 class InputShapeDialog(QDialog):
     """Asks for one sample's shape, checking it as it is typed."""
 
@@ -213,7 +203,7 @@ def export_summary(parent: QWidget, name: str, validation: Validation, folder: P
     Returns the path written, or ``None`` if the user cancelled or the file could not be written
     (which is then said in a message box).
     """
-    from netstudio.commands.summary import format_table
+    from netstudio.core.design.report import format_table
 
     path, chosen = QFileDialog.getSaveFileName(parent, "Export Summary", str(folder / f"{name}-summary.txt"),
                                                "Text (*.txt);;JSON (*.json)")

@@ -22,12 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.core.design.layers import Shape, fmt_shape
-from netstudio.core.design.templates import (
-    get_template,
-    read_input_shape,
-    store_input_shape,
-    suggest_input_shape,
-)
+from netstudio.core.design.templates import get_template, suggest_input_shape
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import (
     CURRENT_VERSION,
@@ -35,6 +30,9 @@ from netstudio.core.project import (
     Project,
     load_project,
     new_project,
+    project_from_template,
+    read_input_shape,
+    store_input_shape,
     version_on_disk,
 )
 from netstudio.ui import theme
@@ -45,14 +43,14 @@ from netstudio.ui.designer.stack_editor import StackEditor
 from netstudio.ui.designer.stack_model import project_urls
 from netstudio.ui.icons import app_icon
 from netstudio.ui.settings import Settings
-from netstudio.ui.training.controller import TaskRunner
+from netstudio.ui.tasks import TaskRunner
+from netstudio.ui.widgets import run_modal
 from netstudio.ui.window.actions import Actions, build_menus, build_toolbar
 from netstudio.ui.window.dialogs import (
     InputShapeDialog,
     LayerReferenceDialog,
     ShortcutsDialog,
     export_summary,
-    run_modal,
     show_about,
 )
 from netstudio.ui.window.status_bar import DesignStatus
@@ -264,7 +262,7 @@ class MainWindow(QMainWindow):
     def new_from_template(self, key: str) -> None:
         if self.maybe_save():
             template = get_template(key)
-            self.set_project(template.project())
+            self.set_project(project_from_template(template))
             self.statusBar().showMessage(f"{template.title}: {template.description}", 8000)
 
     def open_dialog(self) -> None:

@@ -1,0 +1,11 @@
+"""Little text helpers every layer shares: file-name-safe names (a leaf module)."""
+
+from __future__ import annotations
+
+import re
+
+
+def slug(name: str) -> str:
+    """A file-name-safe version of a project name."""
+    text = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip("-.")
+    return text[:60] or "project"
