@@ -117,7 +117,7 @@ class WindowBench:
         session_module.TrainingSession.fit = timed_fit
         self.spin(0.3)
 
-    def _on_run_finished(self, result: dict) -> None:
+    def _on_run_finished(self, result) -> None:
         self.results.append(result)
 
     def spin(self, seconds: float) -> None:
@@ -176,8 +176,8 @@ class WindowBench:
         if len(self.fit_seconds) != before + 1:
             raise RuntimeError("the run ended without a fit")
         result = self.results[-1]
-        if result["status"] != "completed":
-            raise RuntimeError(f"the run ended {result['status']}: {result['message']}")
+        if result.status != "completed":
+            raise RuntimeError(f"the run ended {result.status}: {result.message}")
         return self.fit_seconds[-1]
 
     def close(self) -> None:

@@ -33,10 +33,12 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from netstudio.core.config import TrainConfig
 from netstudio.core.data.dataset import Dataset, DataSummary  # noqa: E402
 from netstudio.core.design.builder import build_model  # noqa: E402
 from netstudio.core.design.stack import LayerSpec, LayerStack  # noqa: E402
-from netstudio.core.training.trainer import Callback, TrainConfig, Trainer  # noqa: E402
+from netstudio.core.training.states import Callback  # noqa: E402
+from netstudio.core.training.trainer import Trainer
 
 S = LayerSpec.create
 

@@ -19,9 +19,10 @@ import time
 import traceback
 from typing import NoReturn
 
+from netstudio.core.config import TrainConfig, settings
 from netstudio.core.errors import TrainingError
 from netstudio.core.project import load_project
-from netstudio.core.training.trainer import Callback
+from netstudio.core.training.states import Callback
 
 
 def add_parser(sub) -> None:
@@ -30,11 +31,17 @@ def add_parser(sub) -> None:
                                         "model files and the exact configuration into a run folder.")
     parser.add_argument("project", help="a .nsproj file")
     parser.add_argument("--data", metavar="PATH", help="train on this file or image folder instead of the project's data")
-    parser.add_argument("--epochs", type=positive_int, metavar="N", help="number of epochs (default: the project's)")
-    parser.add_argument("--device", metavar="DEVICE", help="auto, cpu, cuda, cuda:N or mps (default: the project's)")
-    parser.add_argument("--seed", type=non_negative_int, metavar="N", help="training seed (default: the project's)")
+    parser.add_argument("--epochs", type=positive_int, metavar="N", help=_project_default("epochs"))
+    parser.add_argument("--device", metavar="DEVICE", help=_project_default("device"))
+    parser.add_argument("--seed", type=non_negative_int, metavar="N", help=_project_default("seed"))
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-<timestamp>/ beside the project)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _project_default(key: str) -> str:
+    """The help of a training setting the command line overrides, from the schema."""
+    text = settings(TrainConfig)[key].help
+    return f"{text[0].lower()}{text[1:]} (default: the project's)"
 
 
 def positive_int(text: str) -> int:

@@ -1,7 +1,8 @@
 """The project file (``*.nsproj``): JSON, UTF-8, diff-friendly, never pickle.
 
 A project holds a name, a data section (where the dataset is and how to prepare it), the layer
-stack and a training section. :func:`load_project` reads and validates a file (every error names
+stack and a training section; what the sections may hold is the schema of
+:mod:`netstudio.core.config`. :func:`load_project` reads and validates a file (every error names
 its JSON path: ``model.layers[2].params.out_features: must be a positive integer or "auto"``),
 migrates older versions and refuses newer ones; :meth:`Project.save` writes atomically and keeps
 keys it does not know, so files written by later versions survive a round trip.
@@ -13,12 +14,12 @@ import copy
 import json
 import math
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from netstudio.core.config import default_training, validate_data, validate_training
 from netstudio.core.design.layers import Shape
 from netstudio.core.design.stack import LayerSpec, LayerStack, json_key
 from netstudio.core.design.templates import Template, check_input_shape
@@ -35,41 +36,8 @@ MAX_PROJECT_BYTES = 16 * 2**20
 MAX_DEPTH = 64
 SUFFIX = ".nsproj"
 
-DATA_SOURCES = ("csv", "images", "npz", "synthetic", "sample")
-TASKS = ("auto", "binary", "multiclass", "regression")
-SYNTHETIC_KINDS = ("moons", "circles", "spiral", "xor", "gaussians")
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
-LOSSES = ("auto", "mse", "l1", "smooth_l1", "huber", "bce", "bce_with_logits", "cross_entropy", "nll")
-SCHEDULERS = ("none", "step", "cosine", "onecycle", "plateau")
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-
-#: Defaults of the data section for every source; keys of other sources are left out on save.
-DATA_DEFAULTS: dict[str, Any] = {"task": "auto", "validation_split": 0.2, "normalize": True, "seed": 0}
-
-TRAINING_DEFAULTS: dict[str, Any] = {
-    "optimizer": "adam",
-    "learning_rate": 0.001,
-    "weight_decay": 0.0,
-    "momentum": 0.9,
-    "nesterov": False,
-    "batch_size": 32,
-    "epochs": 30,
-    "loss": "auto",
-    "device": "auto",
-    "seed": 0,
-    "scheduler": "none",
-    "step_size": 10,
-    "gamma": 0.1,
-    "gradient_clip": None,
-    "early_stopping": {"patience": None, "min_delta": 0.0},
-}
-
 #: Migrations from version ``v`` to ``v + 1``; each takes and returns the whole document.
 MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
-
-
-def default_training() -> dict:
-    return copy.deepcopy(TRAINING_DEFAULTS)
 
 
 @dataclass
@@ -341,157 +309,6 @@ def _section(doc: dict, key: str) -> dict:
     if not isinstance(value, dict):
         raise ProjectError(f"{key}: must be an object")
     return value
-
-
-# ------------------------------------------------------------------------------------------------
-# Section validation: each check names the JSON path of the bad value.
-
-
-def _fail(path: str, message: str) -> None:
-    raise ProjectError(f"{path}: {message}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _check_choice(section: dict, prefix: str, key: str, choices: tuple) -> None:
-    if section[key] not in choices:
-        _fail(f"{prefix}.{key}", "must be one of " + ", ".join(choices))
-
-
-def _check_int(section: dict, prefix: str, key: str, minimum: int, allow_none: bool = False) -> None:
-    value = section[key]
-    if value is None and allow_none:
-        return
-    if not _is_int(value) or value < minimum:
-        word = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer ≥ {minimum}")
-        _fail(f"{prefix}.{key}", f"must be {word}" + (" or null" if allow_none else ""))
-
-
-def _check_number(section: dict, prefix: str, key: str, low: float, high: float | None = None,
-                  low_open: bool = False, high_open: bool = False, allow_none: bool = False) -> None:
-    value = section[key]
-    if value is None and allow_none:
-        return
-    ok = _is_number(value) and (value > low if low_open else value >= low)
-    if ok and high is not None:
-        ok = value < high if high_open else value <= high
-    if not ok:
-        low_text = f"> {low:g}" if low_open else f"≥ {low:g}"
-        text = f"a number {low_text}" + ("" if high is None else f" and {'<' if high_open else '≤'} {high:g}")
-        _fail(f"{prefix}.{key}", f"must be {text}" + (" or null" if allow_none else ""))
-
-
-def _check_bool(section: dict, prefix: str, key: str) -> None:
-    if not isinstance(section[key], bool):
-        _fail(f"{prefix}.{key}", "must be true or false")
-
-
-def _check_string(section: dict, prefix: str, key: str, allow_none: bool = False) -> None:
-    value = section[key]
-    if value is None and allow_none:
-        return
-    if not isinstance(value, str) or not value.strip():
-        _fail(f"{prefix}.{key}", "must be a non-empty string" + (" or null" if allow_none else ""))
-
-
-def validate_data(data: dict) -> dict:
-    """Check the data section's types and values; returns it with defaults filled in.
-
-    An empty section means "no dataset chosen yet" and is returned as is.
-    """
-    if not data:
-        return {}
-    data = copy.deepcopy(data)
-    p = "data"
-    source = data.get("source")
-    if source not in DATA_SOURCES:
-        _fail(f"{p}.source", "must be one of " + ", ".join(DATA_SOURCES))
-    for key, value in DATA_DEFAULTS.items():
-        data.setdefault(key, value)
-    _check_choice(data, p, "task", TASKS)
-    _check_number(data, p, "validation_split", 0.0, 0.9)
-    _check_bool(data, p, "normalize")
-    _check_int(data, p, "seed", 0)
-    if source in ("csv", "images", "npz"):
-        if "path" not in data:
-            _fail(f"{p}.path", f"is required for a {source} dataset")
-        _check_string(data, p, "path")
-        if "\x00" in data["path"]:
-            _fail(f"{p}.path", "must not contain NUL characters")
-    if source == "csv":
-        data.setdefault("target", None)
-        data.setdefault("exclude", [])
-        _check_string(data, p, "target", allow_none=True)
-        exclude = data["exclude"]
-        if not isinstance(exclude, list) or not all(isinstance(c, str) for c in exclude):
-            _fail(f"{p}.exclude", "must be a list of column names")
-    elif source == "images":
-        data.setdefault("image_size", None)
-        data.setdefault("color", None)
-        size = data["image_size"]
-        if size is not None and not (isinstance(size, list) and len(size) == 2
-                                     and all(_is_int(v) and 1 <= v <= 4096 for v in size)):
-            _fail(f"{p}.image_size", "must be [height, width] with sizes from 1 to 4096, or null")
-        if data["color"] not in (None, "grayscale", "rgb"):
-            _fail(f"{p}.color", "must be grayscale, rgb or null")
-    elif source == "synthetic":
-        data.setdefault("kind", "moons")
-        data.setdefault("samples", 500)
-        data.setdefault("noise", 0.1)
-        _check_choice(data, p, "kind", SYNTHETIC_KINDS)
-        _check_int(data, p, "samples", 10)
-        if data["samples"] > 10_000_000:
-            _fail(f"{p}.samples", "must be at most 10,000,000")
-        _check_number(data, p, "noise", 0.0, 10.0)
-    elif source == "sample":
-        if "name" not in data:
-            _fail(f"{p}.name", "is required for a bundled sample")
-        _check_string(data, p, "name")
-    return data
-
-
-def validate_training(training: dict) -> dict:
-    """Check the training section; returns it with every default filled in."""
-    merged = default_training()
-    merged.update(copy.deepcopy(training))
-    p = "training"
-    _check_choice(merged, p, "optimizer", OPTIMIZERS)
-    _check_number(merged, p, "learning_rate", 0.0, 10.0, low_open=True)
-    _check_number(merged, p, "weight_decay", 0.0, 1.0)
-    _check_number(merged, p, "momentum", 0.0, 1.0, high_open=True)
-    _check_bool(merged, p, "nesterov")
-    _check_int(merged, p, "batch_size", 1)
-    if merged["batch_size"] > 2**24:
-        _fail(f"{p}.batch_size", "must be at most 16,777,216")
-    _check_int(merged, p, "epochs", 1)
-    if merged["epochs"] > 1_000_000:
-        _fail(f"{p}.epochs", "must be at most 1,000,000")
-    _check_choice(merged, p, "loss", LOSSES)
-    if not isinstance(merged["device"], str) or not DEVICE_PATTERN.match(merged["device"]):
-        _fail(f"{p}.device", "must be auto, cpu, cuda, cuda:N or mps")
-    _check_int(merged, p, "seed", 0)
-    _check_choice(merged, p, "scheduler", SCHEDULERS)
-    _check_int(merged, p, "step_size", 1)
-    _check_number(merged, p, "gamma", 0.0, 1.0, low_open=True)
-    _check_number(merged, p, "gradient_clip", 0.0, low_open=True, allow_none=True)
-    if merged["nesterov"] and merged["optimizer"] == "sgd" and merged["momentum"] == 0:
-        _fail(f"{p}.nesterov", "needs a momentum above 0")
-    stopping = merged["early_stopping"]
-    if stopping is None:
-        stopping = {}
-    if not isinstance(stopping, dict):
-        _fail(f"{p}.early_stopping", 'must be an object like {"patience": 5}')
-    stopping = {**TRAINING_DEFAULTS["early_stopping"], **stopping}
-    _check_int(stopping, f"{p}.early_stopping", "patience", 1, allow_none=True)
-    _check_number(stopping, f"{p}.early_stopping", "min_delta", 0.0)
-    merged["early_stopping"] = stopping
-    return merged
 
 
 def new_project(name: str = "untitled") -> Project:

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 import torch
 
+from netstudio.core.config import TrainConfig
 from netstudio.core.data.dataset import Dataset, DataSummary
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import TrainingError
 from netstudio.core.training.distributed import shard_indices
-from netstudio.core.training.trainer import Callback, TrainConfig, Trainer
+from netstudio.core.training.states import Callback
+from netstudio.core.training.trainer import Trainer
 
 S = LayerSpec.create
 WORLD = 2

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from netstudio.core.data.load import load_dataset
+from netstudio.core.data.preview import raw_features
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.project import Project
 from netstudio.core.training.evaluation import (
@@ -17,7 +18,6 @@ from netstudio.core.training.evaluation import (
     classification_report,
     evaluate_model,
     model_outputs,
-    raw_features,
     regression_report,
     sample_images,
     supports_boundary,

@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 import torch
 
+from netstudio.core.config import EarlyStopping, TrainConfig, settings
 from netstudio.core.data.dataset import Dataset, DataSummary
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ConfigError
-from netstudio.core.project import OPTIMIZERS, SCHEDULERS
 from netstudio.core.training.devices import available_devices, resolve_device
-from netstudio.core.training.trainer import Callback, TrainConfig, Trainer
+from netstudio.core.training.states import Callback
+from netstudio.core.training.trainer import Trainer
 
 S = LayerSpec.create
 
@@ -77,8 +78,8 @@ def test_multiclass_and_regression_metrics():
     assert one.history[0].values["val_mae"] == pytest.approx(mae_units, rel=1e-4)
 
 
-@pytest.mark.parametrize("optimizer", OPTIMIZERS)
-@pytest.mark.parametrize("scheduler", SCHEDULERS)
+@pytest.mark.parametrize("optimizer", list(settings(TrainConfig)["optimizer"].choices))
+@pytest.mark.parametrize("scheduler", list(settings(TrainConfig)["scheduler"].choices))
 def test_every_optimizer_and_scheduler_trains(optimizer, scheduler):
     lr = 0.05 if optimizer in ("sgd", "adagrad") else 0.01
     _, summary = fit(make_data("binary", n=300), epochs=6, optimizer=optimizer, scheduler=scheduler,
@@ -202,7 +203,8 @@ def test_early_stopping_restores_the_best_weights():
     y = rng.integers(0, 2, size=80)
     data = Dataset("noise", "binary", X[:40], y[:40], X[40:], y[40:], ["a", "b"], [], None,
                    DataSummary("noise", 80, 6, (6,), "binary"))
-    trainer, summary = fit(data, stack=mlp(256), epochs=200, learning_rate=0.01, patience=3)
+    trainer, summary = fit(data, stack=mlp(256), epochs=200, learning_rate=0.01,
+                           early_stopping=EarlyStopping(patience=3))
     assert summary.status == "early_stopped" and summary.epochs_run < 200
     assert summary.epochs_run == summary.best_epoch + 3
     best = summary.best()

@@ -132,9 +132,9 @@ def mutate(doc, mutations):
 
 def check_loaded(project, tmp_path) -> None:
     """A project that loaded saves, reads back the same, validates and summarises without raising."""
+    from netstudio.core.config import TrainConfig
     from netstudio.core.design.report import format_table
     from netstudio.core.project import load_project
-    from netstudio.core.training.trainer import TrainConfig
 
     again = load_project(project.save(tmp_path / "again.nsproj"))
     assert again.to_json() == project.to_json()

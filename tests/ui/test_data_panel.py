@@ -30,8 +30,8 @@ def test_load_a_sample_through_the_panel(qtbot, panel):
     assert data.task == "multiclass" and len(data.classes) == 3
     assert configs == [{"source": "sample", "name": "iris", "task": "auto", "validation_split": 0.2,
                         "normalize": True, "seed": 0}]
-    assert panel.table_model.rowCount() > 0 and panel.preview.currentWidget() is panel.table
-    assert panel.roles.rowCount() == panel.table_model.columnCount()
+    assert panel.preview.table_model.rowCount() > 0 and panel.preview.currentWidget() is panel.preview.table
+    assert panel.roles.rowCount() == panel.preview.table_model.columnCount()
     assert "Classes" in panel.summary.toPlainText() and panel.detected.text() == "detected: multiclass"
 
 
@@ -59,8 +59,8 @@ def test_csv_roles_and_options_reload_the_data(qtbot, panel, tmp_path):
 
 def test_synthetic_data_shows_a_scatter(qtbot, panel):
     data = load(qtbot, panel, lambda: panel.use_synthetic("spiral", 300, 0.1))
-    assert data.input_shape == (2,) and panel.preview.currentWidget() is panel.scatter
-    assert len(panel.scatter.getPlotItem().listDataItems()) == len(data.classes)
+    assert data.input_shape == (2,) and panel.preview.currentWidget() is panel.preview.scatter
+    assert len(panel.preview.scatter.getPlotItem().listDataItems()) == len(data.classes)
 
 
 def test_image_folder_shows_thumbnails(qtbot, panel, tmp_path):
@@ -70,7 +70,7 @@ def test_image_folder_shows_thumbnails(qtbot, panel, tmp_path):
             Image.new("RGB", (12, 12), (value, value + i, value)).save(tmp_path / "img" / label / f"{i}.png")
     data = load(qtbot, panel, lambda: panel.open_path(tmp_path / "img"))
     assert data.input_shape == (3, 12, 12) and data.classes == ["dark", "light"]
-    assert panel.preview.currentWidget() is panel.thumbs and panel.thumbs.count() == 12
+    assert panel.preview.currentWidget() is panel.preview.thumbs and panel.preview.thumbs.count() == 12
 
 
 def test_a_bad_file_is_reported_in_one_line(qtbot, panel, tmp_path):

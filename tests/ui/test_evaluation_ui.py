@@ -48,7 +48,7 @@ def test_confusion_cells_show_counts_or_row_shares(view, tmp_path):
     assert view.samples_table.rowCount() == len(rows) and view.samples.currentWidget() is view.samples_table
     # The listed values are the raw features of exactly those validation rows.
     if len(rows):
-        from netstudio.core.training.evaluation import raw_features
+        from netstudio.core.data.preview import raw_features
 
         expected = raw_features(data, data.X_val[rows[:1]])[0]
         shown = [float(view.samples_table.item(0, c).text()) for c in range(1, 3)]
@@ -130,7 +130,7 @@ def test_training_feeds_the_boundary_and_the_report(qtbot, moons_window):
     qtbot.waitUntil(lambda: len(reports) >= 1 and len(fields) >= 2, timeout=10000)
     assert fields[-1].shape[2] == 2 and workflow.evaluation.field_image.image is not None
     final = reports[-1]
-    assert final.accuracy == pytest.approx(result["summary"]["val_accuracy"], abs=1e-6)
+    assert final.accuracy == pytest.approx(result.summary["val_accuracy"], abs=1e-6)
     assert workflow.evaluation.stack.currentWidget() is workflow.evaluation.tabs
 
 
@@ -138,7 +138,7 @@ def test_runs_table_overlay_compare_restore_and_delete(qtbot, moons_window, monk
     window, workflow = moons_window, moons_window.workflow
     panel = workflow.runs_panel
     first = start_and_wait(qtbot, workflow, learning_rate=0.01)
-    assert panel.model.rowCount() == 1 and panel.selected_runs()[0].path.as_posix() == first["run_dir"]
+    assert panel.model.rowCount() == 1 and panel.selected_runs()[0].path.as_posix() == first.run_dir
     window.design.set_param(0, "out_features", 8)
     second = start_and_wait(qtbot, workflow, learning_rate=0.05)
     assert panel.model.rowCount() == 2
@@ -152,7 +152,7 @@ def test_runs_table_overlay_compare_restore_and_delete(qtbot, moons_window, monk
     assert {k for k in diff} == {"training.learning_rate", "model.layers[0].params.out_features"}
     dialog.close()
     # Restore the first run's design: one undo step brings the 8 units back.
-    older = next(r for r in panel.model.runs if r.path.as_posix() == first["run_dir"])
+    older = next(r for r in panel.model.runs if r.path.as_posix() == first.run_dir)
     panel.select_rows([panel.model.runs.index(older)])
     qtbot.mouseClick(panel.restore_button, Qt.MouseButton.LeftButton)
     assert window.design.stack[0].params["out_features"] == 16
@@ -162,4 +162,4 @@ def test_runs_table_overlay_compare_restore_and_delete(qtbot, moons_window, monk
     assert window.project.training["learning_rate"] == pytest.approx(0.01)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert panel.delete_selected() == 1
-    assert panel.model.rowCount() == 1 and panel.model.runs[0].path.as_posix() == second["run_dir"]
+    assert panel.model.rowCount() == 1 and panel.model.runs[0].path.as_posix() == second.run_dir

@@ -4,6 +4,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from netstudio.core.training.devices import DeviceInfo
+from netstudio.core.training.states import EpochMetrics, FitStart, FitStatus
+from netstudio.ui.training.messages import Position, RunFinished, RunProgress
 from netstudio.ui.training.panel import TrainingPanel, format_duration
 
 
@@ -58,17 +60,17 @@ def test_buttons_follow_readiness_and_running(panel, qtbot):
 
 
 def test_progress_and_log(panel):
-    panel.run_started({"device": "cpu", "n_train": 80, "n_val": 20, "parameters": 61, "loss": "bce_with_logits",
-                       "epochs": 3, "first_epoch": 1, "steps_per_epoch": 10})
-    panel.show_progress({"epochs": [{"epoch": 1, "train_loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9,
-                                     "samples_per_second": 1000.0}],
-                         "epoch": 2, "step": 5, "steps_per_epoch": 10, "global_step": 15, "total_steps": 30,
-                         "eta_seconds": 75, "samples_per_second": 1234.0})
+    panel.run_started(FitStart(epochs=3, steps_per_epoch=10, n_train=80, n_val=20, device="cpu", parameters=61,
+                               loss="bce_with_logits", first_epoch=1))
+    epoch = EpochMetrics(epoch=1, train_loss=0.5, val_loss=0.4, values={"val_accuracy": 0.9}, learning_rate=0.01,
+                         samples_per_second=1000.0, seconds=0.1, best_epoch=1)
+    panel.show_progress(RunProgress(epochs=(epoch,), position=Position(
+        epoch=2, step=5, steps_per_epoch=10, global_step=15, total_steps=30, eta_seconds=75, samples_per_second=1234.0)))
     assert panel.progress.value() == 500
     assert panel.progress.format() == "Epoch 2/3 · step 5/10 · ETA 1:15 · 1,234 samples/s"
     assert "epoch    1  loss 0.5000  val 0.4000  accuracy 0.9000" in panel.log.toPlainText()
-    panel.run_finished({"status": "completed", "message": "", "run_dir": "/tmp/r", "save_error": None,
-                        "summary": {"epochs_run": 3, "best_epoch": 2, "val_accuracy": 0.95}})
+    panel.run_finished(RunFinished(FitStatus.COMPLETED, "", {"epochs_run": 3, "best_epoch": 2, "val_accuracy": 0.95},
+                                   run_dir="/tmp/r"))
     assert panel.progress.format() == "Finished after 3 epochs"
     assert "best epoch 2: validation accuracy 0.9500" in panel.status.text()
     panel.run_failed("device cuda:1 is not available")

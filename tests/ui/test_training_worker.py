@@ -1,5 +1,6 @@
 """Training on a worker thread: real PyTorch runs driven through the Qt controller."""
 
+import dataclasses
 import json
 import threading
 import time
@@ -11,9 +12,11 @@ from PySide6.QtCore import Qt
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.project import Project
 from netstudio.core.training.session import prepare_session
+from netstudio.core.training.states import EpochMetrics, FitStart
 from netstudio.ui import tasks as tasks_module
 from netstudio.ui.tasks import TaskRunner, running_threads
 from netstudio.ui.training.controller import TrainingController
+from netstudio.ui.training.messages import RunFinished, RunProgress
 
 S = LayerSpec.create
 
@@ -36,6 +39,10 @@ def controller(qtbot):
     c.shutdown()
 
 
+def steps_in(progress) -> int:
+    return 0 if progress.step_loss is None else len(progress.step_loss)
+
+
 def collect(controller):
     seen = {"progress": [], "started": [], "finished": [], "failed": []}
     controller.progressed.connect(seen["progress"].append)
@@ -51,12 +58,18 @@ def test_two_epochs_finish_in_order_and_save_the_run(qtbot, controller, tmp_path
     with qtbot.waitSignals([controller.run_started, controller.run_finished, controller.idle], order="strict", timeout=60000):
         assert controller.start(session, out_dir=lambda: str(tmp_path / "run"))
     assert not controller.is_running and running_threads() == []
-    epochs = [row for p in seen["progress"] for row in p["epochs"]]
-    assert [row["epoch"] for row in epochs] == [1, 2]
-    steps = sum(len(p.get("step_loss", [])) for p in seen["progress"])
-    assert steps == 2 * seen["started"][0]["steps_per_epoch"]
+    # What crossed the thread: frozen dataclasses, not dicts
+    assert isinstance(seen["started"][0], FitStart) and isinstance(seen["finished"][0], RunFinished)
+    assert all(isinstance(p, RunProgress) for p in seen["progress"])
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        seen["finished"][0].run_dir = None
+    epochs = [row for p in seen["progress"] for row in p.epochs]
+    assert all(isinstance(row, EpochMetrics) for row in epochs)
+    assert [row.epoch for row in epochs] == [1, 2]
+    steps = sum(steps_in(p) for p in seen["progress"])
+    assert steps == 2 * seen["started"][0].steps_per_epoch
     result = seen["finished"][0]
-    assert result["status"] == "completed" and Path(result["run_dir"]) == tmp_path / "run"
+    assert result.status == "completed" and Path(result.run_dir) == tmp_path / "run"
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["epochs_run"] == 2
     assert seen["failed"] == []
 
@@ -75,7 +88,7 @@ def test_stop_mid_run_gives_a_partial_run(qtbot, controller, tmp_path):
     with qtbot.waitSignal(controller.idle, timeout=60000):
         controller.start(session_for(tmp_path, epochs=5000), out_dir=lambda: str(tmp_path / "s"))
     result = seen["finished"][0]
-    assert result["status"] == "stopped" and result["summary"]["epochs_run"] < 5000
+    assert result.status == "stopped" and result.summary["epochs_run"] < 5000
     assert (tmp_path / "s" / "weights.safetensors").is_file()
 
 
@@ -93,12 +106,12 @@ def test_pause_and_resume(qtbot, controller, tmp_path):
         controller.start(session_for(tmp_path, epochs=60, samples=2000, batch_size=8), out_dir=lambda: str(tmp_path / "p"))
     assert controller.is_paused
     qtbot.wait(150)
-    count = sum(len(p.get("step_loss", [])) for p in seen["progress"])
+    count = sum(steps_in(p) for p in seen["progress"])
     qtbot.wait(300)
-    assert sum(len(p.get("step_loss", [])) for p in seen["progress"]) == count, "no steps while paused"
+    assert sum(steps_in(p) for p in seen["progress"]) == count, "no steps while paused"
     with qtbot.waitSignal(controller.idle, timeout=120000):
         controller.resume()
-    assert seen["finished"][0]["status"] == "completed"
+    assert seen["finished"][0].status == "completed"
 
 
 def test_signals_are_coalesced(qtbot, controller, tmp_path):
@@ -107,7 +120,7 @@ def test_signals_are_coalesced(qtbot, controller, tmp_path):
     with qtbot.waitSignal(controller.idle, timeout=120000):
         controller.start(session_for(tmp_path, epochs=400, samples=200, batch_size=200), out_dir=lambda: str(tmp_path / "c"))
     seconds = time.perf_counter() - started
-    epochs = [row["epoch"] for p in seen["progress"] for row in p["epochs"]]
+    epochs = [row.epoch for p in seen["progress"] for row in p.epochs]
     assert epochs == list(range(1, 401)), "every epoch arrives exactly once"
     assert len(seen["progress"]) <= 30 * seconds + 5
 
@@ -119,7 +132,7 @@ def test_continue_training_n_more_epochs(qtbot, controller, tmp_path):
     assert controller.can_continue()
     with qtbot.waitSignal(controller.idle, timeout=60000):
         assert controller.continue_training(3, out_dir=lambda: str(tmp_path / "2"))
-    epochs = [row["epoch"] for p in seen["progress"] for row in p["epochs"]]
+    epochs = [row.epoch for p in seen["progress"] for row in p.epochs]
     assert epochs == [1, 2, 3, 4, 5]
     assert json.loads((tmp_path / "2" / "summary.json").read_text())["epochs_run"] == 5
 
@@ -141,7 +154,7 @@ def test_a_failing_run_reports_one_line(qtbot, controller, tmp_path):
     with qtbot.waitSignal(controller.idle, timeout=60000):
         controller.start(session, out_dir=lambda: str(out))
     result = seen["finished"][0]
-    assert result["run_dir"] is None and "not empty" in result["save_error"]
+    assert result.run_dir is None and "not empty" in result.save_error
 
 
 def test_task_runner_success_failure_and_cancel(qtbot):
@@ -167,7 +180,7 @@ def test_task_runner_success_failure_and_cancel(qtbot):
 def test_training_on_the_cpu_leaves_a_core_to_the_window(qtbot, controller, tmp_path, monkeypatch):
     import torch
 
-    from netstudio.core.training.trainer import Callback
+    from netstudio.core.training.states import Callback
     from netstudio.ui.training import worker
 
     class Threads(Callback):

@@ -70,13 +70,13 @@ def test_start_and_stop_fifty_times_in_a_row(qtbot, window, iris_project, monkey
             qtbot.waitUntil(lambda: bool(progress), timeout=30000)
         with qtbot.waitSignal(controller.idle, timeout=30000):
             qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
-        assert len(results) == cycle + 1 and results[-1]["status"] == "stopped", (cycle, results[-1:])
+        assert len(results) == cycle + 1 and results[-1].status == "stopped", (cycle, results[-1:])
         assert_idle(window, workflow)
         assert window.design.stack.to_config() == design and window.design.modified == modified
 
     assert failures == []
-    assert all(r["summary"]["epochs_run"] < 100000 and r["run_dir"] for r in results)
-    runs = sorted(Path(r["run_dir"]) for r in results)
+    assert all(r.summary["epochs_run"] < 100000 and r.run_dir for r in results)
+    runs = sorted(Path(r.run_dir) for r in results)
     assert len(set(runs)) == CYCLES and all(p.parent == iris_project.parent / "runs" for p in runs)
     assert sorted((iris_project.parent / "runs").iterdir()) == runs, "a half-written run folder was left"
     assert all((p / "summary.json").is_file() and (p / "weights.safetensors").is_file() for p in runs)
@@ -105,11 +105,11 @@ def test_closing_during_training_joins_it_and_keeps_every_file_whole(qtbot, wind
     assert running_threads() == [] and not workflow.controller.is_running
     qtbot.wait(50)  # the run's result is a queued signal
     [result] = results
-    run = Path(result["run_dir"])
-    assert result["status"] == "stopped" and run.parent == folder / "runs"
+    run = Path(result.run_dir)
+    assert result.status == "stopped" and run.parent == folder / "runs"
     assert {"model.pt2", "weights.safetensors", "summary.json", "metrics.csv", "project.nsproj"} <= \
         {p.name for p in run.iterdir()}
-    assert json.loads((run / "summary.json").read_text())["epochs_run"] == result["summary"]["epochs_run"]
+    assert json.loads((run / "summary.json").read_text())["epochs_run"] == result.summary["epochs_run"]
     assert_nothing_lost(before, folder, new=("runs/iris-*/*",))
 
 
@@ -161,7 +161,7 @@ def test_closing_during_an_export_finishes_the_file_being_written_and_nothing_el
     folder = iris_project.parent
     before = snapshot(folder)
     out = folder / "exports"
-    dialog = ExportDialog(finished[0]["run_dir"], window)
+    dialog = ExportDialog(finished[0].run_dir, window)
     dialog.folder.setText(str(out))
     wanted = ["pt2", "torchscript", "onnx", "safetensors", "python"]
     for i in range(dialog.formats.count()):

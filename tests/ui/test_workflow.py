@@ -61,13 +61,13 @@ def test_train_two_epochs_plot_holds_the_points_and_design_is_locked(qtbot, wind
     workflow.controller.run_finished.connect(finished.append)
     train(qtbot, workflow, epochs=2)
     result = finished[0]
-    assert result["status"] == "completed" and result["summary"]["epochs_run"] == 2
-    steps = -(-result["summary"]["n_train"] // window.project.training["batch_size"])
+    assert result.status == "completed" and result.summary["epochs_run"] == 2
+    steps = -(-result.summary["n_train"] // window.project.training["batch_size"])
     assert workflow.loss_plot.point_count() == 2 * steps
     assert [row["epoch"] for row in workflow.loss_plot.epochs] == [1, 2]
     assert locked and all(state == (True, False, False) for state in locked), "the design is locked while training"
     assert not workflow.lock_banner.isVisible() and window.stack_editor.view.isEnabled()
-    run_dir = Path(result["run_dir"])
+    run_dir = Path(result.run_dir)
     assert run_dir.parent == iris_project.parent / "runs" and (run_dir / "model.pt2").is_file()
     assert workflow.export.isEnabled() and workflow.continue_.isEnabled()
     assert "run saved to" in workflow.training_panel.log.toPlainText()
@@ -93,7 +93,7 @@ def test_pause_resume_and_stop_from_the_panel(qtbot, window, iris_project):
     controller.run_finished.connect(results.append)
     with qtbot.waitSignal(controller.idle, timeout=60000):
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
-    assert results[0]["status"] == "stopped" and results[0]["summary"]["epochs_run"] < 100000
+    assert results[0].status == "stopped" and results[0].summary["epochs_run"] < 100000
 
 
 def test_closing_mid_run_asks_then_stops_and_joins(qtbot, window, iris_project, monkeypatch):
@@ -129,7 +129,7 @@ def test_export_dialog_writes_the_files_and_reports_parity(qtbot, window, iris_p
     finished = []
     workflow.controller.run_finished.connect(finished.append)
     train(qtbot, workflow, epochs=2)
-    dialog = ExportDialog(finished[0]["run_dir"], window)
+    dialog = ExportDialog(finished[0].run_dir, window)
     qtbot.addWidget(dialog)
     for i in range(dialog.formats.count()):
         item = dialog.formats.item(i)

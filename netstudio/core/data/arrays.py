@@ -6,17 +6,23 @@ from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.config import DataConfig, settings
 from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_indices
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.preprocess import Column, Preprocessor
 from netstudio.core.data.target import classify_target
 from netstudio.core.errors import DataError
 
+#: Synthetic kinds with a chosen number of classes (the others always have two).
+MULTICLASS_KINDS = ("spiral", "gaussians")
+
 
 def synthetic_classes(config: dict) -> list[str]:
-    count = int(config.get("classes", 2)) if config.get("kind") in ("spiral", "gaussians") else 2
-    if not 2 <= count <= 10:
-        raise DataError("data.classes: must be an integer from 2 to 10")
+    """The class names of a synthetic section: "0", "1"... (``classes`` of them for spiral, gaussians)."""
+    spec = settings(DataConfig)["classes"]
+    count = int(config.get("classes", spec.default)) if config.get("kind") in MULTICLASS_KINDS else 2
+    if not spec.minimum <= count <= spec.maximum:
+        raise DataError(f"data.classes: {spec.message}")
     return [str(i) for i in range(count)]
 
 
@@ -24,16 +30,16 @@ def load_synthetic(config: dict, monitor: Monitor | None = None) -> Dataset:
     """A synthetic 2-D classification set (see :mod:`netstudio.core.data.synthetic`)."""
     from netstudio.core.data.synthetic import make_synthetic
 
-    kind = config.get("kind", "moons")
+    kind = config["kind"]
     classes = synthetic_classes(config)
-    samples, noise, seed = int(config.get("samples", 500)), float(config.get("noise", 0.1)), int(config.get("seed", 0))
+    samples, noise, seed = int(config["samples"]), float(config["noise"]), int(config["seed"])
     X, y = make_synthetic(kind, samples, noise, seed, len(classes))
     task = "binary" if len(classes) == 2 else "multiclass"
-    train, val = split_indices(len(y), y, float(config.get("validation_split", 0.2)), seed)
+    train, val = split_indices(len(y), y, float(config["validation_split"]), seed)
     pre = Preprocessor("tabular", (2,), task, classes, columns=[Column("x1"), Column("x2")], stat_shape=(2,))
     X = X.astype(np.float32)
     return assemble(kind, "synthetic", pre, X[train], X[val], y[train], y[val],
-                    normalize=bool(config.get("normalize", True)),
+                    normalize=bool(config["normalize"]),
                     notes=[f"{samples:,} {kind} points, noise {noise:g}, seed {seed}"], warnings=[])
 
 
@@ -97,11 +103,11 @@ def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
     path, archive = _open_npz(config, base_dir)
     with archive:
         X, y = _npz_arrays(path, archive)
-    keep, codes, task, classes = _npz_target(path, y, config.get("task", "auto"))
+    keep, codes, task, classes = _npz_target(path, y, config["task"])
     rows = np.flatnonzero(keep)
     dropped = len(y) - len(rows)
     train, val = split_indices(len(rows), codes if classes else None,
-                               float(config.get("validation_split", 0.2)), int(config.get("seed", 0)))
+                               float(config["validation_split"]), int(config["seed"]))
     shape = X.shape[1:]
     if X.ndim == 2:
         stat_shape = shape
@@ -117,7 +123,7 @@ def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
     raw_train = X[rows[train]].astype(np.float32)
     raw_val = X[rows[val]].astype(np.float32)
     return assemble(path.stem, "npz", pre, raw_train, raw_val, codes[train], codes[val],
-                    normalize=bool(config.get("normalize", True)), notes=notes, warnings=[], dropped=dropped,
+                    normalize=bool(config["normalize"]), notes=notes, warnings=[], dropped=dropped,
                     where=str(path))
 
 
@@ -139,7 +145,7 @@ def describe_npz(config: dict, base_dir: Path):
     if shape and shape[0] != len(y):  # as load_npz would find: the header is not the data
         raise DataError(f"{path}: X has {shape[0]:,} rows but y has {len(y):,}")
     input_shape = tuple(int(s) for s in shape[1:]) or (1,)
-    _, _, task, classes = _npz_target(path, y, config.get("task", "auto"))
+    _, _, task, classes = _npz_target(path, y, config["task"])
     return input_shape, output_width(task, classes), task, classes
 
 

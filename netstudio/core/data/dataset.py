@@ -12,8 +12,6 @@ from typing import Any
 
 import numpy as np
 
-TASKS = ("binary", "multiclass", "regression")
-
 
 @dataclass
 class DataSummary:

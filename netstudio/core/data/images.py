@@ -114,7 +114,7 @@ def describe_images(config: dict, base_dir: Path):
     folder = resolve_path(config["path"], base_dir)
     classes, files, _ = scan_folder(folder)
     (h, w), color = _choose(config, _headers(files, None), folder)
-    task = _task(classes, config.get("task", "auto"), folder)
+    task = _task(classes, config["task"], folder)
     return (1 if color == "grayscale" else 3, h, w), output_width(task, classes), task, classes
 
 
@@ -130,7 +130,7 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
     """An image folder as a Dataset with X shaped ``[N, C, H, W]``."""
     folder = resolve_path(config["path"], base_dir)
     classes, files, warnings = scan_folder(folder)
-    task = _task(classes, config.get("task", "auto"), folder)
+    task = _task(classes, config["task"], folder)
     headers = _headers(files, monitor)
     (h, w), color = _choose(config, headers, folder)
     channels = 1 if color == "grayscale" else 3
@@ -161,12 +161,12 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
     present = np.unique(labels)
     if len(present) < 2:
         raise DataError(f"{folder}: only class {classes[present[0]]!r} has readable images: need at least two classes")
-    train, val = split_indices(kept, labels, float(config.get("validation_split", 0.2)), int(config.get("seed", 0)))
+    train, val = split_indices(kept, labels, float(config["validation_split"]), int(config["seed"]))
     pre = Preprocessor("images", (channels, h, w), task, classes, stat_shape=(channels, 1, 1), divide_by=255.0,
                        image={"size": [h, w], "color": color})
     sizes = Counter(hd[0] for hd in headers if hd is not None)
     notes = [f"{kept:,} images in {len(classes)} classes, {color}, resized to {h}x{w} (height x width)"
              + ("" if len(sizes) == 1 and (h, w) in sizes else f" ({len(sizes)} different sizes found)")]
     return assemble(folder.name, "images", pre, pixels[train].astype(np.float32), pixels[val].astype(np.float32),
-                    labels[train], labels[val], normalize=bool(config.get("normalize", True)), notes=notes,
+                    labels[train], labels[val], normalize=bool(config["normalize"]), notes=notes,
                     warnings=warnings, where=str(folder))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+from netstudio.core.config import data_defaults
 from netstudio.core.data.common import Cancel, Monitor, Progress, output_width, resolve_path
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.errors import DataError
@@ -64,8 +65,9 @@ def load_dataset(data_config: dict, base_dir: Path, progress: Progress | None = 
     if not data_config:
         raise DataError("no dataset chosen: the project's data section is empty")
     config, base_dir = resolve_sample(data_config, Path(base_dir))
-    source = config.get("source")
     monitor = Monitor(_label(config, base_dir), progress, cancel)
+    config = with_defaults(config)
+    source = config.get("source")
     monitor.check()
     if source in ("synthetic", "npz"):
         from netstudio.core.data.arrays import load_npz, load_synthetic
@@ -99,6 +101,7 @@ def describe_data(data_config: dict, base_dir: Path) -> tuple[tuple[int, ...], i
     if not data_config:
         raise DataError("no dataset chosen: the project's data section is empty")
     config, base_dir = resolve_sample(data_config, Path(base_dir))
+    config = with_defaults(config)
     source = config.get("source")
     if source == "synthetic":
         from netstudio.core.data.arrays import synthetic_classes
@@ -147,13 +150,12 @@ def resolve_sample(config: dict, base_dir: Path) -> tuple[dict, Path]:
     return resolved, samples_dir()
 
 
+def with_defaults(config: dict) -> dict:
+    """*config* with the schema's default for every key its source reads and it leaves out."""
+    return {**data_defaults(config.get("source")), **config}
+
+
 def _label(config: dict, base_dir: Path) -> str:
     if config.get("path"):
         return str(resolve_path(config["path"], base_dir))
     return f"the {config.get('kind', config.get('source'))} dataset"
-
-
-# ------------------------------------------------------------------------------------------------
-# Shared steps: target, split, assembly
-
-

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-KINDS = ("moons", "circles", "spiral", "xor", "gaussians")
+from netstudio.core.config import DataConfig, settings
+
+#: The kinds of set, as the data section names them.
+KINDS = tuple(settings(DataConfig)["kind"].choices)
 
 
 def make_synthetic(kind: str, samples: int, noise: float, seed: int, classes: int = 2) -> tuple[np.ndarray, np.ndarray]:

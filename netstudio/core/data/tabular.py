@@ -66,7 +66,7 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     else:
         candidates = [n for n in names if n != target and n not in exclude]
 
-    keep, y, task, classes = _target(frame[target], fmt, config.get("task", "auto"), where, target, warnings)
+    keep, y, task, classes = _target(frame[target], fmt, config["task"], where, target, warnings)
     dropped = int((~keep).sum())
     if dropped:
         notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a value in {target!r} dropped")
@@ -91,8 +91,8 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
         why = f"; left out: {', '.join(left_out)}" if left_out else ""
         raise DataError(f"{where}: no usable feature column (target {target!r}{why})")
 
-    fraction = float(config.get("validation_split", 0.2))
-    train, val = split_indices(len(rows), y if classes else None, fraction, int(config.get("seed", 0)))
+    fraction = float(config["validation_split"])
+    train, val = split_indices(len(rows), y if classes else None, fraction, int(config["seed"]))
     train_rows, val_rows = (train, val) if len(rows) == len(frame) else (rows[train], rows[val])
     categorical_missing = 0
     for column in list(columns):
@@ -118,13 +118,13 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     # Encode each split straight from the frame (no full-size intermediate array), fitting the
     # statistics and standardising on the way.
     X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
-                                                      val_rows, bool(config.get("normalize", True)),
+                                                      val_rows, bool(config["normalize"]),
                                                       check=monitor.check if monitor is not None else None)
     if categorical_missing:
         notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
                      "encoded as all-zero one-hot rows")
     return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
-                    normalize=bool(config.get("normalize", True)), notes=notes, warnings=warnings,
+                    normalize=bool(config["normalize"]), notes=notes, warnings=warnings,
                     dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
 
 

@@ -107,12 +107,14 @@ def training_setup(project, metadata: dict, folder: Path, notes: list[str]) -> d
 
 def _write_synthetic(data: dict, folder: Path) -> dict:
     """Synthetic points have no file: write the very points trained on as ``data.npz``."""
+    from netstudio.core.config import data_defaults
     from netstudio.core.data.arrays import synthetic_classes
     from netstudio.core.data.synthetic import make_synthetic
 
     classes = synthetic_classes(data)
-    X, y = make_synthetic(data.get("kind", "moons"), int(data.get("samples", 500)), float(data.get("noise", 0.1)),
-                          int(data.get("seed", 0)), len(classes))
+    config = {**data_defaults("synthetic"), **data}
+    X, y = make_synthetic(config["kind"], int(config["samples"]), float(config["noise"]), int(config["seed"]),
+                          len(classes))
     np.savez(folder / "data.npz", X=X.astype(np.float32), y=y.astype(np.int64))
     kept = {k: data[k] for k in ("validation_split", "normalize", "seed", "task") if k in data}
     return {"source": "npz", "path": "data.npz", **kept, "generated_from": {

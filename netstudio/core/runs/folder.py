@@ -31,7 +31,7 @@ from netstudio import __version__
 from netstudio.core.errors import ConfigError, ExportError
 from netstudio.core.fileio import atomic_folder, atomic_write_text
 from netstudio.core.strings import slug
-from netstudio.core.training.trainer import EpochMetrics, FitSummary
+from netstudio.core.training.states import EpochMetrics, FitSummary
 
 METRIC_COLUMNS = {"binary": ["val_accuracy"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
 TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]

@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netstudio.core.data.preview import raw_features
 from netstudio.core.training.metrics import (
     confusion_matrix,
     per_class_scores,
     predict_raw,
     regression_scores,
 )
-from netstudio.core.training.trainer import Callback
+from netstudio.core.training.states import Callback
 
 #: Grid points per side of the decision-boundary field.
 BOUNDARY_RESOLUTION = 60
@@ -108,15 +109,6 @@ def evaluate_model(model, dataset, output_transform: str, split: str = "val"):
 
 # ------------------------------------------------------------------------------------------------
 # Decision boundary
-
-
-def raw_features(dataset, X: np.ndarray) -> np.ndarray:
-    """Preprocessed two-feature rows back in the data's own units (as the user knows them)."""
-    pre = dataset.preprocessor
-    if pre is None or getattr(pre, "kind", None) == "images":
-        return X
-    # The preprocessor standardises raw / divide_by: undo both steps.
-    return (X * np.asarray(pre.std).reshape(-1) + np.asarray(pre.mean).reshape(-1)) * pre.divide_by
 
 
 def supports_boundary(dataset) -> bool:

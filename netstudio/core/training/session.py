@@ -14,13 +14,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from netstudio.core.config import TrainConfig, validate_data
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.losses import check_training
 from netstudio.core.design.stack import Validation
 from netstudio.core.errors import ProjectError
-from netstudio.core.project import Project, validate_data
-from netstudio.core.training.trainer import Callback, FitSummary, TrainConfig, Trainer
+from netstudio.core.project import Project
+from netstudio.core.training.states import Callback, FitSummary
+from netstudio.core.training.trainer import Trainer
 
 #: File suffixes --data understands, and the data source each one means.
 SOURCE_BY_SUFFIX = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".tab": "csv", ".psv": "csv", ".npz": "npz"}

@@ -23,149 +23,37 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from netstudio.core.config import TrainConfig
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.design.losses import LossPlan, make_loss, plan_loss
 from netstudio.core.errors import ConfigError, TrainingError
-from netstudio.core.project import validate_training
 from netstudio.core.training.distributed import SINGLE_PROCESS
+from netstudio.core.training.failures import (
+    first_bad_loss,
+    first_non_finite,
+    is_out_of_memory,
+    loss_text,
+)
 from netstudio.core.training.metrics import evaluate
+from netstudio.core.training.optimizers import make_optimizer, make_scheduler
+from netstudio.core.training.states import (
+    BatchState,
+    Callback,
+    EpochMetrics,
+    FitStart,
+    FitStatus,
+    FitSummary,
+)
 
 #: Check for a NaN/inf loss every this many steps (and at each epoch's end). Under torchrun the
 #: ranks also agree on stop requests at these points.
 DIVERGENCE_CHECK_STEPS = 64
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """The project's ``training`` section as typed values (see the project contract)."""
-
-    optimizer: str = "adam"
-    learning_rate: float = 0.001
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    nesterov: bool = False
-    batch_size: int = 32
-    epochs: int = 30
-    loss: str = "auto"
-    device: str = "auto"
-    seed: int = 0
-    scheduler: str = "none"
-    step_size: int = 10
-    gamma: float = 0.1
-    gradient_clip: float | None = None
-    patience: int | None = None
-    min_delta: float = 0.0
-
-    @classmethod
-    def from_dict(cls, training: dict) -> TrainConfig:
-        """Build from a project's training section (validated; raises ProjectError on bad values)."""
-        t = validate_training(training)
-        stopping = t["early_stopping"]
-        names = {f for f in cls.__dataclass_fields__} - {"patience", "min_delta"}
-        return cls(**{k: t[k] for k in names}, patience=stopping["patience"], min_delta=stopping["min_delta"])
-
-
-@dataclass(frozen=True)
-class FitStart:
-    epochs: int
-    steps_per_epoch: int
-    n_train: int
-    n_val: int
-    device: str
-    parameters: int
-    loss: str
-    first_epoch: int
-
-
-@dataclass(frozen=True)
-class BatchState:
-    """After each training step. ``step_losses`` is this epoch's list of device loss tensors so far:
-    read new entries with ``torch.stack(...).tolist()`` at your own pace (one sync per read)."""
-
-    epoch: int
-    step: int
-    steps_per_epoch: int
-    global_step: int
-    total_steps: int
-    samples_seen: int
-    step_losses: list = field(repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class EpochMetrics:
-    """One epoch's results; ``values`` holds the task's validation metrics (``val_accuracy`` or
-    ``val_r2`` and ``val_mae``)."""
-
-    epoch: int
-    train_loss: float
-    val_loss: float | None
-    values: dict
-    learning_rate: float
-    samples_per_second: float
-    seconds: float
-    best_epoch: int
-
-    def row(self) -> dict:
-        """The metrics.csv row: epoch, train_loss, val_loss, metrics, learning rate, samples/s, seconds."""
-        return {"epoch": self.epoch, "train_loss": self.train_loss, "val_loss": self.val_loss, **self.values,
-                "learning_rate": self.learning_rate, "samples_per_second": self.samples_per_second,
-                "seconds": self.seconds}
-
-
-@dataclass
-class FitSummary:
-    """How a fit ended. ``status``: completed, stopped, early_stopped, diverged or failed.
-    ``world_size`` is the number of processes that trained together (1 without torchrun)."""
-
-    status: str
-    message: str
-    epochs_run: int
-    best_epoch: int | None
-    history: list[EpochMetrics]
-    samples_per_second: float
-    device: str
-    parameters: int
-    loss: str
-    output_transform: str
-    train_seconds: float
-    world_size: int = 1
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("completed", "stopped", "early_stopped")
-
-    def best(self) -> EpochMetrics | None:
-        for m in self.history:
-            if m.epoch == self.best_epoch:
-                return m
-        return None
-
-
-class Callback:
-    """Base class for training callbacks; every hook is optional."""
-
-    def on_fit_start(self, start: FitStart) -> None: ...
-    def on_batch_end(self, state: BatchState) -> None: ...
-    def on_epoch_end(self, metrics: EpochMetrics) -> None: ...
-    def on_fit_end(self, summary: FitSummary) -> None: ...
-    def on_exception(self, exc: BaseException) -> None: ...
-
-
 def _overrides(callback: Callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """True for a device or host out-of-memory error (CUDA's, MPS's or the CPU allocator's)."""
-    import torch
-
-    oom = getattr(torch, "OutOfMemoryError", ())
-    if isinstance(exc, (MemoryError, oom)):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
 
 
 class Trainer:
@@ -257,7 +145,7 @@ class Trainer:
         self.model.to(self.device)
         self._best_state = self._snapshot()  # a run that fails before any epoch ends falls back to these
         self._move_data()
-        self.optimizer = self._make_optimizer()
+        self.optimizer = make_optimizer(self.config, self.model)
         self.scheduler = self._make_scheduler(self.config.epochs)
         # Training steps go through the wrapper (DDP averages gradients); everything else
         # (validation, snapshots, saving) uses the plain module.
@@ -296,50 +184,12 @@ class Trainer:
         }
         self.loss_fn = make_loss(self.plan)
 
-    def _make_optimizer(self):
-        import torch
-
-        c = self.config
-        params = [p for p in self.model.parameters() if p.requires_grad]
-        if not params:
-            raise ConfigError("the model has no trainable parameters: add a Linear or convolution layer")
-        if c.optimizer == "sgd":
-            cls = torch.optim.SGD
-            kwargs = {"momentum": c.momentum, "nesterov": c.nesterov and c.momentum > 0}
-        else:
-            cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop,
-                   "adagrad": torch.optim.Adagrad}[c.optimizer]
-            kwargs = {}
-        kwargs.update(lr=c.learning_rate, weight_decay=c.weight_decay)
-        # The fused kernels update every parameter in one call: 10-50 % faster on small models, where
-        # per-parameter Python overhead dominates. Not every optimizer/device has them.
-        try:
-            return cls(params, fused=True, **kwargs)
-        except (RuntimeError, TypeError, ValueError):
-            return cls(params, **kwargs)
-
     def _steps_per_epoch(self) -> int:
         n = self.dist.shard_size(self.data.n_train)
         return max(1, math.ceil(n / self.config.batch_size))
 
     def _make_scheduler(self, epochs: int):
-        import torch
-
-        c, opt = self.config, self.optimizer
-        if c.scheduler == "step":
-            return torch.optim.lr_scheduler.StepLR(opt, step_size=c.step_size, gamma=c.gamma)
-        if c.scheduler == "cosine":
-            return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-        if c.scheduler == "onecycle":
-            for group in opt.param_groups:  # OneCycle sets its own lr; start each cycle from the configured one
-                group["lr"] = c.learning_rate
-            has_momentum = "betas" in opt.defaults or "momentum" in opt.defaults  # Adagrad has neither
-            return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=c.learning_rate, epochs=epochs,
-                                                       steps_per_epoch=self._steps_per_epoch(),
-                                                       cycle_momentum=has_momentum)
-        if c.scheduler == "plateau":
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=c.gamma, patience=max(1, c.step_size // 2))
-        return None
+        return make_scheduler(self.config, self.optimizer, epochs, self._steps_per_epoch())
 
     def _run(self, epochs: int, callbacks: Sequence[Callback]) -> FitSummary:
         first = len(self.history) + 1
@@ -349,51 +199,14 @@ class Trainer:
                          self.plan.name, first)
         for cb in callbacks:
             cb.on_fit_start(start)
-        status, message = "completed", ""
-        train_seconds = 0.0
         self._diverged_on = None
         try:
-            for epoch in range(first, first + epochs):
-                outcome = self._epoch(epoch, first + epochs - 1, steps, callbacks)
-                if outcome is None:  # stopped part-way through the epoch
-                    status, message = "stopped", f"stopped by the user during epoch {epoch}"
-                    break
-                metrics, diverged = outcome
-                train_seconds += metrics.seconds
-                self.history.append(metrics)
-                for cb in callbacks:
-                    cb.on_epoch_end(metrics)
-                if diverged is not None:
-                    status = "diverged"
-                    where = f"rank {self._diverged_on}: " if self._diverged_on is not None else ""
-                    message = (f"{where}training diverged at epoch {epoch} (loss {diverged}): lower the learning rate"
-                               f" (now {self.config.learning_rate:g})")
-                    break
-                if self._stop.is_set():
-                    status, message = "stopped", f"stopped by the user after epoch {epoch}"
-                    break
-                if self.config.patience is not None and self._since_best >= self.config.patience:
-                    status = "early_stopped"
-                    message = (f"early stopping after epoch {epoch}: no improvement for {self.config.patience} "
-                               f"epochs; restored the best weights (epoch {self.best_epoch})")
-                    break
+            status, message, train_seconds = self._epochs(first, epochs, steps, callbacks)
         except Exception as exc:
-            oom = is_out_of_memory(exc)
-            if not oom or self.dist.world_size > 1:
-                for cb in callbacks:
-                    cb.on_exception(exc)
-                if not oom:
-                    raise
-                # The other ranks are inside a step, waiting for this one: no collective can follow,
-                # so there is no partial result to agree on; this process can only report and leave.
-                self._release_memory()
-                raise TrainingError(self._out_of_memory_message()) from exc
-            status = "failed"
-            message = self._out_of_memory_message()
-            self._release_memory()
-        if status in ("early_stopped", "diverged", "failed"):
+            status, message, train_seconds = self._failed(exc, first, callbacks)
+        if status in (FitStatus.EARLY_STOPPED, FitStatus.DIVERGED, FitStatus.FAILED):
             self.model.load_state_dict(self._best_state)
-            if status == "diverged" and self.best_epoch is None:
+            if status == FitStatus.DIVERGED and self.best_epoch is None:
                 message += "; no epoch ended well, so the weights were reset to their initial values"
         samples = sum(m.samples_per_second * m.seconds for m in self.history)
         seconds = sum(m.seconds for m in self.history)
@@ -403,6 +216,47 @@ class Trainer:
         for cb in callbacks:
             cb.on_fit_end(summary)
         return summary
+
+    def _epochs(self, first: int, epochs: int, steps: int, callbacks: Sequence[Callback]):
+        """Train epochs *first*... until done or a reason to end; ``(status, message, train seconds)``."""
+        patience = self.config.early_stopping.patience
+        train_seconds = 0.0
+        for epoch in range(first, first + epochs):
+            outcome = self._epoch(epoch, first + epochs - 1, steps, callbacks)
+            if outcome is None:  # stopped part-way through the epoch
+                return FitStatus.STOPPED, f"stopped by the user during epoch {epoch}", train_seconds
+            metrics, diverged = outcome
+            train_seconds += metrics.seconds
+            self.history.append(metrics)
+            for cb in callbacks:
+                cb.on_epoch_end(metrics)
+            if diverged is not None:
+                where = f"rank {self._diverged_on}: " if self._diverged_on is not None else ""
+                return FitStatus.DIVERGED, (f"{where}training diverged at epoch {epoch} (loss {diverged}): lower the "
+                                            f"learning rate (now {self.config.learning_rate:g})"), train_seconds
+            if self._stop.is_set():
+                return FitStatus.STOPPED, f"stopped by the user after epoch {epoch}", train_seconds
+            if patience is not None and self._since_best >= patience:
+                return FitStatus.EARLY_STOPPED, (f"early stopping after epoch {epoch}: no improvement for {patience} "
+                                                 f"epochs; restored the best weights (epoch {self.best_epoch})"), \
+                    train_seconds
+        return FitStatus.COMPLETED, "", train_seconds
+
+    def _failed(self, exc: Exception, first: int, callbacks: Sequence[Callback]):
+        """An out-of-memory error on one process ends the fit as failed; anything else propagates
+        (called while *exc* is being handled)."""
+        oom = is_out_of_memory(exc)
+        if not oom or self.dist.world_size > 1:
+            for cb in callbacks:
+                cb.on_exception(exc)
+            if not oom:
+                raise
+            # The other ranks are inside a step, waiting for this one: no collective can follow,
+            # so there is no partial result to agree on; this process can only report and leave.
+            self._release_memory()
+            raise TrainingError(self._out_of_memory_message()) from exc
+        self._release_memory()
+        return FitStatus.FAILED, self._out_of_memory_message(), sum(m.seconds for m in self.history[first - 1:])
 
     def _out_of_memory_message(self) -> str:
         return (f"out of memory on {self.device} with batch size {self.config.batch_size}: "
@@ -464,7 +318,7 @@ class Trainer:
                     return None
         metrics = self._finish_epoch(epoch, step_losses, started, paused_seconds, hook_seconds, n_done=n)
         if not math.isfinite(metrics.train_loss) or (metrics.val_loss is not None and not math.isfinite(metrics.val_loss)):
-            return metrics, _fmt_loss(metrics.train_loss if not math.isfinite(metrics.train_loss) else metrics.val_loss)
+            return metrics, loss_text(metrics.train_loss if not math.isfinite(metrics.train_loss) else metrics.val_loss)
         return metrics, None
 
     def _finish_epoch(self, epoch, step_losses, started, paused_seconds, hook_seconds, n_done) -> EpochMetrics:
@@ -487,7 +341,7 @@ class Trainer:
             else:
                 self.scheduler.step()
         score = val_loss if val_loss is not None else train_loss
-        if math.isfinite(score) and score < self._best_score - self.config.min_delta:
+        if math.isfinite(score) and score < self._best_score - self.config.early_stopping.min_delta:
             self._best_score, self.best_epoch, self._since_best = score, epoch, 0
             self._best_state = self._snapshot()
         else:
@@ -503,8 +357,8 @@ class Trainer:
 
         window = torch.stack(step_losses[-DIVERGENCE_CHECK_STEPS:])
         if self.dist.world_size == 1:
-            return None if torch.isfinite(window).all() else _bad_loss(step_losses)
-        first, value = _first_non_finite(window)
+            return None if torch.isfinite(window).all() else first_bad_loss(step_losses)
+        first, value = first_non_finite(window)
         step = first + len(step_losses) - len(window) if first >= 0 else -1
         return self._agree(self.dist.gather([self._stop_requested.is_set(), step, value]), 0)
 
@@ -520,7 +374,7 @@ class Trainer:
             return float((losses * sizes).sum() / sizes.sum()), n_done, val_loss, values
         keys = list(values)
         rows = self.dist.gather([(losses * sizes).sum(), sizes.sum(), self._stop_requested.is_set(),
-                                 *_first_non_finite(losses), 0.0 if val_loss is None else val_loss,
+                                 *first_non_finite(losses), 0.0 if val_loss is None else val_loss,
                                  *(values[k] for k in keys)])
         self._agree(rows, 2)
         loss_sum, samples = sum(r[0] for r in rows), sum(r[1] for r in rows)
@@ -540,7 +394,7 @@ class Trainer:
         first = [rank for s, rank in bad if s == step]
         # One rank first is worth naming (its shard); all at once is the learning rate.
         self._diverged_on = first[0] if len(first) == 1 else None
-        return _fmt_loss(rows[first[0]][col + 2])
+        return loss_text(rows[first[0]][col + 2])
 
 
     def _snapshot(self) -> dict:
@@ -548,24 +402,3 @@ class Trainer:
         return {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
 
 
-def _fmt_loss(value: float) -> str:
-    return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-
-
-def _first_non_finite(losses) -> tuple[int, float]:
-    """Index and value of the first NaN/inf in the 1-D tensor *losses*; ``(-1, 0.0)`` if none."""
-    import torch
-
-    bad = torch.nonzero(~torch.isfinite(losses))
-    if not len(bad):
-        return -1, 0.0
-    i = int(bad[0, 0])
-    return i, float(losses[i])
-
-
-def _bad_loss(step_losses: list) -> str:
-    import torch
-
-    values = torch.stack(step_losses).tolist()
-    bad = next((v for v in values if not math.isfinite(v)), float("nan"))
-    return _fmt_loss(bad)

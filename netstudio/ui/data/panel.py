@@ -11,13 +11,9 @@ import copy
 import html
 from pathlib import Path
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtGui import QIcon, QImageReader, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGridLayout,
@@ -25,14 +21,9 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
     QProgressBar,
     QPushButton,
-    QSpinBox,
-    QStackedWidget,
-    QTableView,
     QTableWidget,
     QTabWidget,
     QTextBrowser,
@@ -41,12 +32,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from netstudio.core.config import DataConfig, data_defaults, settings, validate_data
+from netstudio.core.data.preview import LoadedData, load_for_panel
 from netstudio.core.errors import NetStudioError
-from netstudio.core.project import SYNTHETIC_KINDS, TASKS, validate_data
-from netstudio.ui.data.loading import LoadedData, load_for_panel
-from netstudio.ui.data.models import FrameModel
+from netstudio.ui.data.preview import DataPreview, summary_html
 from netstudio.ui.tasks import TaskRunner
-from netstudio.ui.theme import class_color
+from netstudio.ui.widgets import check_box, choice_box, double_spin_box, select, spin_box
 
 ROLES = ("feature", "target", "exclude")
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.tab *.psv *.npz *.csv.gz *.tsv.gz);;All files (*)"
@@ -92,6 +83,19 @@ class DataPanel(QWidget):
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addLayout(self._build_sources())
+        layout.addWidget(self._build_synthetic())
+        self.source_label = QLabel()
+        self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.source_label.setWordWrap(True)
+        layout.addWidget(self.source_label)
+        layout.addWidget(self._build_loading_row())
+        layout.addWidget(self._build_tabs(), 1)
+        layout.addWidget(self._build_options())
+
+    def _build_sources(self) -> QHBoxLayout:
+        """Open File…, Open Image Folder…, Samples."""
         self.open_button = QPushButton("Open File…")
         self.open_button.setToolTip("A CSV/TSV table or a NumPy .npz file (X, y)")
         self.open_button.clicked.connect(lambda: self.open_file_dialog())
@@ -102,18 +106,20 @@ class DataPanel(QWidget):
         self.sample_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.sample_button.setToolTip("Small datasets that come with NetStudio")
         self.sample_menu = QMenu(self)
-        self.sample_menu.aboutToShow.connect(self._fill_sample_menu)
+        self.sample_menu.aboutToShow.connect(self.fill_sample_menu)
         self.sample_button.setMenu(self.sample_menu)
         top = QHBoxLayout()
         for w in (self.open_button, self.folder_button, self.sample_button):
             top.addWidget(w)
         top.addStretch(1)
+        return top
 
-        self.kind = QComboBox()
-        for kind in SYNTHETIC_KINDS:
-            self.kind.addItem(kind.capitalize(), kind)
-        self.samples = QSpinBox(minimum=10, maximum=1_000_000, value=500, singleStep=100)
-        self.noise = QDoubleSpinBox(minimum=0.0, maximum=10.0, value=0.1, singleStep=0.05, decimals=2)
+    def _build_synthetic(self) -> QGroupBox:
+        """The generator of synthetic 2-D sets: kind, samples, noise."""
+        s = settings(DataConfig)
+        self.kind = choice_box(s["kind"])
+        self.samples = spin_box(s["samples"], singleStep=100)
+        self.noise = double_spin_box(s["noise"], 2, singleStep=0.05)
         self.generate_button = QPushButton("Generate")
         self.generate_button.setToolTip("A two-feature dataset to see the decision boundary form")
         self.generate_button.clicked.connect(lambda: self.use_synthetic(self.kind.currentData(), self.samples.value(),
@@ -126,10 +132,10 @@ class DataPanel(QWidget):
         grid.setColumnStretch(1, 1)
         self.synthetic_box = QGroupBox("Synthetic 2-D data")
         self.synthetic_box.setLayout(grid)
+        return self.synthetic_box
 
-        self.source_label = QLabel()
-        self.source_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.source_label.setWordWrap(True)
+    def _build_loading_row(self) -> QWidget:
+        """The progress bar and Cancel button, shown while a load runs."""
         self.progress = QProgressBar()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(lambda: self.runner.cancel())
@@ -139,26 +145,11 @@ class DataPanel(QWidget):
         self.loading_row = QWidget()
         self.loading_row.setLayout(loading)
         self.loading_row.hide()
+        return self.loading_row
 
-        self.table_model = FrameModel()
-        self.table = QTableView()
-        self.table.setModel(self.table_model)
-        self.table.setAlternatingRowColors(True)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        self.scatter = pg.PlotWidget()
-        self.scatter.setMenuEnabled(False)
-        self.thumbs = QListWidget()
-        self.thumbs.setViewMode(QListWidget.ViewMode.IconMode)
-        self.thumbs.setIconSize(pg.QtCore.QSize(64, 64))
-        self.thumbs.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.empty = QLabel("Open a CSV or .npz file or an image folder, pick a sample, or generate a synthetic "
-                            "dataset. You can also drop a file or folder on the window.")
-        self.empty.setWordWrap(True)
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview = QStackedWidget()
-        for w in (self.empty, self.table, self.scatter, self.thumbs):
-            self.preview.addWidget(w)
-
+    def _build_tabs(self) -> QTabWidget:
+        """Preview, Columns (each column's role) and Summary."""
+        self.preview = DataPreview()
         self.roles = QTableWidget(0, 2)
         self.roles.setHorizontalHeaderLabels(["Column", "Role"])
         self.roles.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -169,18 +160,16 @@ class DataPanel(QWidget):
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.roles, "Columns")
         self.tabs.addTab(self.summary, "Summary")
+        return self.tabs
 
-        self.task = QComboBox()
-        for task in TASKS:
-            self.task.addItem("Detect automatically" if task == "auto" else task.capitalize(), task)
-        self.task.setToolTip("A text or yes/no target is classification; numbers with many values, regression")
+    def _build_options(self) -> QGroupBox:
+        """How the data is prepared: task, validation split, split seed, standardisation."""
+        s = settings(DataConfig)
+        self.task = choice_box(s["task"])
         self.detected = QLabel()
-        self.split = QDoubleSpinBox(minimum=0.0, maximum=0.9, singleStep=0.05, decimals=2)
-        self.split.setToolTip("Share of the rows held out for validation (stratified by class)")
-        self.normalize = QCheckBox("Standardise features")
-        self.normalize.setToolTip("Subtract the training mean and divide by the standard deviation")
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.seed.setToolTip("Seed of the train/validation split")
+        self.split = double_spin_box(s["validation_split"], 2, singleStep=0.05)
+        self.normalize = check_box(s["normalize"], "Standardise features")
+        self.seed = spin_box(s["seed"])
         task_row = QHBoxLayout()
         task_row.addWidget(self.task, 1)
         task_row.addWidget(self.detected)
@@ -191,19 +180,11 @@ class DataPanel(QWidget):
         form.addRow("", self.normalize)
         self.options = QGroupBox("Preparation")
         self.options.setLayout(form)
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(top)
-        layout.addWidget(self.synthetic_box)
-        layout.addWidget(self.source_label)
-        layout.addWidget(self.loading_row)
-        layout.addWidget(self.tabs, 1)
-        layout.addWidget(self.options)
-
         self.task.currentIndexChanged.connect(self._on_options_edited)
         self.split.valueChanged.connect(self._on_options_edited)
         self.seed.valueChanged.connect(self._on_options_edited)
         self.normalize.toggled.connect(self._on_options_edited)
+        return self.options
 
     # -- choosing data -----------------------------------------------------------------------------
     def set_project(self, project) -> None:
@@ -249,7 +230,8 @@ class DataPanel(QWidget):
         keep = {k: self.config[k] for k in ("validation_split", "seed") if k in self.config}
         self._apply({"source": "synthetic", "kind": kind, "samples": samples, "noise": noise, **keep})
 
-    def _fill_sample_menu(self) -> None:
+    def fill_sample_menu(self) -> None:
+        """List the bundled samples in :attr:`sample_menu` (it fills itself when it opens)."""
         from netstudio.core.data.load import samples_dir
 
         self.sample_menu.clear()
@@ -338,7 +320,7 @@ class DataPanel(QWidget):
     # -- showing -----------------------------------------------------------------------------------
     def _show_nothing(self) -> None:
         self.source_label.setText("No dataset yet.")
-        self.preview.setCurrentWidget(self.empty)
+        self.preview.show_nothing()
         self.roles.setRowCount(0)
         self.summary.setHtml("<p>No dataset loaded.</p>")
         self.detected.clear()
@@ -364,39 +346,9 @@ class DataPanel(QWidget):
         data = loaded.dataset
         self.source_label.setText(html.escape(self._describe_source()))
         self.detected.setText(f"detected: {data.task}")
-        if loaded.preview is not None:
-            self.table_model.set_frame(loaded.preview, loaded.target)
-            self.table.resizeColumnsToContents()
-            self.preview.setCurrentWidget(self.table)
-        if loaded.points is not None:
-            self._draw_points(*loaded.points, data.classes)
-            self.preview.setCurrentWidget(self.scatter)
-        if loaded.images:
-            self._show_thumbnails(loaded.images)
-            self.preview.setCurrentWidget(self.thumbs)
+        self.preview.show_loaded(loaded)
         self._fill_roles(loaded)
         self.summary.setHtml(summary_html(data))
-
-    def _draw_points(self, X, y, classes) -> None:
-        self.scatter.clear()
-        for index, name in enumerate(classes or []):
-            mask = y == index
-            color = class_color(index)
-            self.scatter.plot(X[mask, 0], X[mask, 1], pen=None, symbol="o", symbolSize=5, symbolPen=None,
-                              symbolBrush=color, name=name)
-
-    def _show_thumbnails(self, images) -> None:
-        self.thumbs.clear()
-        for path, label in images:
-            reader = QImageReader(path)
-            reader.setAutoTransform(True)
-            size = reader.size()
-            if size.isValid():
-                reader.setScaledSize(size.scaled(64, 64, Qt.AspectRatioMode.KeepAspectRatio))
-            image = reader.read()
-            item = QListWidgetItem(QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon(), label)
-            item.setToolTip(path)
-            self.thumbs.addItem(item)
 
     def _fill_roles(self, loaded: LoadedData) -> None:
         self._filling = True
@@ -434,16 +386,16 @@ class DataPanel(QWidget):
     def _fill_options(self) -> None:
         self._filling = True
         try:
-            c = self.config or {"task": "auto", "validation_split": 0.2, "normalize": True, "seed": 0}
-            self.task.setCurrentIndex(max(0, self.task.findData(c.get("task", "auto"))))
-            self.split.setValue(c.get("validation_split", 0.2))
-            self.seed.setValue(c.get("seed", 0))
-            self.normalize.setChecked(c.get("normalize", True))
+            c = {**data_defaults(self.config.get("source")), **self.config}
+            select(self.task, c["task"])
+            self.split.setValue(c["validation_split"])
+            self.seed.setValue(c["seed"])
+            self.normalize.setChecked(c["normalize"])
             self.options.setEnabled(bool(self.config))
             if c.get("source") == "synthetic":  # the generator shows what was generated
                 self.kind.setCurrentIndex(max(0, self.kind.findData(c.get("kind"))))
-                self.samples.setValue(c.get("samples", 500))
-                self.noise.setValue(c.get("noise", 0.1))
+                self.samples.setValue(c["samples"])
+                self.noise.setValue(c["noise"])
         finally:
             self._filling = False
 
@@ -463,24 +415,3 @@ def _readonly_item(text: str):
     item = QTableWidgetItem(text)
     item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
     return item
-
-
-def summary_html(data) -> str:
-    """The dataset summary as simple HTML for the Summary tab."""
-    s = data.summary
-    rows = [("Rows", f"{s.rows:,} ({data.n_train:,} training, {data.n_val:,} validation)"),
-            ("Features", f"{s.features:,}"), ("Input shape", "[" + ", ".join(map(str, data.input_shape)) + "]"),
-            ("Task", data.task)]
-    if s.class_counts:
-        rows.append(("Classes", ", ".join(f"{html.escape(str(k))}: {v:,}" for k, v in s.class_counts.items())))
-    if data.task == "regression":
-        rows.append(("Target", f"mean {data.target_mean:.4g}, std {data.target_std:.4g}"))
-    rows.append(("Missing values", f"{s.missing_values:,}"))
-    rows.append(("Dropped rows", f"{s.dropped_rows:,}"))
-    text = "<table cellspacing='4'>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
-    if s.warnings:
-        text += "<p><b style='color:#b9770e'>Warnings</b></p><ul>" + "".join(
-            f"<li style='color:#b9770e'>{html.escape(w)}</li>" for w in s.warnings) + "</ul>"
-    if s.notes:
-        text += "<p><b>Notes</b></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in s.notes) + "</ul>"
-    return text

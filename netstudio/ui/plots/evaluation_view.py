@@ -187,11 +187,8 @@ class EvaluationView(QWidget):
     # -- data --------------------------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:
         """Prepare for a dataset's reports (which tabs apply, the boundary grid and points)."""
-        from netstudio.core.training.evaluation import (
-            boundary_grid,
-            raw_features,
-            supports_boundary,
-        )
+        from netstudio.core.data.preview import raw_features
+        from netstudio.core.training.evaluation import boundary_grid, supports_boundary
 
         self.dataset, self.report = dataset, None
         self.confusion_model.set_report(None)
@@ -291,7 +288,8 @@ class EvaluationView(QWidget):
 
     def show_cell(self, true_class: int, predicted_class: int) -> np.ndarray:
         """List the validation samples of one cell; returns their indices in the validation split."""
-        from netstudio.core.training.evaluation import raw_features, sample_images
+        from netstudio.core.data.preview import raw_features
+        from netstudio.core.training.evaluation import sample_images
 
         report, data = self.report, self.dataset
         rows = report.cell_samples(true_class, predicted_class)

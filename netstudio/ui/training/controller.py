@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from netstudio.ui.tasks import ThreadOwner
 from netstudio.ui.training.worker import PauseClock, TrainingWorker
@@ -18,7 +18,7 @@ class TrainingController(ThreadOwner):
 
     Signals
     -------
-    run_started(dict), progressed(dict), run_finished(dict), run_failed(str)
+    run_started(FitStart), progressed(RunProgress), run_finished(RunFinished), run_failed(str)
         Relayed from :class:`~netstudio.ui.training.worker.TrainingWorker`.
     running_changed(bool), idle()
         See :class:`ThreadOwner`.
@@ -35,7 +35,6 @@ class TrainingController(ThreadOwner):
         super().__init__(parent)
         self.session = None
         self._clock = PauseClock()
-        self.last_result: dict | None = None
 
     @property
     def is_paused(self) -> bool:
@@ -68,15 +67,10 @@ class TrainingController(ThreadOwner):
     def _launch(self, worker: TrainingWorker) -> bool:
         worker.run_started.connect(self.run_started)
         worker.progressed.connect(self.progressed)
-        worker.run_finished.connect(self._on_worker_finished)
+        worker.run_finished.connect(self.run_finished)
         worker.run_failed.connect(self.run_failed)
         self._start_worker(worker)
         return True
-
-    @Slot(object)
-    def _on_worker_finished(self, result: dict) -> None:
-        self.last_result = result
-        self.run_finished.emit(result)
 
     def _released(self) -> None:
         self.paused_changed.emit(False)

@@ -10,7 +10,6 @@ from PySide6.QtGui import QFont, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -18,22 +17,23 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from netstudio.core.project import (
+from netstudio.core.config import (
+    EarlyStopping,
+    TrainConfig,
     default_training,
+    settings,
     validate_training,
 )
+from netstudio.core.training.states import EpochMetrics, FitStart
+from netstudio.ui.training.messages import RunFinished, RunProgress
+from netstudio.ui.widgets import choice_box, double_spin_box, select, spin_box
 
-OPTIMIZER_LABELS = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad"}
-SCHEDULER_LABELS = {"none": "None", "step": "Step decay", "cosine": "Cosine", "onecycle": "One-cycle",
-                    "plateau": "Reduce on plateau"}
-LOSS_LABELS = {"auto": "Auto (from the task)", "mse": "MSE", "l1": "L1 (MAE)", "smooth_l1": "Smooth L1",
-               "huber": "Huber", "bce": "BCE (after Sigmoid)", "bce_with_logits": "BCE with logits",
-               "cross_entropy": "Cross-entropy", "nll": "NLL (after LogSoftmax)"}
+#: What the patience spin box offers when early stopping is switched on.
+SUGGESTED_PATIENCE = 5
 
 
 def format_duration(seconds: float) -> str:
@@ -45,12 +45,13 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _combo(options: dict, tooltip: str) -> QComboBox:
-    combo = QComboBox()
-    for key, label in options.items():
-        combo.addItem(label, key)
-    combo.setToolTip(tooltip)
-    return combo
+def _button(text: str, name: str, tooltip: str, shortcut: str | None = None) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setToolTip(tooltip)
+    if shortcut:
+        button.setShortcut(QKeySequence(shortcut))
+    return button
 
 
 class TrainingPanel(QWidget):
@@ -85,73 +86,72 @@ class TrainingPanel(QWidget):
 
     # -- layout ------------------------------------------------------------------------------------
     def _build(self) -> None:
-        self.optimizer = _combo(OPTIMIZER_LABELS, "How the weights are updated from the gradients")
-        self.learning_rate = QDoubleSpinBox(decimals=6, minimum=1e-6, maximum=10.0, singleStep=0.0005)
-        self.learning_rate.setToolTip("Step size of each update: lower it if the loss jumps around or diverges")
-        self.batch_size = QSpinBox(minimum=1, maximum=1 << 20)
-        self.batch_size.setToolTip("Samples per update step")
-        self.epochs = QSpinBox(minimum=1, maximum=1_000_000)
-        self.epochs.setToolTip("Passes over the training data")
-        self.scheduler = _combo(SCHEDULER_LABELS, "How the learning rate changes during training")
-        self.momentum = QDoubleSpinBox(decimals=3, minimum=0.0, maximum=0.999, singleStep=0.05)
-        self.momentum.setToolTip("SGD momentum")
-        self.weight_decay = QDoubleSpinBox(decimals=6, minimum=0.0, maximum=1.0, singleStep=0.0001)
-        self.weight_decay.setToolTip("L2 penalty on the weights")
-        self.loss = _combo(LOSS_LABELS, "The loss function; Auto picks it from the task and the last layer")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_settings())
+        buttons, more = self._build_run_buttons()
+        layout.addLayout(buttons)
+        layout.addLayout(more)
+        for widget in self._build_feedback():
+            layout.addWidget(widget, 1 if widget is self.log else 0)
+        self._connect_widgets()
+
+    def _build_settings(self) -> QGroupBox:
+        """The settings form: one widget per key of the training section, as the schema describes it."""
+        s, stop = settings(TrainConfig), settings(EarlyStopping)
+        self.optimizer = choice_box(s["optimizer"])
+        self.learning_rate = double_spin_box(s["learning_rate"], 6, singleStep=0.0005)
+        self.momentum = double_spin_box(s["momentum"], 3, singleStep=0.05)
+        self.weight_decay = double_spin_box(s["weight_decay"], 6, singleStep=0.0001)
+        self.batch_size = spin_box(s["batch_size"])
+        self.epochs = spin_box(s["epochs"])
+        self.scheduler = choice_box(s["scheduler"])
+        self.loss = choice_box(s["loss"])
         self.early = QCheckBox("Stop after")
         self.early.setToolTip("Stop when the validation loss has not improved for this many epochs, "
                               "and keep the best weights")
-        self.patience = QSpinBox(minimum=1, maximum=10000, suffix=" epochs without improvement")
-        self.seed = QSpinBox(minimum=0, maximum=2**31 - 1)
-        self.seed.setToolTip("Same seed, device and settings: the same run")
+        self.patience = spin_box(stop["patience"], suffix=" epochs without improvement")
+        self.seed = spin_box(s["seed"])
         self.device = QComboBox()
-        self.device.setToolTip("Where to train; Auto takes a CUDA GPU, then Apple's MPS, then the CPU")
+        self.device.setToolTip(s["device"].help)
         self.device.addItem("Auto", "auto")
         self.device.addItem("CPU", "cpu")
-
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        form.addRow("Optimizer", self.optimizer)
-        form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Momentum", self.momentum)
-        form.addRow("Weight decay", self.weight_decay)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Scheduler", self.scheduler)
-        form.addRow("Loss", self.loss)
+        for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.learning_rate),
+                              ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
+                              ("Batch size", self.batch_size), ("Epochs", self.epochs),
+                              ("Scheduler", self.scheduler), ("Loss", self.loss)):
+            form.addRow(label, widget)
         early_row = QHBoxLayout()
         early_row.addWidget(self.early)
         early_row.addWidget(self.patience, 1)
         form.addRow("Early stopping", early_row)
         form.addRow("Seed", self.seed)
         form.addRow("Device", self.device)
-        settings = QGroupBox("Settings")
-        settings.setLayout(form)
+        box = QGroupBox("Settings")
+        box.setLayout(form)
+        return box
 
-        self.train_button = QPushButton("Train")
-        self.train_button.setObjectName("trainButton")
-        self.train_button.setShortcut(QKeySequence("F5"))
-        self.train_button.setToolTip("Start training (F5)")
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setObjectName("pauseButton")
+    def _build_run_buttons(self) -> tuple[QHBoxLayout, QHBoxLayout]:
+        """Train, Pause, Stop; Continue with its number of epochs."""
+        self.train_button = _button("Train", "trainButton", "Start training (F5)", "F5")
+        self.pause_button = _button("Pause", "pauseButton", "Pause or resume the run (F6)", "F6")
         self.pause_button.setCheckable(True)
-        self.pause_button.setToolTip("Pause or resume the run (F6)")
-        self.pause_button.setShortcut(QKeySequence("F6"))
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.setToolTip("Stop after the current batch and keep the run (Shift+F5)")
-        self.stop_button.setShortcut(QKeySequence("Shift+F5"))
-        self.continue_epochs = QSpinBox(minimum=1, maximum=1_000_000, value=10, suffix=" more epochs")
-        self.continue_button = QPushButton("Continue")
-        self.continue_button.setObjectName("continueButton")
-        self.continue_button.setToolTip("Train more epochs from where the last run ended")
+        self.stop_button = _button("Stop", "stopButton", "Stop after the current batch and keep the run (Shift+F5)",
+                                   "Shift+F5")
+        self.continue_epochs = spin_box(settings(TrainConfig)["epochs"], value=10, suffix=" more epochs")
+        self.continue_epochs.setToolTip("How many more epochs Continue trains")
+        self.continue_button = _button("Continue", "continueButton", "Train more epochs from where the last run ended")
         buttons = QHBoxLayout()
         for w in (self.train_button, self.pause_button, self.stop_button):
             buttons.addWidget(w)
         more = QHBoxLayout()
         more.addWidget(self.continue_button)
         more.addWidget(self.continue_epochs, 1)
+        return buttons, more
 
+    def _build_feedback(self) -> tuple[QWidget, ...]:
+        """The status line, the progress bar and the log of the run."""
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
@@ -165,15 +165,9 @@ class TrainingPanel(QWidget):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.log.setFont(mono)
         self.log.setPlaceholderText("Per-epoch results and messages appear here.")
+        return self.status, self.progress, self.log
 
-        layout = QVBoxLayout(self)
-        layout.addWidget(settings)
-        layout.addLayout(buttons)
-        layout.addLayout(more)
-        layout.addWidget(self.status)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.log, 1)
-
+    def _connect_widgets(self) -> None:
         for widget in (self.optimizer, self.scheduler, self.loss, self.device):
             widget.currentIndexChanged.connect(self._on_form_edited)
         for widget in (self.learning_rate, self.momentum, self.weight_decay, self.batch_size, self.epochs,
@@ -195,21 +189,21 @@ class TrainingPanel(QWidget):
         c = self._config
         self._loading = True
         try:
-            self._select(self.optimizer, c["optimizer"])
+            select(self.optimizer, c["optimizer"])
             self.learning_rate.setValue(c["learning_rate"])
             self.momentum.setValue(c["momentum"])
             self.weight_decay.setValue(c["weight_decay"])
             self.batch_size.setValue(c["batch_size"])
             self.epochs.setValue(c["epochs"])
-            self._select(self.scheduler, c["scheduler"])
-            self._select(self.loss, c["loss"])
+            select(self.scheduler, c["scheduler"])
+            select(self.loss, c["loss"])
             patience = c["early_stopping"].get("patience")
             self.early.setChecked(patience is not None)
-            self.patience.setValue(patience or 5)
+            self.patience.setValue(patience or SUGGESTED_PATIENCE)
             self.seed.setValue(c["seed"])
             if self.device.findData(c["device"]) < 0:
                 self.device.addItem(f"{c['device']} (not found here)", c["device"])
-            self._select(self.device, c["device"])
+            select(self.device, c["device"])
         finally:
             self._loading = False
         self._update_enabled_fields()
@@ -225,14 +219,9 @@ class TrainingPanel(QWidget):
                 self.device.addItem(info.label, info.name)
             if self.device.findData(current) < 0:
                 self.device.addItem(f"{current} (not found here)", current)
-            self._select(self.device, current)
+            select(self.device, current)
         finally:
             self._loading = False
-
-    @staticmethod
-    def _select(combo: QComboBox, value) -> None:
-        index = combo.findData(value)
-        combo.setCurrentIndex(max(index, 0))
 
     @Slot()
     def _on_form_edited(self, *args) -> None:
@@ -300,39 +289,38 @@ class TrainingPanel(QWidget):
                 self.status.clear()
 
     # -- run feedback ------------------------------------------------------------------------------
-    def run_started(self, info: dict) -> None:
+    def run_started(self, start: FitStart) -> None:
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
-        self.status.setText(f"Training on {info['device']}: {info['n_train']:,} training and {info['n_val']:,} "
-                            f"validation samples, {info['parameters']:,} parameters, {info['loss']} loss.")
-        self.append_log(f"— run started on {info['device']} ({info['loss']} loss)")
+        self.status.setText(f"Training on {start.device}: {start.n_train:,} training and {start.n_val:,} "
+                            f"validation samples, {start.parameters:,} parameters, {start.loss} loss.")
+        self.append_log(f"— run started on {start.device} ({start.loss} loss)")
 
-    def show_progress(self, payload: dict) -> None:
-        for row in payload.get("epochs", []):
-            self.append_log(format_epoch_row(row))
-        if "global_step" not in payload:
+    def show_progress(self, progress: RunProgress) -> None:
+        for metrics in progress.epochs:
+            self.append_log(format_epoch_row(metrics))
+        at = progress.position
+        if at is None:
             return
-        total = max(payload["total_steps"], 1)
-        self.progress.setValue(int(1000 * payload["global_step"] / total))
-        last_epoch = math.ceil(total / max(payload["steps_per_epoch"], 1))
-        text = (f"Epoch {payload['epoch']}/{last_epoch} · step {payload['step']}/{payload['steps_per_epoch']} · "
-                f"ETA {format_duration(payload['eta_seconds'])} · {payload['samples_per_second']:,.0f} samples/s")
+        total = max(at.total_steps, 1)
+        self.progress.setValue(int(1000 * at.global_step / total))
+        last_epoch = math.ceil(total / max(at.steps_per_epoch, 1))
+        text = (f"Epoch {at.epoch}/{last_epoch} · step {at.step}/{at.steps_per_epoch} · "
+                f"ETA {format_duration(at.eta_seconds)} · {at.samples_per_second:,.0f} samples/s")
         self.progress.setFormat(text + (" · paused" if self._paused else ""))
 
-    def run_finished(self, result: dict) -> None:
-        summary = result["summary"]
+    def run_finished(self, result: RunFinished) -> None:
+        summary = result.summary
         self.progress.setValue(self.progress.maximum())
-        status = result["status"]
-        words = {"completed": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early",
-                 "diverged": "Diverged", "failed": "Failed"}.get(status, status)
+        words = result.status.label
         self.progress.setFormat(f"{words} after {summary['epochs_run']} epochs")
-        if result.get("message"):
-            self.append_log(result["message"])
-        if result.get("run_dir"):
-            self.append_log(f"run saved to {result['run_dir']}")
-        if result.get("save_error"):
-            self.append_log(f"warning: the run could not be saved: {result['save_error']}")
+        if result.message:
+            self.append_log(result.message)
+        if result.run_dir:
+            self.append_log(f"run saved to {result.run_dir}")
+        if result.save_error:
+            self.append_log(f"warning: the run could not be saved: {result.save_error}")
         metric = next((k for k in ("val_accuracy", "val_r2") if summary.get(k) is not None), None)
         best = f"best epoch {summary['best_epoch']}" if summary.get("best_epoch") else "no best epoch"
         if metric:
@@ -348,12 +336,13 @@ class TrainingPanel(QWidget):
         self.log.appendPlainText(line)
 
 
-def format_epoch_row(row: dict) -> str:
-    parts = [f"epoch {row['epoch']:>4}", f"loss {_fmt(row.get('train_loss'))}", f"val {_fmt(row.get('val_loss'))}"]
+def format_epoch_row(metrics: EpochMetrics) -> str:
+    """One line of the log for a finished epoch."""
+    parts = [f"epoch {metrics.epoch:>4}", f"loss {_fmt(metrics.train_loss)}", f"val {_fmt(metrics.val_loss)}"]
     for key in ("val_accuracy", "val_r2", "val_mae"):
-        if row.get(key) is not None:
-            parts.append(f"{key[4:]} {_fmt(row[key])}")
-    parts.append(f"{row.get('samples_per_second', 0):,.0f}/s")
+        if metrics.values.get(key) is not None:
+            parts.append(f"{key[4:]} {_fmt(metrics.values[key])}")
+    parts.append(f"{metrics.samples_per_second:,.0f}/s")
     return "  ".join(parts)
 
 

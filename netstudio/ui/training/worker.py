@@ -5,7 +5,8 @@ owned by the :class:`~netstudio.ui.training.controller.TrainingController`.
 
 Stopping never goes through a queued slot (it would not run while ``run()`` blocks): the controller
 calls the trainer's thread-safe ``request_stop()`` directly. Progress is coalesced to at most
-:data:`~netstudio.ui.tasks.EMIT_RATE` signals a second and carries floats, dicts and numpy arrays, never tensors.
+:data:`~netstudio.ui.tasks.EMIT_RATE` signals a second; what crosses the thread is a frozen dataclass
+(:mod:`netstudio.ui.training.messages`) of floats, numpy arrays and the core's states, never tensors.
 Training on the CPU leaves a core to the GUI thread (:func:`leave_a_core`).
 """
 
@@ -22,8 +23,9 @@ import numpy as np
 from PySide6.QtCore import Signal, Slot
 
 from netstudio.core.errors import NetStudioError
-from netstudio.core.training.trainer import Callback
+from netstudio.core.training.states import Callback, EpochMetrics
 from netstudio.ui.tasks import EMIT_RATE, Worker, describe_error
+from netstudio.ui.training.messages import Position, RunFinished, RunProgress
 
 
 def available_cores() -> int:
@@ -97,7 +99,7 @@ class _Bridge(Callback):
         self.last_state = None
         self.pending_x: list[np.ndarray] = []
         self.pending_loss: list[np.ndarray] = []
-        self.epochs: list[dict] = []
+        self.epochs: list[EpochMetrics] = []
         self.started = time.perf_counter()
         self.first_step = 0
         self.paused_at_start = 0.0
@@ -106,11 +108,7 @@ class _Bridge(Callback):
         self.started = time.perf_counter()
         self.paused_at_start = self.clock.total()
         self.first_step = (start.first_epoch - 1) * start.steps_per_epoch
-        self.worker.run_started.emit({
-            "epochs": start.epochs, "first_epoch": start.first_epoch, "steps_per_epoch": start.steps_per_epoch,
-            "n_train": start.n_train, "n_val": start.n_val, "device": start.device,
-            "parameters": start.parameters, "loss": start.loss,
-        })
+        self.worker.run_started.emit(start)
 
     def on_batch_end(self, state):
         self.state = self.last_state = state
@@ -120,9 +118,7 @@ class _Bridge(Callback):
     def on_epoch_end(self, metrics):
         self._collect()
         self.state, self.read = None, 0
-        row = metrics.row()
-        row["best_epoch"] = metrics.best_epoch
-        self.epochs.append(row)
+        self.epochs.append(metrics)
         if time.perf_counter() - self.last_emit >= 1.0 / EMIT_RATE:
             self.flush()
 
@@ -144,25 +140,22 @@ class _Bridge(Callback):
     def flush(self) -> None:
         self._collect()
         now = time.perf_counter()
-        payload: dict = {"epochs": self.epochs}
-        self.epochs = []
-        if self.pending_x:
-            payload["step_x"] = np.concatenate(self.pending_x)
-            payload["step_loss"] = np.concatenate(self.pending_loss)
-            self.pending_x, self.pending_loss = [], []
-        state = self.last_state
-        if state is not None:
-            done = state.global_step - self.first_step
-            active = max(now - self.started - (self.clock.total() - self.paused_at_start), 1e-9)
-            per_step = state.samples_seen / max(state.step, 1)
-            payload.update({
-                "epoch": state.epoch, "step": state.step, "steps_per_epoch": state.steps_per_epoch,
-                "global_step": state.global_step, "total_steps": state.total_steps,
-                "eta_seconds": (state.total_steps - state.global_step) * active / max(done, 1),
-                "samples_per_second": done * per_step / active,
-            })
+        steps = (np.concatenate(self.pending_x), np.concatenate(self.pending_loss)) if self.pending_x else (None, None)
+        progress = RunProgress(tuple(self.epochs), *steps, self._position(now))
+        self.epochs, self.pending_x, self.pending_loss = [], [], []
         self.last_emit = now
-        self.worker.progressed.emit(payload)
+        self.worker.progressed.emit(progress)
+
+    def _position(self, now: float) -> Position | None:
+        state = self.last_state
+        if state is None:
+            return None
+        done = state.global_step - self.first_step
+        active = max(now - self.started - (self.clock.total() - self.paused_at_start), 1e-9)
+        per_step = state.samples_seen / max(state.step, 1)
+        return Position(state.epoch, state.step, state.steps_per_epoch, state.global_step, state.total_steps,
+                        eta_seconds=(state.total_steps - state.global_step) * active / max(done, 1),
+                        samples_per_second=done * per_step / active)
 
 
 class TrainingWorker(Worker):
@@ -170,12 +163,12 @@ class TrainingWorker(Worker):
 
     Signals
     -------
-    run_started(dict)
-        epochs, first_epoch, steps_per_epoch, n_train, n_val, device, parameters, loss.
-    progressed(dict)
-        Coalesced: new ``epochs`` rows, ``step_x``/``step_loss`` arrays, epoch, step, ETA, samples/s.
-    run_finished(dict)
-        ``summary`` (the summary.json document) and ``run_dir`` (a str, or None if saving failed).
+    run_started(FitStart)
+        The trainer's own start state: epochs, steps per epoch, sizes, device, parameters, loss.
+    progressed(RunProgress)
+        Coalesced: new epochs, new step losses, the position and ETA (:mod:`.messages`).
+    run_finished(RunFinished)
+        How the run ended, its summary.json document and its folder (None if saving failed).
     run_failed(str)
         A one-line message; nothing more happened.
     done()
@@ -213,18 +206,16 @@ class TrainingWorker(Worker):
             self.return_home()
             self.done.emit()
 
-    def _save(self, summary) -> dict:
+    def _save(self, summary) -> RunFinished:
         from netstudio.core.export.exporter import write_run_models
         from netstudio.core.runs.folder import save_run, summary_doc
 
-        result = {"summary": summary_doc(self.session, summary), "run_dir": None, "save_error": None,
-                  "status": summary.status, "message": summary.message}
+        doc = summary_doc(self.session, summary)
         try:
             folder = save_run(self.session, summary, self.out_dir() if self.out_dir else None,
                               write_models=write_run_models)
-            result["run_dir"] = str(folder)
         except NetStudioError as exc:
-            result["save_error"] = str(exc)
-        return result
+            return RunFinished(summary.status, summary.message, doc, save_error=str(exc))
+        return RunFinished(summary.status, summary.message, doc, run_dir=str(folder))
 
 

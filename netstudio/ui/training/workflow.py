@@ -18,11 +18,13 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QMessageBox
 
 from netstudio.core.errors import NetStudioError
+from netstudio.core.training.states import FitStatus
 from netstudio.ui.data.panel import DataPanel
 from netstudio.ui.plots.evaluation_view import EvaluationView
 from netstudio.ui.plots.loss_plot import LossPlot
 from netstudio.ui.settings import app_data_folder
 from netstudio.ui.training.controller import TrainingController
+from netstudio.ui.training.messages import RunFinished, RunProgress
 from netstudio.ui.training.panel import TrainingPanel
 from netstudio.ui.training.runs_panel import RunsPanel
 from netstudio.ui.widgets import run_modal, scrollable
@@ -125,7 +127,7 @@ class TrainingWorkflow(QObject):
         self._update_actions()
 
     def _fill_samples(self) -> None:
-        self.data_panel._fill_sample_menu()
+        self.data_panel.fill_sample_menu()
         self.samples_menu.clear()
         for action in self.data_panel.sample_menu.actions():
             self.samples_menu.addAction(action)
@@ -281,25 +283,24 @@ class TrainingWorkflow(QObject):
             self.controller.pause()
 
     @Slot(object)
-    def _on_progress(self, payload: dict) -> None:
-        self.training_panel.show_progress(payload)
-        if "step_x" in payload:
-            self.loss_plot.add_steps(payload["step_x"], payload["step_loss"])
-        for row in payload.get("epochs", []):
-            self.loss_plot.add_epoch(row)
+    def _on_progress(self, progress: RunProgress) -> None:
+        self.training_panel.show_progress(progress)
+        if progress.step_x is not None:
+            self.loss_plot.add_steps(progress.step_x, progress.step_loss)
+        for metrics in progress.epochs:
+            self.loss_plot.add_epoch({**metrics.row(), "best_epoch": metrics.best_epoch})
 
     @Slot(object)
-    def _on_run_finished(self, result: dict) -> None:
+    def _on_run_finished(self, result: RunFinished) -> None:
         self.training_panel.run_finished(result)
-        if result.get("run_dir"):
-            self.last_run_dir = result["run_dir"]
-            self.runs_panel.refresh(select=result["run_dir"])
-        status = result["status"]
-        if status in ("diverged", "failed"):
-            QMessageBox.warning(self.window, "Training Failed", result["message"])
-        elif result.get("save_error"):
-            QMessageBox.warning(self.window, "Run Not Saved", result["save_error"])
-        self.window.statusBar().showMessage(result["message"] or f"Training {status}", 8000)
+        if result.run_dir:
+            self.last_run_dir = result.run_dir
+            self.runs_panel.refresh(select=result.run_dir)
+        if result.status in (FitStatus.DIVERGED, FitStatus.FAILED):
+            QMessageBox.warning(self.window, "Training Failed", result.message)
+        elif result.save_error:
+            QMessageBox.warning(self.window, "Run Not Saved", result.save_error)
+        self.window.statusBar().showMessage(result.message or f"Training {result.status}", 8000)
 
     @Slot(str)
     def _on_run_failed(self, message: str) -> None:

@@ -1,7 +1,8 @@
-"""What the data panel runs in the background: load a dataset and what its preview needs.
+"""A dataset and what a preview of it shows: the first rows, the columns, thumbnails, 2-D points.
 
-A CSV is parsed once; the parsed table is kept so that changing a column's role or the split only
-re-prepares the data, without reading the file again.
+:func:`load_for_panel` is what the window's Data panel runs in the background. A CSV is parsed
+once; the parsed table is handed back (:attr:`LoadedData.table`) so that changing a column's role
+or the split only re-prepares the data, without reading the file again.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ class LoadedData:
 def load_for_panel(config: dict, base_dir: Path, progress=None, cancel=None, table: tuple | None = None) -> LoadedData:
     """Load *config* (a validated data section) for the panel; *table* reuses a parsed CSV."""
     from netstudio.core.data.common import Monitor, resolve_path
-    from netstudio.core.data.load import load_dataset, resolve_sample
+    from netstudio.core.data.load import load_dataset, resolve_sample, with_defaults
 
     resolved, folder = resolve_sample(config, Path(base_dir))
+    resolved = with_defaults(resolved)
     source = resolved["source"]
     if source == "csv":
         from netstudio.core.data.csv import read_table
@@ -66,8 +68,6 @@ def load_for_panel(config: dict, base_dir: Path, progress=None, cancel=None, tab
     elif dataset.input_shape == (2,) or (len(dataset.input_shape) == 1 and dataset.input_shape[0] <= 64):
         loaded.preview = _array_preview(dataset)
         if dataset.input_shape == (2,):
-            from netstudio.core.training.evaluation import raw_features
-
             X = np.concatenate([dataset.X_train, dataset.X_val])
             y = np.concatenate([dataset.y_train, dataset.y_val])
             loaded.points = (raw_features(dataset, X), y)
@@ -78,8 +78,6 @@ def _array_preview(dataset: Dataset):
     """The first rows of a feature array in its own units, with the target, as a table."""
     import pandas as pd
 
-    from netstudio.core.training.evaluation import raw_features
-
     X = raw_features(dataset, dataset.X_train[:PREVIEW_ROWS])
     names = dataset.feature_names or [f"x{i + 1}" for i in range(X.shape[1])]
     frame = pd.DataFrame(X, columns=names[:X.shape[1]])
@@ -89,3 +87,12 @@ def _array_preview(dataset: Dataset):
     else:
         frame["target"] = np.asarray(y) * dataset.target_std + dataset.target_mean
     return frame
+
+
+def raw_features(dataset, X: np.ndarray) -> np.ndarray:
+    """Preprocessed two-feature rows back in the data's own units (as the user knows them)."""
+    pre = dataset.preprocessor
+    if pre is None or getattr(pre, "kind", None) == "images":
+        return X
+    # The preprocessor standardises raw / divide_by: undo both steps.
+    return (X * np.asarray(pre.std).reshape(-1) + np.asarray(pre.mean).reshape(-1)) * pre.divide_by
