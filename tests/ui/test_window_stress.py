@@ -41,7 +41,7 @@ def assert_idle(window, workflow):
     assert not workflow.controller.is_running and running_threads() == []
     assert panel.train_button.isEnabled() and not panel.stop_button.isEnabled() and not panel.pause_button.isEnabled()
     assert workflow.start.isEnabled() and not workflow.stop.isEnabled()
-    assert not workflow.lock_banner.isVisible() and window.stack_editor.view.isEnabled()
+    assert not window.lock_banner.isVisible() and window.stack_editor.view.isEnabled()
     assert window.layer_palette.isEnabled() and window.design.undo_stack.isActive()
 
 

@@ -56,7 +56,7 @@ def test_train_two_epochs_plot_holds_the_points_and_design_is_locked(qtbot, wind
     workflow = open_with_data(qtbot, window, iris_project)
     locked = []
     workflow.controller.progressed.connect(lambda _p: locked.append(
-        (workflow.lock_banner.isVisible(), window.stack_editor.view.isEnabled(), window.window_actions.undo.isEnabled())))
+        (window.lock_banner.isVisible(), window.stack_editor.view.isEnabled(), window.window_actions.undo.isEnabled())))
     finished = []
     workflow.controller.run_finished.connect(finished.append)
     train(qtbot, workflow, epochs=2)
@@ -66,7 +66,7 @@ def test_train_two_epochs_plot_holds_the_points_and_design_is_locked(qtbot, wind
     assert workflow.loss_plot.point_count() == 2 * steps
     assert [row["epoch"] for row in workflow.loss_plot.epochs] == [1, 2]
     assert locked and all(state == (True, False, False) for state in locked), "the design is locked while training"
-    assert not workflow.lock_banner.isVisible() and window.stack_editor.view.isEnabled()
+    assert not window.lock_banner.isVisible() and window.stack_editor.view.isEnabled()
     run_dir = Path(result.run_dir)
     assert run_dir.parent == iris_project.parent / "runs" and (run_dir / "model.pt2").is_file()
     assert workflow.export.isEnabled() and workflow.continue_.isEnabled()

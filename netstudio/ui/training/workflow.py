@@ -15,7 +15,7 @@ from pathlib import Path
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from netstudio.core.errors import NetStudioError
 from netstudio.core.training.states import FitStatus
@@ -50,7 +50,13 @@ class ProbeSignals(QObject):
 
 
 class TrainingWorkflow(QObject):
-    """Adds the data panel, training panel and live plot to a :class:`MainWindow` and runs training."""
+    """Adds the data panel, training panel and live plot to a :class:`MainWindow` and runs training.
+
+    It uses only the window's public face: ``add_panel``, ``add_menu``, ``set_editing_locked``,
+    ``project``, ``design``, ``project_changed``, ``mark_modified``, ``set_input_shape``,
+    ``save``, ``statusBar``, and the two designer docks to tab beside (``palette_dock``,
+    ``inspector_dock``).
+    """
 
     def __init__(self, window):
         super().__init__(window)
@@ -76,14 +82,8 @@ class TrainingWorkflow(QObject):
                                                 "evaluationDock", tabify_with=self.plot_dock)
         self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock",
                                           tabify_with=self.plot_dock)
-        self.lock_banner = QLabel("Training is running: the design is locked until the run ends (Stop to edit).")
-        self.lock_banner.setObjectName("designLockBanner")
-        self.lock_banner.setStyleSheet("QLabel { background: #fdebd0; color: #7e5109; padding: 4px 8px; }")
-        self.lock_banner.hide()
-        window.stack_editor.layout().insertWidget(0, self.lock_banner)
         self._build_actions()
         self._connect()
-        self._on_project_changed(window.project)
 
     # -- menus -------------------------------------------------------------------------------------
     def _action(self, text: str, tip: str, slot, shortcut: str | None = None) -> QAction:
@@ -111,8 +111,6 @@ class TrainingWorkflow(QObject):
                                    "safetensors or PyTorch code", self.export_model, "Ctrl+Shift+E")
         self.cluster = self._action("Train on a &Cluster…", "Show the torchrun commands that train this project "
                                     "on several GPUs or machines", self.show_cluster_dialog)
-        menubar = self.window.menuBar()
-        help_action = self.window.menus["help"].menuAction()
         self.data_menu = QMenu("&Data", self.window)
         self.data_menu.addActions([self.open_data, self.open_images])
         self.samples_menu = self.data_menu.addMenu("&Samples")
@@ -122,8 +120,8 @@ class TrainingWorkflow(QObject):
         self.train_menu = QMenu("&Train", self.window)
         for action in (self.start, self.pause, self.stop, self.continue_, None, self.export, self.cluster):
             self.train_menu.addSeparator() if action is None else self.train_menu.addAction(action)
-        menubar.insertMenu(help_action, self.data_menu)
-        menubar.insertMenu(help_action, self.train_menu)
+        self.window.add_menu(self.data_menu)
+        self.window.add_menu(self.train_menu)
         self._update_actions()
 
     def _fill_samples(self) -> None:
@@ -315,18 +313,9 @@ class TrainingWorkflow(QObject):
         self._update_actions()
 
     def set_design_locked(self, locked: bool) -> None:
-        """Grey out every way of editing the design while a run is going, and say why."""
-        w = self.window
-        for widget in (w.layer_palette, w.stack_editor.view, w.inspector, self.data_panel):
-            widget.setEnabled(not locked)
-        a = w.window_actions
-        for action in (a.undo, a.redo, a.delete, a.duplicate, a.move_up, a.move_down, a.input_shape):
-            action.setEnabled(not locked)
-        w.design.undo_stack.setActive(not locked)
-        self.lock_banner.setVisible(locked)
-        if not locked:
-            w.design.undo_stack.setActive(True)
-            w._update_actions()
+        """While a run is going, the design and the data cannot be edited (the run trains a copy)."""
+        self.data_panel.setEnabled(not locked)
+        self.window.set_editing_locked(locked)
 
     # -- run history -------------------------------------------------------------------------------
     @Slot(object)
@@ -398,6 +387,16 @@ class TrainingWorkflow(QObject):
         """Stop and join every background thread (the window is closing)."""
         self.controller.shutdown()
         self.data_panel.shutdown()
+
+    @property
+    def is_running(self) -> bool:
+        return self.controller.is_running
+
+    def open_data_path(self, path: str) -> None:
+        """Use the data file or image folder at *path* (dropped on the window) and show the Data panel."""
+        self.data_panel.open_path(path)
+        self.data_dock.show()
+        self.data_dock.raise_()
 
     @staticmethod
     def accepts_data(path: str) -> bool:

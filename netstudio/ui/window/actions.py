@@ -105,6 +105,10 @@ class Actions:
                 self.delete, self.duplicate, self.move_up, self.move_down, self.input_shape, self.reference,
                 self.shortcuts, self.about]
 
+    def design_edits(self) -> list[QAction]:
+        """The actions that change the design: what a running training locks."""
+        return [self.undo, self.redo, self.delete, self.duplicate, self.move_up, self.move_down, self.input_shape]
+
     def layer_actions(self) -> list[QAction]:
         """The actions that need a selected layer."""
         return [self.delete, self.duplicate, self.move_up, self.move_down]

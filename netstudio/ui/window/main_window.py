@@ -1,8 +1,12 @@
 """NetStudio's main window: palette, layer stack and inspector around one design.
 
 The window owns the open :class:`Project`, the :class:`Design` being edited (its layer stack,
-input shape and the one QUndoStack), the panels, the settings and the file handling. Later
-panels (data, training, loss plot) join it as docks through :meth:`MainWindow.add_panel`.
+input shape and the one QUndoStack), the panels, the settings and the file handling. The data,
+training, plot and runs panels are the :class:`~netstudio.ui.training.workflow.TrainingWorkflow`'s:
+they join the window through its small public API (:meth:`MainWindow.add_panel`,
+:meth:`~MainWindow.add_menu`, :meth:`~MainWindow.set_editing_locked`, ``project_changed``), and
+the window asks the workflow only what its own public methods say (``confirm_idle``,
+``is_running``, ``accepts_data``, ``open_data_path``, ``shutdown``).
 """
 
 from __future__ import annotations
@@ -14,26 +18,18 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplicat
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
-    QFileDialog,
+    QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QWidget,
 )
 
 from netstudio.core.design.layers import Shape, fmt_shape
-from netstudio.core.design.templates import get_template, suggest_input_shape
-from netstudio.core.errors import ProjectError
+from netstudio.core.design.templates import suggest_input_shape
 from netstudio.core.project import (
-    CURRENT_VERSION,
-    SUFFIX,
     Project,
-    load_project,
     new_project,
-    project_from_template,
     read_input_shape,
-    store_input_shape,
-    version_on_disk,
 )
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
@@ -44,6 +40,7 @@ from netstudio.ui.designer.stack_model import project_urls
 from netstudio.ui.icons import app_icon
 from netstudio.ui.settings import Settings
 from netstudio.ui.tasks import TaskRunner
+from netstudio.ui.training.workflow import TrainingWorkflow
 from netstudio.ui.widgets import run_modal
 from netstudio.ui.window.actions import Actions, build_menus, build_toolbar
 from netstudio.ui.window.dialogs import (
@@ -53,12 +50,11 @@ from netstudio.ui.window.dialogs import (
     export_summary,
     show_about,
 )
+from netstudio.ui.window.files import ProjectFiles
 from netstudio.ui.window.status_bar import DesignStatus
 
-PROJECT_FILTER = f"NetStudio projects (*{SUFFIX});;All files (*)"
 
-
-class MainWindow(QMainWindow):
+class MainWindow(ProjectFiles, QMainWindow):
     """The designer window.
 
     Parameters
@@ -124,10 +120,14 @@ class MainWindow(QMainWindow):
         self._default_state = self.saveState()
         self._restore_layout()
         self.setAcceptDrops(True)
-        self.set_project(project if project is not None else new_project())
-        from netstudio.ui.training.workflow import TrainingWorkflow
-
+        self.lock_banner = QLabel("Training is running: the design is locked until the run ends (Stop to edit).")
+        self.lock_banner.setObjectName("designLockBanner")
+        self.lock_banner.setStyleSheet("QLabel { background: #fdebd0; color: #7e5109; padding: 4px 8px; }")
+        self.lock_banner.hide()
+        self.stack_editor.layout().insertWidget(0, self.lock_banner)
+        # Data, training, plots and runs: their docks join the layout restored above.
         self.workflow = TrainingWorkflow(self)
+        self.set_project(project if project is not None else new_project())
 
     def _connect(self) -> None:
         d, editor = self.design, self.stack_editor
@@ -168,6 +168,21 @@ class MainWindow(QMainWindow):
         toggle.setStatusTip(f"Show or hide the {title} panel")
         self._add_view_toggle(toggle)
         return dock
+
+    def add_menu(self, menu: QMenu) -> None:
+        """Put *menu* in the menu bar, before Help."""
+        self.menuBar().insertMenu(self.menus["help"].menuAction(), menu)
+
+    def set_editing_locked(self, locked: bool) -> None:
+        """Grey out every way of editing the design, and say why (a run trains a copy of it)."""
+        for widget in (self.layer_palette, self.stack_editor.view, self.inspector):
+            widget.setEnabled(not locked)
+        for action in self.window_actions.design_edits():
+            action.setEnabled(not locked)
+        self.design.undo_stack.setActive(not locked)
+        self.lock_banner.setVisible(locked)
+        if not locked:
+            self._update_actions()
 
     def _remembers(self, object_name: str) -> bool:
         """Whether the saved window state has a place for the dock named *object_name*."""
@@ -235,129 +250,6 @@ class MainWindow(QMainWindow):
     def _update_title(self) -> None:
         modified = self.design.modified
         self.setWindowTitle(f"{self.project.name}{'*' if modified else ''} — NetStudio")
-
-    def maybe_save(self) -> bool:
-        """Ask Save / Discard / Cancel if there are unsaved changes; ``True`` means go ahead.
-
-        A running training is stopped first (after asking): the design is locked while it runs.
-        """
-        workflow = getattr(self, "workflow", None)
-        if workflow is not None and not workflow.confirm_idle():
-            return False
-        if not self.design.modified:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved Changes", f"“{self.project.name}” has changes that are not saved.\nSave them first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def new_project(self) -> None:
-        if self.maybe_save():
-            self.set_project(new_project())
-            self.statusBar().showMessage("New design: drag layers from the palette into the stack", 5000)
-
-    def new_from_template(self, key: str) -> None:
-        if self.maybe_save():
-            template = get_template(key)
-            self.set_project(project_from_template(template))
-            self.statusBar().showMessage(f"{template.title}: {template.description}", 8000)
-
-    def open_dialog(self) -> None:
-        if not self.maybe_save():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open Project", self.settings.last_folder, PROJECT_FILTER)
-        if path:
-            self.open_project(path)
-
-    def open_project(self, path: str | Path) -> bool:
-        """Open the project at *path*; on failure say why and keep the current design."""
-        try:
-            project = load_project(path)
-        except ProjectError as exc:
-            QMessageBox.critical(self, "Cannot Open Project", str(exc))
-            return False
-        note = self.set_project(project)
-        self._remember(project.path)
-        self.statusBar().showMessage(f"Opened {project.path}" + (f"; {note}" if note else ""), 10000)
-        self.project_opened.emit(str(project.path))
-        return True
-
-    def open_recent(self, path: str) -> None:
-        if not self.maybe_save():
-            return
-        if not Path(path).exists():
-            self.settings.remove_recent(path)
-        self.open_project(path)
-
-    def fill_recent_menu(self, menu: QMenu) -> None:
-        menu.clear()
-        files = self.settings.recent_files()
-        for number, path in enumerate(files, 1):
-            label = f"&{number} {Path(path).name}" if number < 10 else Path(path).name
-            action = menu.addAction(label)
-            action.setStatusTip(path)
-            action.setToolTip(path)
-            action.triggered.connect(lambda _=False, p=path: self.open_recent(p))
-        if files:
-            menu.addSeparator()
-            menu.addAction("Clear Recent").triggered.connect(lambda _=False: self.settings.clear_recent())
-        else:
-            menu.addAction("No recent projects").setEnabled(False)
-
-    def save(self) -> bool:
-        if self.project.path is None:
-            return self.save_as()
-        return self._write(self.project.path)
-
-    def save_as(self) -> bool:
-        folder = Path(self.project.path.parent if self.project.path else self.settings.last_folder)
-        path, _ = QFileDialog.getSaveFileName(self, "Save Project As", str(folder / f"{self.project.name}{SUFFIX}"),
-                                              PROJECT_FILTER)
-        if not path:
-            return False
-        if not path.endswith(SUFFIX):
-            path += SUFFIX
-        return self._write(Path(path))
-
-    def _write(self, path: Path) -> bool:
-        found = version_on_disk(path)
-        newer = found is not None and found > CURRENT_VERSION
-        if newer and not self._confirm_overwrite_newer(Path(path), found):
-            return False
-        project = self.project
-        store_input_shape(project, self.design.input_shape)
-        old_name = project.name
-        if project.path is None or project.name == project.path.stem:
-            project.name = Path(path).stem  # an untitled or file-named project takes its new file's name
-        try:
-            project.save(path, overwrite_newer=newer)
-        except ProjectError as exc:
-            project.name = old_name
-            QMessageBox.critical(self, "Cannot Save Project", str(exc))
-            return False
-        self.design.mark_saved()
-        self._remember(project.path)
-        self._update_title()
-        self.statusBar().showMessage(f"Saved {project.path}", 5000)
-        return True
-
-    def _confirm_overwrite_newer(self, path: Path, version: int) -> bool:
-        """A project file written by a newer NetStudio is never replaced without asking."""
-        answer = QMessageBox.question(
-            self, "Overwrite Newer Project?",
-            f"{path.name} was written by a newer NetStudio (project version {version}; this one writes version "
-            f"{CURRENT_VERSION}). Saving over it stores it in the older format, and what the newer version kept "
-            "in it may be lost. Overwrite it?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
-
-    def _remember(self, path: Path | None) -> None:
-        if path is not None:
-            self.settings.add_recent(path)
-            self.settings.last_folder = str(Path(path).parent)
 
     def export_summary(self) -> None:
         """Write the layer table as text (like ``netstudio summary``) or JSON (like ``--json``)."""
@@ -449,7 +341,7 @@ class MainWindow(QMainWindow):
     def _dropped_data(self, event) -> str | None:
         """The data file or image folder being dropped, if that is what it is."""
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if len(urls) == 1 and self.workflow.accepts_data(urls[0]) and not self.workflow.controller.is_running:
+        if len(urls) == 1 and self.workflow.accepts_data(urls[0]) and not self.workflow.is_running:
             return urls[0]
         return None
 
@@ -466,9 +358,7 @@ class MainWindow(QMainWindow):
             self._on_project_dropped(files[0])
         elif (data := self._dropped_data(event)) is not None:
             event.acceptProposedAction()
-            self.workflow.data_panel.open_path(data)
-            self.workflow.data_dock.show()
-            self.workflow.data_dock.raise_()
+            self.workflow.open_data_path(data)
 
     def _on_project_dropped(self, path: str) -> None:
         if self.maybe_save():
