@@ -31,7 +31,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 HERE = Path(__file__).resolve().parent
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 LOSSES = {
     "mse": nn.MSELoss, "l1": nn.L1Loss, "smooth_l1": nn.SmoothL1Loss, "huber": nn.HuberLoss,
     "bce": nn.BCELoss, "bce_with_logits": nn.BCEWithLogitsLoss,
@@ -50,6 +49,7 @@ def main() -> None:
 
     sys.path.insert(0, str(HERE))
     exported = importlib.import_module("model")  # model.py beside this file
+    inputs = importlib.import_module("model_inputs")  # how model.py reads raw rows and image files
     meta = json.loads((HERE / "metadata.json").read_text(encoding="utf-8"))
     data, training = meta["project"]["data"], meta["project"]["training"]
     epochs = args.epochs or training["epochs"]
@@ -63,7 +63,7 @@ def main() -> None:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     say = print if rank == 0 else (lambda *a, **k: None)
 
-    raw, y = load_data(exported, meta, data, args.data)
+    raw, y = load_data(exported, inputs, meta, data, args.data)
     classification = meta["task"] != "regression"
     train, val = split_indices(len(y), y if classification else None,
                                float(data.get("validation_split", 0.2)), int(data.get("seed", 0)))
@@ -113,7 +113,7 @@ def pick_device(name: str, local_rank: int | None) -> torch.device:
 # Data: raw inputs and targets exactly as NetStudio read them
 
 
-def load_data(exported, meta: dict, data: dict, override: str | None):
+def load_data(exported, inputs, meta: dict, data: dict, override: str | None):
     """Raw inputs [N, ...] (float32, NaN where missing) and targets (class index or value)."""
     path = Path(override or data["path"])
     path = path if path.is_absolute() else HERE / path
@@ -123,7 +123,7 @@ def load_data(exported, meta: dict, data: dict, override: str | None):
     if source == "images":
         files, labels = [], []
         for index, name in enumerate(meta["classes"]):
-            found = image_files(path / name)
+            found = inputs.images_under(path / name)
             files += found
             labels += [index] * len(found)
         readable = []
@@ -153,25 +153,11 @@ def load_data(exported, meta: dict, data: dict, override: str | None):
                         encoding_errors="replace")
     name = data.get("target") or frame.columns[-1]
     column = frame[name if name in frame.columns else name.strip()]
-    numbers = exported.cell_numbers(column)
-    text = exported.cell_text(column)
+    numbers = inputs.parse_numbers(column, exported.DECIMAL, exported.THOUSANDS)[0]
+    text = inputs.text_values(column)
     numeric = bool(np.isfinite(numbers[text.notna().to_numpy()]).all())
     keep, codes = target_codes(meta, numbers if numeric else None, text.tolist())
     return exported.encode_table(frame.iloc[np.flatnonzero(keep)]), codes
-
-
-def image_files(folder: Path) -> list[Path]:
-    """A class folder's images in NetStudio's order (os.walk, sorted; hidden names skipped)."""
-    found = []
-    for root, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if visible(d))
-        found += [Path(root) / n for n in sorted(names)
-                  if visible(n) and os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
-    return found
-
-
-def visible(name: str) -> bool:
-    return not name.startswith((".", "_.")) and name not in ("__MACOSX", "@eaDir", "$RECYCLE.BIN")
 
 
 def target_codes(meta: dict, values: np.ndarray | None, text: list):

@@ -44,7 +44,7 @@ def test_export_writes_each_format(run_dir, tmp_path, fmt):
     assert result.stdout.startswith(f"wrote {out} ({fmt}, max abs difference to the trained model ")
     if fmt == "python":
         assert sorted(p.name for p in out.iterdir()) == ["README.txt", "data.npz", "metadata.json", "model.py",
-                                                         "train.py", "weights.safetensors"]
+                                                         "model_inputs.py", "train.py", "weights.safetensors"]
     else:
         assert out.is_file() and out.stat().st_size > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temporary files left behind

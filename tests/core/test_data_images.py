@@ -5,8 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from netstudio.core.data.image_files import read_image
 from netstudio.core.data.load import describe_data, load_dataset
+from netstudio.core.data.model_inputs import read_image
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
 

@@ -8,10 +8,12 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from netstudio.core.data import model_inputs
 from netstudio.core.errors import ExportError
 from netstudio.core.export.exporter import export_run
 from tests.core.test_export_support import (
@@ -71,9 +73,11 @@ def test_model_py_is_readable_pytorch_that_passes_ruff(folder):
         assert "def encode_table(frame)" in source
     else:
         assert 'self.lstm1 = Recurrent("LSTM", 3, hidden_size=8, num_layers=2, bidirectional=True)' in source
+    # raw rows and image files are read by NetStudio's own module, shipped beside model.py
+    assert (out / "model_inputs.py").read_text() == Path(model_inputs.__file__).read_text()
     for rules in ([], ["--select", "E,F,W,I,B,UP", "--line-length", "100"]):
-        result = subprocess.run(["ruff", "check", "--isolated", *rules, "model.py", "train.py"], cwd=out,
-                                capture_output=True, text=True)
+        result = subprocess.run([sys.executable, "-m", "ruff", "check", "--isolated", *rules, "model.py",
+                                 "model_inputs.py", "train.py"], cwd=out, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from netstudio.core.data.cells import MISSING_TOKENS, na_strings
+from netstudio.core.data.cells import na_strings
+from netstudio.core.data.model_inputs import MISSING_TOKENS
 from netstudio.core.errors import DataError
 
 DELIMITERS = (",", ";", "\t", "|")

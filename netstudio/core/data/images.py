@@ -19,7 +19,7 @@ import numpy as np
 
 from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_indices
 from netstudio.core.data.dataset import Dataset
-from netstudio.core.data.image_files import images_under, read_image, visible
+from netstudio.core.data.model_inputs import images_under, read_image, visible
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
 

@@ -28,10 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from netstudio.core.data.cells import (  # noqa: F401 - the word lists are re-exported for export code
-    FALSE_WORDS,
-    MISSING_TOKENS,
-    TRUE_WORDS,
+from netstudio.core.data.model_inputs import (
     parse_bools,
     parse_numbers,
     text_values,
@@ -438,7 +435,7 @@ class Preprocessor:
 
     def encode_images(self, paths) -> np.ndarray:
         """Image files -> raw float32 ``[N, C, H, W]`` pixels (0-255) as :meth:`raw_input` says."""
-        from netstudio.core.data.image_files import read_image
+        from netstudio.core.data.model_inputs import read_image
 
         if self.kind != "images":
             raise DataError(f"a {self.kind} model does not take images")

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from netstudio.core.data.cells import is_bool_like, parse_numbers, text_values
+from netstudio.core.data.cells import is_bool_like
 from netstudio.core.data.common import Monitor, assemble, resolve_path, split_indices
 from netstudio.core.data.csv import TableFormat, read_table
 from netstudio.core.data.dataset import Dataset
+from netstudio.core.data.model_inputs import parse_numbers, text_values
 from netstudio.core.data.preprocess import Column, Preprocessor
 from netstudio.core.data.target import classify_target
 from netstudio.core.errors import DataError

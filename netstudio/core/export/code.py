@@ -4,8 +4,11 @@ Each layer becomes one line ``self.conv1 = nn.Conv2d(3, 16, kernel_size=3, paddi
 arguments that differ from PyTorch's defaults, read from the trained module itself), ``forward``
 calls them one by one with the output shape in a comment, and the preprocessing is spelled out:
 the numeric part as a module whose statistics load from ``weights.safetensors``, the encoding of
-raw table rows or image files as functions (:mod:`netstudio.core.export.snippets`). The export
-imports the result and checks it against the trained model, so a mistake here cannot go unnoticed.
+raw table rows or image files as two functions that call NetStudio's own
+:mod:`~netstudio.core.data.model_inputs`, shipped beside ``model.py``; a recurrent layer's module
+is NetStudio's own :class:`~netstudio.core.design.modules.Recurrent`, its source copied in. The
+export imports the result and checks it against the trained model, so a mistake here cannot go
+unnoticed.
 """
 
 from __future__ import annotations
@@ -15,7 +18,20 @@ import json
 import textwrap
 
 from netstudio import __version__
-from netstudio.core.export.snippets import ENCODE_TABLE, READ_IMAGES, RECURRENT
+
+ENCODE_TABLE = '''def encode_table(frame) -> np.ndarray:
+    """Raw table rows (a pandas DataFrame) -> float32 [N, len(FEATURE_NAMES)], NaN where missing.
+
+    Columns are found by name (surrounding spaces ignored); other columns, the target included,
+    are ignored. Yes/no columns become 1/0; categorical columns are one-hot encoded (all zero for
+    a missing or unseen value).
+    """
+    return model_inputs.encode_table(frame, COLUMNS, FEATURE_NAMES, DECIMAL, THOUSANDS)'''
+
+READ_IMAGES = '''def read_images(paths) -> np.ndarray:
+    """Image files -> float32 [N, C, H, W] raw pixels (0-255), read as in training: resized to
+    IMAGE_SIZE (height, width) and converted to COLOR."""
+    return model_inputs.read_images(paths, IMAGE_SIZE, COLOR)'''
 
 #: Constructor arguments never written (runtime placement, or not offered by NetStudio).
 SKIPPED_ARGS = {"self", "device", "dtype", "inplace", "return_indices", "padding_mode", "divisor_override"}
@@ -113,19 +129,26 @@ def _source(value) -> str:
 def model_source(model, metadata: dict, shapes: list | None = None) -> str:
     """The whole of ``model.py`` for an :class:`~netstudio.core.export.model.ExportedModel`."""
     pre = metadata.get("preprocessing") or {}
-    table = pre.get("kind") == "tabular" and bool(pre.get("columns"))
-    images = pre.get("kind") == "images"
+    table, images = _raw_kind(pre) == "table", _raw_kind(pre) == "images"
     recurrent = any(k in ("LSTM", "GRU") for _, k in model.layers())
     parts = [_header(metadata) + "\n\n" + _imports(table, images) + "\n\n" + _constants(metadata, pre)]
     if table:
-        parts.append(ENCODE_TABLE.strip("\n"))
+        parts.append(ENCODE_TABLE)
     if images:
-        parts.append(READ_IMAGES.strip("\n"))
+        parts.append(READ_IMAGES)
     if recurrent:
-        parts.append(RECURRENT.strip("\n"))
+        from netstudio.core.design.modules import Recurrent
+
+        parts.append(inspect.getsource(Recurrent).rstrip("\n"))
     parts += [_preprocess_class(model, pre), _net_class(model, shapes, metadata), _model_class(model, metadata),
               _loader()]
     return "\n\n\n".join(parts) + "\n"
+
+
+def _raw_kind(pre: dict) -> str | None:
+    if pre.get("kind") == "tabular" and pre.get("columns"):
+        return "table"
+    return "images" if pre.get("kind") == "images" else None
 
 
 def _header(metadata: dict) -> str:
@@ -147,12 +170,12 @@ and returns {out}.
 
 def _imports(table: bool, images: bool) -> str:
     lines = ["from __future__ import annotations", ""]
-    if table:
-        lines.append("import re")
     lines += ["from pathlib import Path", ""]
     if table or images:
         lines.append("import numpy as np")
     lines += ["import torch", "from torch import nn"]
+    if table or images:
+        lines += ["", "import model_inputs  # beside this file: raw rows and image files -> the input tensor"]
     return "\n".join(lines)
 
 
@@ -166,15 +189,10 @@ def _constants(metadata: dict, pre: dict) -> str:
     if pre.get("kind") == "tabular" and pre.get("columns"):
         columns = [(c["name"], c.get("kind", "numeric"), list(c.get("categories", []))) for c in pre["columns"]]
         number = pre.get("number_format") or {}
-        from netstudio.core.data.preprocess import FALSE_WORDS, MISSING_TOKENS, TRUE_WORDS
-
         lines += ["", "# Raw table columns in order: (name, kind, one-hot categories).",
                   _constant("COLUMNS", columns),
                   _constant("DECIMAL", number.get("decimal", ".")),
-                  _constant("THOUSANDS", number.get("thousands")),
-                  _constant("MISSING", sorted(MISSING_TOKENS)),
-                  _constant("TRUE_WORDS", sorted(TRUE_WORDS)),
-                  _constant("FALSE_WORDS", sorted(FALSE_WORDS))]
+                  _constant("THOUSANDS", number.get("thousands"))]
     if pre.get("kind") == "images":
         image = pre.get("image") or {}
         lines += [_constant("IMAGE_SIZE", tuple(image.get("size", metadata["input_shape"][1:]))),

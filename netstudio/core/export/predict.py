@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netstudio.core.data.image_files import EXTENSIONS
+from netstudio.core.data.model_inputs import EXTENSIONS
 from netstudio.core.errors import DataError, ExportError
 from netstudio.core.export.safe_load import LoadedModel, load_model_file
 
@@ -115,7 +115,7 @@ def raw_inputs(model: LoadedModel, path: Path,
 
 def image_files(path: Path) -> list[Path]:
     """*path* itself, or every image under the folder *path*, in the order training reads them."""
-    from netstudio.core.data.image_files import images_under
+    from netstudio.core.data.model_inputs import images_under
 
     if path.is_file():
         return [path]

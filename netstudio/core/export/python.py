@@ -4,6 +4,8 @@
                         fitted preprocessing as code (``Preprocess``, ``encode_table`` or
                         ``read_images``), ``Model`` = preprocessing + network + probabilities, and
                         ``load_model()``
+``model_inputs.py``     how raw rows and image files become the input tensor: NetStudio's own
+                        :mod:`netstudio.core.data.model_inputs` (model.py and train.py use it)
 ``weights.safetensors`` ``Model``'s state dict (loads with ``strict=True``), metadata in the header
 ``train.py``            reproduces the training from the same data file; ``torchrun`` runs it with
                         DistributedDataParallel
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.data import model_inputs
 from netstudio.core.errors import ExportError
 from netstudio.core.export.code import model_source
 from netstudio.core.export.common import METADATA_KEY, ExportResult, parity_check
@@ -34,6 +37,8 @@ from netstudio.core.export.formats import metadata_text, state_tensors
 from netstudio.core.fileio import atomic_folder
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates_export"
+#: NetStudio's own reading of raw rows and image files, shipped as it is beside model.py.
+MODEL_INPUTS = Path(model_inputs.__file__)
 
 
 def write_python(model, metadata: dict, project, out: Path, inputs: np.ndarray) -> ExportResult:
@@ -48,6 +53,7 @@ def write_python(model, metadata: dict, project, out: Path, inputs: np.ndarray) 
         save_file(state_tensors(model), str(tmp / "weights.safetensors"), metadata={METADATA_KEY: metadata_text(metadata)})
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         shutil.copyfile(TEMPLATES / "train.py", tmp / "train.py")
+        shutil.copyfile(MODEL_INPUTS, tmp / "model_inputs.py")
         (tmp / "README.txt").write_text(readme(metadata), encoding="utf-8")
         diff = check_folder(model, tmp, inputs)
     files = sorted(out.iterdir())
@@ -61,6 +67,10 @@ def check_folder(model, folder: Path, inputs: np.ndarray) -> float:
     name = f"_netstudio_export_check_{uuid.uuid4().hex}"
     spec = importlib.util.spec_from_file_location(name, folder / "model.py")
     module = importlib.util.module_from_spec(spec)
+    # model.py imports model_inputs from its own folder, as it does for its users: that one, not
+    # another copy this process imported before.
+    earlier = sys.modules.pop("model_inputs", None)
+    sys.path.insert(0, str(folder))
     try:
         spec.loader.exec_module(module)
         generated = module.load_model(folder / "weights.safetensors")
@@ -71,6 +81,10 @@ def check_folder(model, folder: Path, inputs: np.ndarray) -> float:
                           f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     finally:
         sys.modules.pop(name, None)
+        sys.modules.pop("model_inputs", None)
+        if earlier is not None:
+            sys.modules["model_inputs"] = earlier
+        sys.path.remove(str(folder))
     return parity_check(model.predict(inputs), actual, "the generated model.py")
 
 
@@ -157,6 +171,7 @@ Files
   model.py             the network (class Net), the fitted preprocessing (class Preprocess and the
                        helpers that turn raw rows or image files into the input tensor), and
                        class Model = preprocessing + network + output
+  model_inputs.py      how raw table cells and image files are read (model.py and train.py use it)
   weights.safetensors  Model's weights and preprocessing statistics
   metadata.json        task, classes, feature names, input shape, preprocessing, layers, versions,
                        and the project (data and training settings)
