@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from netstudio.core.data.preprocess import Column, Preprocessor
+from netstudio.core.data.columns import Column
+from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
 
 

@@ -111,7 +111,7 @@ def test_a_design_too_large_for_memory_is_refused_before_allocating(tmp_path, mo
     """Say the machine has 256 MB: a design needing ~2 GB is refused by prepare_session before a
     single weight exists (the process' peak memory does not move), while the probe does see a
     ~350 MB design being built once it is allowed (so the measurement can fail)."""
-    import netstudio.core.design.stack as stack_module
+    import netstudio.core.design.validation as validation_module
     from netstudio.core.training.session import prepare_session
 
     project = moons_project(tmp_path)
@@ -119,7 +119,7 @@ def test_a_design_too_large_for_memory_is_refused_before_allocating(tmp_path, mo
     # 2 -> 11,000 -> 11,000: 121 M weights, 484 MB of float32, ~2 GB to train with Adam
     project.stack = LayerStack([S("Linear", out_features=11_000), S("ReLU"), S("Linear", out_features=11_000),
                                 S("ReLU"), S("Linear", out_features="auto")])
-    monkeypatch.setattr(stack_module, "physical_memory", lambda: 256 * 10**6)
+    monkeypatch.setattr(validation_module, "physical_memory", lambda: 256 * 10**6)
     (tmp_path / "warm").mkdir()
     prepare_session(moons_project(tmp_path / "warm"))  # torch and the data loaders are in memory now
     base = _peak_rss_from_now()
@@ -129,7 +129,7 @@ def test_a_design_too_large_for_memory_is_refused_before_allocating(tmp_path, mo
     assert "more than the 256.0 MB available" in str(info.value) and "\n" not in str(info.value)
     assert _peak_rss() - base < 64 * 2**20, "memory was allocated for a design that was refused"
     # The control: the same probe sees the weights of a design that is allowed.
-    monkeypatch.setattr(stack_module, "physical_memory", lambda: 64 * 10**9)
+    monkeypatch.setattr(validation_module, "physical_memory", lambda: 64 * 10**9)
     project.stack = LayerStack([S("Linear", out_features=9_500), S("ReLU"), S("Linear", out_features=9_500),
                                 S("ReLU"), S("Linear", out_features="auto")])
     base = _peak_rss_from_now()

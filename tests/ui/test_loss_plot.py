@@ -5,7 +5,8 @@ import csv
 import numpy as np
 import pytest
 
-from netstudio.ui.plots.loss_plot import GrowingSeries, LossPlot, MovingAverage
+from netstudio.ui.plots.fast_plot import GrowingSeries, MovingAverage
+from netstudio.ui.plots.loss_plot import LossPlot
 
 
 def test_growing_series_doubles_and_keeps_values():

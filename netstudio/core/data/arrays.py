@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.config import DataConfig, settings
+from netstudio.core.data.columns import Column
 from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_indices
 from netstudio.core.data.dataset import Dataset
-from netstudio.core.data.preprocess import Column, Preprocessor
+from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.data.target import classify_target
 from netstudio.core.errors import DataError
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.data.chunks import chunk_rows
 from netstudio.core.data.dataset import Dataset, DataSummary
-from netstudio.core.data.preprocess import Preprocessor, chunk_rows
+from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
 
 Progress = Callable[[int, int], None]

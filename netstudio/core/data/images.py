@@ -101,7 +101,7 @@ def _choose(config: dict, headers, folder: Path) -> tuple[tuple[int, int], str]:
 
 def _check_memory(folder: Path, count: int, channels: int, h: int, w: int) -> None:
     """Refuse, before allocating anything, a folder whose pixels cannot fit in this machine's memory."""
-    from netstudio.core.design.stack import format_bytes, physical_memory
+    from netstudio.core.design.validation import format_bytes, physical_memory
 
     needed = count * channels * h * w * BYTES_PER_PIXEL
     if needed > physical_memory():

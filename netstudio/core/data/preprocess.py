@@ -21,13 +21,18 @@ from __future__ import annotations
 
 import json
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from netstudio.core.data.chunks import (
+    chunk_moments,
+    chunk_rows,
+    combine_moments,
+    finite_chunk,
+    run_parallel,
+)
+from netstudio.core.data.columns import Column, locate_columns
 from netstudio.core.data.model_inputs import (
     parse_bools,
     parse_numbers,
@@ -39,66 +44,8 @@ FORMAT = "netstudio-preprocessor"
 VERSION = 1
 KINDS = ("tabular", "images", "array")
 
-#: Values per chunk when statistics and transforms walk a large array (bounds temporary memory).
-CHUNK_VALUES = 1 << 20
 #: Values per block of rows that encode_frame fills column by column, then transposes (in cache).
 ENCODE_BLOCK_VALUES = 1 << 18
-
-
-_POOL: ThreadPoolExecutor | None = None
-
-
-def run_parallel(tasks: list) -> list:
-    """Results of the zero-argument callables *tasks*, in order, on a few threads.
-
-    For NumPy work that releases the GIL (gathers, reductions, in-place arithmetic) on arrays
-    large enough to be worth it; a single task, or a one-core machine, runs inline.
-    """
-    global _POOL
-    if len(tasks) < 2 or (os.cpu_count() or 1) < 2:
-        return [task() for task in tasks]
-    if _POOL is None:
-        _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="netstudio-data")
-    return list(_POOL.map(lambda task: task(), tasks))
-
-
-def chunk_rows(x: np.ndarray) -> int:
-    """Rows of *x* per chunk: about :data:`CHUNK_VALUES` values, at least one row."""
-    return max(1, CHUNK_VALUES // max(1, math.prod(x.shape[1:])))
-
-
-@dataclass
-class Column:
-    """One raw feature column and how it is encoded.
-
-    ``kind`` is ``numeric`` (one input, the number), ``bool`` (one input, 1 for yes/true, 0 for
-    no/false) or ``categorical`` (one input per category, one-hot; all zero when the value is
-    missing or was not seen in training).
-    """
-
-    name: str
-    kind: str = "numeric"
-    categories: list[str] = field(default_factory=list)
-
-    @property
-    def width(self) -> int:
-        return len(self.categories) if self.kind == "categorical" else 1
-
-    @property
-    def output_names(self) -> list[str]:
-        if self.kind == "categorical":
-            return [f"{self.name}={c}" for c in self.categories]
-        return [self.name]
-
-    def to_json(self) -> dict:
-        doc: dict[str, Any] = {"name": self.name, "kind": self.kind}
-        if self.kind == "categorical":
-            doc["categories"] = list(self.categories)
-        return doc
-
-    @classmethod
-    def from_json(cls, doc: dict) -> Column:
-        return cls(str(doc["name"]), str(doc.get("kind", "numeric")), [str(c) for c in doc.get("categories", [])])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -252,16 +199,16 @@ class Preprocessor:
         axes = (0,) + tuple(i + 1 for i, s in enumerate(self.stat_shape) if s == 1)
         # Chunk by chunk (float32, no float64 copy of the data), each centred on its own mean
         # before its squares are summed, so the variance stays accurate for values far from zero;
-        # the chunks' moments are then combined exactly (see _combine).
+        # the chunks' moments are then combined exactly (see combine_moments).
         step = chunk_rows(x)
 
         def moments(start: int) -> tuple:
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                chunk, finite = _finite_chunk(x[start:start + step], self.divide_by)  # may be a view of x
-                return _moments(chunk, finite, axes, self.stat_shape, scratch=False)
+                chunk, finite = finite_chunk(x[start:start + step], self.divide_by)  # may be a view of x
+                return chunk_moments(chunk, finite, axes, self.stat_shape, scratch=False)
 
         parts = run_parallel([lambda s=start: moments(s) for start in range(0, x.shape[0], step)])
-        return self._set_stats(*_combine(parts, self.stat_shape), normalize, x.size)
+        return self._set_stats(*combine_moments(parts, self.stat_shape), normalize, x.size)
 
     def _set_stats(self, count: np.ndarray, mean: np.ndarray, var: np.ndarray, normalize: bool, size: int) -> int:
         """Store the fill values, means and deviations from the finite values' *count*, *mean*
@@ -351,11 +298,11 @@ class Preprocessor:
             would (scaled, finite values only), using the block as scratch."""
             target[:] = block.T
             with np.errstate(over="ignore", invalid="ignore"):  # per thread
-                return _moments(*_finite_chunk(block, self.divide_by, scratch=True), (1,), self.stat_shape,
+                return chunk_moments(*finite_chunk(block, self.divide_by, scratch=True), (1,), self.stat_shape,
                                 scratch=True)
 
         X_train, parts = self._encode(sources, n_train, train_rows, with_moments)
-        imputed = self._set_stats(*_combine(parts, self.stat_shape), normalize, X_train.size)
+        imputed = self._set_stats(*combine_moments(parts, self.stat_shape), normalize, X_train.size)
         self.transform_array(X_train, inplace=True)
         if check is not None:
             check()
@@ -376,7 +323,7 @@ class Preprocessor:
 
         if self.kind != "tabular":
             raise DataError(f"a {self.kind} model does not take table rows")
-        labels = _locate_columns(frame, [c.name for c in self.columns])
+        labels = locate_columns(frame, [c.name for c in self.columns])
         sources = []
         for column, label in zip(self.columns, labels):
             series = frame[label]
@@ -481,64 +428,3 @@ def _floats(array: np.ndarray) -> list[float]:
     return [float(v) for v in np.asarray(array, dtype=np.float64).reshape(-1)]
 
 
-def _moments(chunk: np.ndarray, finite: np.ndarray | None, axes: tuple, stat_shape: tuple, scratch: bool):
-    """Per group of *chunk* (float32, non-finite values already 0; *finite* None when all are):
-    ``(count, mean, sum of squared deviations from the mean)``, float64. The squares are taken
-    around the chunk's own mean (as float32), which keeps them accurate for values far from zero.
-    With *scratch*, *chunk* is overwritten instead of copied."""
-    per_group = max(1, math.prod(stat_shape))
-    count = finite.sum(axis=axes, keepdims=True) if finite is not None else \
-        np.full([1 if i in axes else n for i, n in enumerate(chunk.shape)], chunk.size / per_group)
-    safe = np.maximum(count, 1)
-    shift = (chunk.sum(axis=axes, dtype=np.float64, keepdims=True) / safe).astype(np.float32)
-    deviation = np.subtract(chunk, shift, out=chunk if scratch else None)
-    if finite is not None:
-        deviation[~finite] = 0.0
-    first = deviation.sum(axis=axes, dtype=np.float64, keepdims=True)
-    np.square(deviation, out=deviation)
-    second = deviation.sum(axis=axes, dtype=np.float64, keepdims=True)
-    mean = shift + first / safe
-    spread = np.maximum(second - np.square(first) / safe, 0.0)
-    return tuple(np.asarray(a, dtype=np.float64).reshape(stat_shape) for a in (count, mean, spread))
-
-
-def _combine(parts: list, stat_shape: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Chunks' ``(count, mean, spread)`` combined into ``(count, mean, variance)`` of them all
-    (Chan et al.'s pairwise formula, all at once: exact up to rounding, in any order)."""
-    count = sum((p[0] for p in parts), np.zeros(stat_shape))
-    safe = np.maximum(count, 1)
-    mean = sum((p[0] * p[1] for p in parts), np.zeros(stat_shape)) / safe
-    spread = sum((p[2] + p[0] * np.square(p[1] - mean) for p in parts), np.zeros(stat_shape))
-    return count, mean, spread / safe
-
-
-def _finite_chunk(chunk: np.ndarray, divide_by: float, scratch: bool = False):
-    """*chunk* as float32 (divided by *divide_by*, non-finite set to 0) and its finite mask
-    (None when every value is finite). With *scratch*, a float32 *chunk* is changed in place
-    instead of copied."""
-    chunk = np.asarray(chunk, dtype=np.float32)
-    if divide_by != 1.0:
-        chunk = np.divide(chunk, np.float32(divide_by), out=chunk if scratch else None)
-    finite = np.isfinite(chunk)
-    if finite.all():
-        return chunk, None
-    if scratch:
-        chunk[~finite] = 0.0
-        return chunk, finite
-    return np.where(finite, chunk, np.float32(0)), finite
-
-
-def _locate_columns(frame, names: list[str]) -> list:
-    """The frame's column label for each of *names* (exact, else ignoring surrounding spaces)."""
-    exact = {str(label): label for label in frame.columns}
-    stripped = {str(label).strip(): label for label in frame.columns}
-    labels, missing = [], []
-    for name in names:
-        label = exact.get(name, stripped.get(name.strip()))
-        if label is None:
-            missing.append(name)
-        labels.append(label)
-    if missing:
-        shown = ", ".join(repr(m) for m in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise DataError(f"the data lacks {len(missing)} column{'s' if len(missing) != 1 else ''} the model needs: {shown}")
-    return labels

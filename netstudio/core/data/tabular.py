@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.data.cells import is_bool_like
+from netstudio.core.data.columns import Column
 from netstudio.core.data.common import Monitor, assemble, resolve_path, split_indices
 from netstudio.core.data.csv import TableFormat, read_table
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.model_inputs import parse_numbers, text_values
-from netstudio.core.data.preprocess import Column, Preprocessor
+from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.data.target import classify_target
 from netstudio.core.errors import DataError
 
@@ -45,9 +46,47 @@ def load_csv(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
 def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Monitor | None = None) -> Dataset:
     """Prepare a table read by :func:`~netstudio.core.data.csv.read_table` (see module docstring)."""
     where = str(path)
-    names = [str(c) for c in frame.columns]
     notes = list(fmt.notes)
     warnings: list[str] = []
+    target, candidates, explicit = _choose_columns(config, [str(c) for c in frame.columns], where, notes, warnings)
+    keep, y, task, classes = _target(frame[target], fmt, config["task"], where, target, warnings)
+    dropped = int((~keep).sum())
+    if dropped:
+        notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a value in {target!r} dropped")
+    rows = np.flatnonzero(keep)
+    if len(rows) < 2:
+        raise DataError(f"{where}: only {len(rows)} row{'s' if len(rows) != 1 else ''} with a target value: need at least 2")
+    if monitor is not None:
+        monitor.check()
+    columns, left_out = _feature_columns(frame, candidates, fmt, explicit, notes, warnings)
+    if not columns:
+        why = f"; left out: {', '.join(left_out)}" if left_out else ""
+        raise DataError(f"{where}: no usable feature column (target {target!r}{why})")
+    train, val = split_indices(len(rows), y if classes else None, float(config["validation_split"]), int(config["seed"]))
+    train_rows, val_rows = (train, val) if len(rows) == len(frame) else (rows[train], rows[val])
+    categorical_missing = _fit_categories(frame, columns, train_rows, rows, notes)
+    if not columns:
+        raise DataError(f"{where}: no usable feature column (target {target!r})")
+    pre = Preprocessor("tabular", (sum(c.width for c in columns),), task, classes, columns=columns,
+                       stat_shape=(sum(c.width for c in columns),),
+                       target={"column": target}, number_format=fmt.number_format)
+    if monitor is not None:
+        monitor.check()
+    # Encode each split straight from the frame (no full-size intermediate array), fitting the
+    # statistics and standardising on the way.
+    X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
+                                                      val_rows, bool(config["normalize"]),
+                                                      check=monitor.check if monitor is not None else None)
+    if categorical_missing:
+        notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
+                     "encoded as all-zero one-hot rows")
+    return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
+                    normalize=bool(config["normalize"]), notes=notes, warnings=warnings,
+                    dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
+
+
+def _choose_columns(config: dict, names: list[str], where: str, notes: list[str], warnings: list[str]):
+    """``(target, candidate feature columns, whether data.features listed them)``."""
     target = config.get("target")
     if target is None or not str(target).strip():
         target = names[-1]
@@ -66,21 +105,16 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
                       if c != target]
     else:
         candidates = [n for n in names if n != target and n not in exclude]
+    return target, candidates, bool(explicit)
 
-    keep, y, task, classes = _target(frame[target], fmt, config["task"], where, target, warnings)
-    dropped = int((~keep).sum())
-    if dropped:
-        notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a value in {target!r} dropped")
-    rows = np.flatnonzero(keep)
-    if len(rows) < 2:
-        raise DataError(f"{where}: only {len(rows)} row{'s' if len(rows) != 1 else ''} with a target value: need at least 2")
-    if monitor is not None:
-        monitor.check()
 
+def _feature_columns(frame, candidates: list[str], fmt: TableFormat, explicit: bool, notes: list[str],
+                     warnings: list[str]) -> tuple[list[Column], list[str]]:
+    """The candidates that can be features, each with its kind, and those left out (with why)."""
     columns: list[Column] = []
     left_out: list[str] = []
     for name in candidates:
-        column, reason = _role(frame[name], name, fmt, len(frame), warnings, explicit=bool(explicit))
+        column, reason = _role(frame[name], name, fmt, len(frame), warnings, explicit=explicit)
         if column is None:
             left_out.append(f"{name} ({reason})")
             notes.append(f"column {name!r} left out: {reason}")
@@ -88,13 +122,12 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
             columns.append(column)
             if column.kind == "bool":
                 notes.append(f"column {name!r} read as yes/no (1/0)")
-    if not columns:
-        why = f"; left out: {', '.join(left_out)}" if left_out else ""
-        raise DataError(f"{where}: no usable feature column (target {target!r}{why})")
+    return columns, left_out
 
-    fraction = float(config["validation_split"])
-    train, val = split_indices(len(rows), y if classes else None, fraction, int(config["seed"]))
-    train_rows, val_rows = (train, val) if len(rows) == len(frame) else (rows[train], rows[val])
+
+def _fit_categories(frame, columns: list[Column], train_rows: np.ndarray, rows: np.ndarray, notes: list[str]) -> int:
+    """Each categorical column's categories, from the training split (a column without any is left
+    out); returns how many categorical cells of the kept rows are missing."""
     categorical_missing = 0
     for column in list(columns):
         if column.kind != "categorical":
@@ -108,25 +141,7 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
             notes.append(f"column {column.name!r} left out: no values in the training split")
         else:
             notes.append(f"column {column.name!r} one-hot encoded ({len(column.categories)} categories)")
-    if not columns:
-        raise DataError(f"{where}: no usable feature column (target {target!r})")
-
-    pre = Preprocessor("tabular", (sum(c.width for c in columns),), task, classes, columns=columns,
-                       stat_shape=(sum(c.width for c in columns),),
-                       target={"column": target}, number_format=fmt.number_format)
-    if monitor is not None:
-        monitor.check()
-    # Encode each split straight from the frame (no full-size intermediate array), fitting the
-    # statistics and standardising on the way.
-    X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
-                                                      val_rows, bool(config["normalize"]),
-                                                      check=monitor.check if monitor is not None else None)
-    if categorical_missing:
-        notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
-                     "encoded as all-zero one-hot rows")
-    return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
-                    normalize=bool(config["normalize"]), notes=notes, warnings=warnings,
-                    dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
+    return categorical_missing
 
 
 def find_column(name: str, names: list[str], where: str, what: str) -> str:

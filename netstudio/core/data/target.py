@@ -33,43 +33,16 @@ def classify_target(values: np.ndarray | None, text, requested: str, where: str,
     task : str
     classes : list of str or None
     """
-    import pandas as pd
-
     label = f"{where}: target column {name!r}"
     if values is not None:
         keep = np.isfinite(values)
         kept = values if keep.all() else values[keep]  # not modified below: no copy needed
-        if not len(kept):
-            raise DataError(f"{label} has no values")
-        head = kept[:1024]  # a fractional value among the first rows spares the whole pass
-        integral = bool(np.all(head == np.round(head))) and bool(np.all(kept == np.round(kept)))
-        # np.unique sorts: skip it for the (large) regression targets that cannot be classes
-        distinct = np.unique(kept) if integral or requested in ("binary", "multiclass") else None
-        few = integral and len(distinct) <= min(20, max(2, len(kept) // 2))
-        if requested == "regression" or (requested == "auto" and not few):
-            if kept.min() == kept.max():
-                raise DataError(f"{label} is constant ({_number(kept[0])}): there is nothing to predict")
+        found = _numeric_classes(kept, requested, label)
+        if found is None:
             return keep, kept, "regression", None
-        if len(distinct) > MAX_CLASSES:
-            raise DataError(f"{label} has {len(distinct):,} distinct values, too many to be classes "
-                            f"(at most {MAX_CLASSES}): use task regression or another target")
-        classes = [_number(v) for v in distinct]
-        codes = np.searchsorted(distinct, kept).astype(np.int64)
+        codes, classes = found
     else:
-        if requested == "regression":
-            sample = next((str(v) for v in text if isinstance(v, str)), "")
-            raise DataError(f"{label} is not numeric (it holds text such as {sample!r}): "
-                            "regression needs numbers")
-        text = pd.Series(text, dtype=object)
-        keep = text.notna().to_numpy()
-        kept = text[keep].astype(str)
-        classes = sorted(set(kept))
-        if not classes:
-            raise DataError(f"{label} has no values")
-        if len(classes) > MAX_CLASSES:
-            raise DataError(f"{label} has {len(classes):,} distinct values, too many to be classes "
-                            f"(at most {MAX_CLASSES}): choose another target")
-        codes = pd.Index(classes, dtype=object).get_indexer(kept.astype(object)).astype(np.int64)
+        keep, codes, classes = _text_classes(text, requested, label)
     if len(classes) < 2:
         raise DataError(f"{label} has a single class ({classes[0]!r}): classification needs at least two")
     if requested == "binary" and len(classes) != 2:
@@ -77,6 +50,44 @@ def classify_target(values: np.ndarray | None, text, requested: str, where: str,
     task = "binary" if requested == "auto" and len(classes) == 2 else (
         "multiclass" if requested == "auto" else requested)
     return keep, codes, task, classes
+
+
+def _numeric_classes(kept: np.ndarray, requested: str, label: str):
+    """``(codes, class names)`` of a numeric target with few whole values, or None for regression."""
+    if not len(kept):
+        raise DataError(f"{label} has no values")
+    head = kept[:1024]  # a fractional value among the first rows spares the whole pass
+    integral = bool(np.all(head == np.round(head))) and bool(np.all(kept == np.round(kept)))
+    # np.unique sorts: skip it for the (large) regression targets that cannot be classes
+    distinct = np.unique(kept) if integral or requested in ("binary", "multiclass") else None
+    few = integral and len(distinct) <= min(20, max(2, len(kept) // 2))
+    if requested == "regression" or (requested == "auto" and not few):
+        if kept.min() == kept.max():
+            raise DataError(f"{label} is constant ({_number(kept[0])}): there is nothing to predict")
+        return None
+    if len(distinct) > MAX_CLASSES:
+        raise DataError(f"{label} has {len(distinct):,} distinct values, too many to be classes "
+                        f"(at most {MAX_CLASSES}): use task regression or another target")
+    return np.searchsorted(distinct, kept).astype(np.int64), [_number(v) for v in distinct]
+
+
+def _text_classes(text, requested: str, label: str):
+    """``(rows with a target, codes, class names)`` of a text target (classes sorted)."""
+    import pandas as pd
+
+    if requested == "regression":
+        sample = next((str(v) for v in text if isinstance(v, str)), "")
+        raise DataError(f"{label} is not numeric (it holds text such as {sample!r}): regression needs numbers")
+    text = pd.Series(text, dtype=object)
+    keep = text.notna().to_numpy()
+    kept = text[keep].astype(str)
+    classes = sorted(set(kept))
+    if not classes:
+        raise DataError(f"{label} has no values")
+    if len(classes) > MAX_CLASSES:
+        raise DataError(f"{label} has {len(classes):,} distinct values, too many to be classes "
+                        f"(at most {MAX_CLASSES}): choose another target")
+    return keep, pd.Index(classes, dtype=object).get_indexer(kept.astype(object)).astype(np.int64), classes
 
 
 def _number(value: float) -> str:

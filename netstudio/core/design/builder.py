@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections import Counter, OrderedDict
 
 from netstudio.core.design.layers import Shape, get_layer_type
-from netstudio.core.design.stack import LayerStack, Validation
+from netstudio.core.design.stack import LayerStack
+from netstudio.core.design.validation import Validation
 from netstudio.core.errors import ConfigError
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netstudio.core.design.layers import Fix, fmt_shape
-from netstudio.core.design.stack import Issue, LayerStack, Validation
+from netstudio.core.design.stack import LayerStack
+from netstudio.core.design.validation import Issue, Validation
 
 REGRESSION_LOSSES = ("mse", "l1", "smooth_l1", "huber")
 #: How the network's output is turned into what users and exports see.
@@ -92,6 +93,13 @@ def check_training(validation: Validation, stack: LayerStack, task: str, classes
     elif task == "regression" and width != 1:
         add(where, f"the network outputs {width} values but a regression task needs 1", fix)
 
+    _check_loss(add, loss, task, last, last_index, where, width, linear)
+    return validation
+
+
+def _check_loss(add, loss: str, task: str, last: str, last_index: int, where: int, width: int,
+                linear: int | None) -> None:
+    """The issues of *loss* (``auto`` or a name) with the task and the last layer, through *add*."""
     if loss == "auto":
         if task in ("binary", "multiclass") and last == "Softmax" and not (task == "binary" and width == 1):
             add(last_index, "Softmax before CrossEntropyLoss squashes the gradients (the loss applies softmax "
@@ -99,7 +107,7 @@ def check_training(validation: Validation, stack: LayerStack, task: str, classes
         if task == "regression" and last in ("Sigmoid", "Softmax", "LogSoftmax", "Tanh"):
             add(last_index, f"{last} limits the outputs, but a regression target can take any value",
                 Fix(f"Remove {last}", "remove"), severity="warning")
-        return validation
+        return
     if task == "regression" and loss not in REGRESSION_LOSSES:
         add(None, f"the {loss} loss is for classification, but the task is regression: use mse, l1, "
                   "smooth_l1 or huber")
@@ -120,7 +128,6 @@ def check_training(validation: Validation, stack: LayerStack, task: str, classes
     if loss == "nll" and last != "LogSoftmax":
         add(last_index, f"NLLLoss needs log-probabilities, but the last layer is {last}: add LogSoftmax or use "
                         "the cross_entropy loss")
-    return validation
 
 
 def make_loss(plan: LossPlan):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from netstudio.core.design.layers import fmt_shape, get_layer_type
-from netstudio.core.design.stack import Validation, format_bytes
+from netstudio.core.design.validation import Validation, format_bytes
 
 
 def format_table(name: str, validation: Validation) -> str:

@@ -18,7 +18,7 @@ from netstudio.core.config import TrainConfig, validate_data
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.losses import check_training
-from netstudio.core.design.stack import Validation
+from netstudio.core.design.validation import Validation
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import Project
 from netstudio.core.training.states import Callback, FitSummary

@@ -15,8 +15,9 @@ from PySide6.QtGui import QUndoStack
 
 from netstudio.core.design.layers import Fix, Shape, get_layer_type
 from netstudio.core.design.losses import check_training
-from netstudio.core.design.stack import LayerSpec, LayerStack, Validation
+from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.design.templates import DEFAULT_INPUT_SHAPE, check_input_shape
+from netstudio.core.design.validation import Validation
 from netstudio.ui.designer.undo_commands import (
     InsertLayers,
     RemoveLayers,

@@ -23,7 +23,8 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QApplication
 
 from netstudio.core.design.layers import fmt_shape, get_layer_type
-from netstudio.core.design.stack import Issue, LayerResult, LayerSpec
+from netstudio.core.design.stack import LayerSpec
+from netstudio.core.design.validation import Issue, LayerResult
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
 from netstudio.ui.icons import category_icon, icon

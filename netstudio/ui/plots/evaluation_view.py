@@ -101,7 +101,22 @@ class EvaluationView(QWidget):
         self.set_dataset(None)
 
     def _build(self) -> None:
-        # classification
+        self.empty = QLabel("Train a model to see how it does on the validation data.")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_classification(), "Confusion Matrix")
+        self.tabs.addTab(self._build_regression(), "Regression")
+        self.tabs.addTab(self._build_boundary(), "Decision Boundary")
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.tabs)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+
+    def _build_classification(self) -> QSplitter:
+        """The confusion matrix and per-class scores; the samples of the cell clicked."""
         self.confusion_model = ConfusionModel(self)
         self.confusion = QTableView()
         self.confusion.setObjectName("confusionMatrix")
@@ -144,8 +159,10 @@ class EvaluationView(QWidget):
         self.classification = QSplitter()
         self.classification.addWidget(left)
         self.classification.addWidget(right)
+        return self.classification
 
-        # regression
+    def _build_regression(self) -> QWidget:
+        """Predicted against true, and the histogram of residuals."""
         self.scatter = pg.PlotWidget()
         self.scatter.setLabel("bottom", "true")
         self.scatter.setLabel("left", "predicted")
@@ -161,28 +178,17 @@ class EvaluationView(QWidget):
         plots.addWidget(self.scatter)
         plots.addWidget(self.histogram)
         reg_layout.addWidget(plots, 1)
+        return self.regression
 
-        # decision boundary
+    def _build_boundary(self) -> pg.PlotWidget:
+        """The predicted probability field under the training points (two-feature data)."""
         self.boundary = pg.PlotWidget()
         self.boundary.setObjectName("decisionBoundary")
         self.boundary.showGrid(x=True, y=True, alpha=0.1)
         self.field_image = pg.ImageItem(axisOrder="row-major")
         self.boundary.addItem(self.field_image)
         self.boundary_points: list = []
-
-        self.empty = QLabel("Train a model to see how it does on the validation data.")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setWordWrap(True)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.classification, "Confusion Matrix")
-        self.tabs.addTab(self.regression, "Regression")
-        self.tabs.addTab(self.boundary, "Decision Boundary")
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.tabs)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.stack)
+        return self.boundary
 
     # -- data --------------------------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:

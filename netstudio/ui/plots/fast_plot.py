@@ -7,7 +7,8 @@ downsampling scans every visible point on every frame). :class:`OpaqueGridAxis` 
 translucent grid lines in the opaque colours they blend to: the same picture, a fraction of the
 raster work (blending long lines dominated the plot's paint time). :func:`steady_range` rounds a
 view range out to round steps, so that a view following streaming data moves now and then rather
-than on every frame (each move lays out and redraws every axis).
+than on every frame (each move lays out and redraws every axis). :class:`GrowingSeries` holds
+a curve's points in numpy buffers that double when full; :class:`MovingAverage` smooths a stream.
 """
 
 from __future__ import annotations
@@ -180,3 +181,54 @@ class OpaqueGridAxis(pg.AxisItem):
                 pen = self._pens[key]
             opaque.append((pen, p1, p2))
         return axis, opaque, texts
+
+
+#: Training-loss points averaged into the smoothed curve.
+SMOOTHING_WINDOW = 25
+
+
+class GrowingSeries:
+    """x/y numpy buffers that double when full; ``view()`` gives the filled part without copying."""
+
+    def __init__(self, capacity: int = 1024):
+        self.x = np.empty(capacity, dtype=np.float64)
+        self.y = np.empty(capacity, dtype=np.float64)
+        self.n = 0
+
+    def extend(self, x, y) -> None:
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        need = self.n + len(x)
+        if need > len(self.x):
+            size = max(need, 2 * len(self.x))
+            self.x = np.resize(self.x, size)
+            self.y = np.resize(self.y, size)
+        self.x[self.n:need] = x
+        self.y[self.n:need] = y
+        self.n = need
+
+    def view(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.n], self.y[:self.n]
+
+    def clear(self) -> None:
+        self.n = 0
+
+
+class MovingAverage:
+    """Moving average over the last ``window`` values, computed in chunks from a running sum."""
+
+    def __init__(self, window: int = SMOOTHING_WINDOW):
+        self.window = window
+        self.tail = np.empty(0)
+
+    def feed(self, values) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        joined = np.concatenate([self.tail, values])
+        csum = np.concatenate([[0.0], np.cumsum(joined)])
+        ends = np.arange(len(self.tail) + 1, len(joined) + 1)
+        starts = np.maximum(0, ends - self.window)
+        smoothed = (csum[ends] - csum[starts]) / (ends - starts)
+        self.tail = joined[-(self.window - 1):] if self.window > 1 else np.empty(0)
+        return smoothed
+
+    def reset(self) -> None:
+        self.tail = np.empty(0)

@@ -23,7 +23,15 @@ from PySide6.QtCore import QEvent, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import QFileDialog, QMenu, QVBoxLayout, QWidget
 
-from netstudio.ui.plots.fast_plot import Extremes, OpaqueGridAxis, PeakEnvelope, blend, steady_range
+from netstudio.ui.plots.fast_plot import (
+    Extremes,
+    GrowingSeries,
+    MovingAverage,
+    OpaqueGridAxis,
+    PeakEnvelope,
+    blend,
+    steady_range,
+)
 
 #: Redraws per second at most.
 FRAME_RATE = 30
@@ -34,8 +42,6 @@ FRAME_RATE = 30
 FRAME_SHARE = 0.05
 #: ...but a frame at least this often (seconds).
 LONGEST_FRAME_INTERVAL = 0.5
-#: Training-loss points averaged into the smoothed curve.
-SMOOTHING_WINDOW = 25
 
 TRAIN_COLOR = QColor(52, 120, 246)
 VAL_COLOR = QColor(235, 110, 20)
@@ -45,53 +51,6 @@ BEST_COLOR = QColor(150, 150, 150)
 MARKER_LIMIT = 150
 #: Opacity of the per-step curve (drawn as the opaque colour it blends to over the background).
 RAW_OPACITY = 100 / 255
-
-
-class GrowingSeries:
-    """x/y numpy buffers that double when full; ``view()`` gives the filled part without copying."""
-
-    def __init__(self, capacity: int = 1024):
-        self.x = np.empty(capacity, dtype=np.float64)
-        self.y = np.empty(capacity, dtype=np.float64)
-        self.n = 0
-
-    def extend(self, x, y) -> None:
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        need = self.n + len(x)
-        if need > len(self.x):
-            size = max(need, 2 * len(self.x))
-            self.x = np.resize(self.x, size)
-            self.y = np.resize(self.y, size)
-        self.x[self.n:need] = x
-        self.y[self.n:need] = y
-        self.n = need
-
-    def view(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.x[:self.n], self.y[:self.n]
-
-    def clear(self) -> None:
-        self.n = 0
-
-
-class MovingAverage:
-    """Moving average over the last ``window`` values, computed in chunks from a running sum."""
-
-    def __init__(self, window: int = SMOOTHING_WINDOW):
-        self.window = window
-        self.tail = np.empty(0)
-
-    def feed(self, values) -> np.ndarray:
-        values = np.asarray(values, dtype=np.float64)
-        joined = np.concatenate([self.tail, values])
-        csum = np.concatenate([[0.0], np.cumsum(joined)])
-        ends = np.arange(len(self.tail) + 1, len(joined) + 1)
-        starts = np.maximum(0, ends - self.window)
-        smoothed = (csum[ends] - csum[starts]) / (ends - starts)
-        self.tail = joined[-(self.window - 1):] if self.window > 1 else np.empty(0)
-        return smoothed
-
-    def reset(self) -> None:
-        self.tail = np.empty(0)
 
 
 _clock = time.perf_counter  # what frames are timed with (a test replaces it)
@@ -145,7 +104,22 @@ class LossPlot(QWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()  # the "A" (auto-range) button: Reset Zoom in the context menu does it
             plot.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.05
+        self._build_curves(background)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        self._dirty = False          # new steps: the per-step curves need new data
+        self._epochs_dirty = False   # new epochs: validation, metric, best epoch
+        self._title = None
+        self._markers = True
+        self.timer = QTimer(self)
+        self.timer.setInterval(int(1000 / FRAME_RATE))
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+        self._build_menu()
 
+    def _build_curves(self, background: QColor) -> None:
+        """The data buffers, the curves drawn from them once each, the best-epoch lines."""
         self.raw = GrowingSeries()
         self.smooth = GrowingSeries()
         self.val = GrowingSeries(64)
@@ -176,19 +150,6 @@ class LossPlot(QWidget):
         for plot, line in zip((self.loss_plot, self.metric_plot), self.best_lines):
             plot.addItem(line)
             line.hide()
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.view)
-        self._dirty = False          # new steps: the per-step curves need new data
-        self._epochs_dirty = False   # new epochs: validation, metric, best epoch
-        self._title = None
-        self._markers = True
-        self.timer = QTimer(self)
-        self.timer.setInterval(int(1000 / FRAME_RATE))
-        self.timer.timeout.connect(self.redraw)
-        self.timer.start()
-        self._build_menu()
 
     # -- data --------------------------------------------------------------------------------------
     def add_steps(self, x, losses) -> None:

@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from netstudio import __version__
 from netstudio.core.design.layers import CATEGORIES, LayerType, fmt_shape, layer_types
 from netstudio.core.design.layers import Shape as ShapeType
-from netstudio.core.design.stack import Validation
 from netstudio.core.design.templates import parse_input_shape
+from netstudio.core.design.validation import Validation
 from netstudio.core.fileio import atomic_write_text
 from netstudio.ui import theme
 from netstudio.ui.icons import app_icon, category_icon

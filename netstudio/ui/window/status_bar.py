@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QWidget
 
-from netstudio.core.design.stack import Validation, format_bytes
+from netstudio.core.design.validation import Validation, format_bytes
 from netstudio.ui.icons import icon
 
 
