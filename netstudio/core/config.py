@@ -33,8 +33,6 @@ from netstudio.core.errors import ProjectError
 KINDS = ("int", "float", "bool", "choice", "text", "path", "names", "device", "custom", "section")
 #: What a training device setting may say.
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-#: The tasks a dataset resolves to (``auto`` in a project means: decide from the target).
-TASKS = ("binary", "multiclass", "regression")
 #: Largest side of an image the data section may ask for.
 MAX_IMAGE_SIDE = 4096
 

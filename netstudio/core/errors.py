@@ -53,6 +53,13 @@ def one_line(text: object, limit: int = 2000) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of *exc*'s message that is not blank, stripped (its type's name if there is
+    none), cut at *limit* characters: what a library's multi-line message says first."""
+    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    return text if limit is None else text[:limit]
+
+
 def describe(exc: BaseException) -> str:
     """The one line a user sees for *exc*: NetStudio's own errors as they are, anything else as
     an internal error naming its type (the details are for ``--debug`` or the log)."""

@@ -20,14 +20,12 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 
-from netstudio.core.errors import NetStudioError
+from netstudio.core.errors import NetStudioError, describe
 
 #: Progress signals per second, at most. Each one wakes the GUI thread, which then takes the GIL
 #: from the training thread between two of its operations: at 30 a second, small models trained
 #: about 5 % slower in the window than outside it (``benchmarks/training_throughput.py``).
 EMIT_RATE = 15
-
-
 _threads: weakref.WeakSet[QThread] = weakref.WeakSet()
 
 
@@ -41,13 +39,6 @@ def running_threads() -> list[QThread]:
         except RuntimeError:  # the C++ object is already deleted: not running
             pass
     return alive
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line for the user: our own errors as they are, anything else as an internal error."""
-    if isinstance(exc, NetStudioError):
-        return str(exc)
-    return f"internal error: {type(exc).__name__}: {exc}"
 
 
 class Worker(QObject):
@@ -120,7 +111,7 @@ class TaskWorker(Worker):
             else:
                 if not isinstance(exc, NetStudioError):
                     traceback.print_exc()
-                self.task_failed.emit(describe_error(exc))
+                self.task_failed.emit(describe(exc))
         finally:
             self.return_home()
             self.done.emit()

@@ -13,6 +13,7 @@ from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.data.target import classify_target
 from netstudio.core.errors import DataError
+from netstudio.core.strings import plural
 
 #: Synthetic kinds with a chosen number of classes (the others always have two).
 MULTICLASS_KINDS = ("spiral", "gaussians")
@@ -120,7 +121,7 @@ def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
     pre.target["column"] = "y"
     notes = [f"X {list(X.shape)} ({X.dtype}), y ({y.dtype})"]
     if dropped:
-        notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a target dropped")
+        notes.append(f"{plural(dropped, 'row')} without a target dropped")
     raw_train = X[rows[train]].astype(np.float32)
     raw_val = X[rows[val]].astype(np.float32)
     return assemble(path.stem, "npz", pre, raw_train, raw_val, codes[train], codes[val],

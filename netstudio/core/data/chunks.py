@@ -11,8 +11,6 @@ import numpy as np
 
 #: Values per chunk when statistics and transforms walk a large array (bounds temporary memory).
 CHUNK_VALUES = 1 << 20
-
-
 _POOL: ThreadPoolExecutor | None = None
 
 

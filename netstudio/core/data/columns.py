@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netstudio.core.errors import DataError
+from netstudio.core.strings import plural
 
 
 @dataclass
@@ -54,5 +55,5 @@ def locate_columns(frame, names: list[str]) -> list:
         labels.append(label)
     if missing:
         shown = ", ".join(repr(m) for m in missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        raise DataError(f"the data lacks {len(missing)} column{'s' if len(missing) != 1 else ''} the model needs: {shown}")
+        raise DataError(f"the data lacks {plural(len(missing), 'column')} the model needs: {shown}")
     return labels

@@ -17,13 +17,10 @@ from netstudio.core.data.chunks import chunk_rows
 from netstudio.core.data.dataset import Dataset, DataSummary
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
+from netstudio.core.strings import plural
 
 Progress = Callable[[int, int], None]
-
-
 Cancel = Callable[[], bool]
-
-
 #: A class is "rare" (imbalance warning) when the largest class is this many times bigger.
 IMBALANCE_RATIO = 5.0
 
@@ -138,7 +135,7 @@ def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, r
         counts = {c: int(k) for c, k in zip(pre.classes, tally)}
         warnings = warnings + imbalance_warnings(counts)
     if imputed:
-        notes = notes + [f"{imputed:,} missing value{'s' if imputed != 1 else ''} imputed with the training split's mean"]
+        notes = notes + [f"{plural(imputed, 'missing value')} imputed with the training split's mean"]
     summary = DataSummary(source=source, rows=len(y_train) + len(y_val),
                           features=int(np.prod(pre.input_shape)), input_shape=pre.input_shape,
                           task=pre.task, class_counts=counts, missing_values=int(missing),

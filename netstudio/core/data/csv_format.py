@@ -10,32 +10,16 @@ from pathlib import Path
 
 from netstudio.core.data.model_inputs import MISSING_TOKENS
 from netstudio.core.errors import DataError
-
-DELIMITERS = (",", ";", "\t", "|")
-
+from netstudio.core.strings import plural
 
 #: Preferred delimiter when several split the prefix equally well (a comma is also a decimal mark).
 PREFERENCE = ("\t", ";", "|", ",")
-
-
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-
-
 SAMPLE_ROWS = 200
-
-
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$", re.IGNORECASE)
-
-
 _COMMA_DECIMAL = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
-
-
 _DOT_DECIMAL = re.compile(r"^[+-]?\d*\.\d+$")
-
-
 _DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
-
-
 _COMMA_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 
 
@@ -76,7 +60,7 @@ def _skip_preamble(text: str, fmt: TableFormat) -> tuple[str, str | None]:
     if skip:
         fmt.skip_rows = skip
         if comments:
-            fmt.notes.append(f"{skip} comment line{'s' if skip != 1 else ''} before the header skipped")
+            fmt.notes.append(f"{plural(skip, 'comment line')} before the header skipped")
     return text[start:], hinted
 
 

@@ -22,6 +22,7 @@ from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.model_inputs import images_under, read_image, visible
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.errors import DataError
+from netstudio.core.strings import plural
 
 GRAY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 SPLIT_NAMES = frozenset({"train", "training", "test", "testing", "val", "valid", "validation"})
@@ -157,7 +158,7 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
     if failed:
         shown = ", ".join(str(p.relative_to(folder)) for p in failed[:5])
         more = f" and {len(failed) - 5} more" if len(failed) > 5 else ""
-        warnings.append(f"{len(failed):,} unreadable image file{'s' if len(failed) != 1 else ''} skipped: {shown}{more}")
+        warnings.append(f"{plural(len(failed), 'unreadable image file')} skipped: {shown}{more}")
     present = np.unique(labels)
     if len(present) < 2:
         raise DataError(f"{folder}: only class {classes[present[0]]!r} has readable images: need at least two classes")

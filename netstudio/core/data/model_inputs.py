@@ -135,8 +135,6 @@ def encode_table(frame, columns, feature_names, decimal: str = ".",
 # Image files
 
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
-
-
 #: Folders that tools leave behind and that are never classes.
 IGNORED_FOLDERS = frozenset({"__MACOSX", "@eaDir", "$RECYCLE.BIN"})
 

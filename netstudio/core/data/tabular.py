@@ -25,6 +25,7 @@ from netstudio.core.data.model_inputs import parse_numbers, text_values
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.data.target import classify_target
 from netstudio.core.errors import DataError
+from netstudio.core.strings import plural
 
 #: A text column with at most this many distinct values is one-hot encoded.
 MAX_CATEGORIES = 50
@@ -52,10 +53,10 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     keep, y, task, classes = _target(frame[target], fmt, config["task"], where, target, warnings)
     dropped = int((~keep).sum())
     if dropped:
-        notes.append(f"{dropped:,} row{'s' if dropped != 1 else ''} without a value in {target!r} dropped")
+        notes.append(f"{plural(dropped, 'row')} without a value in {target!r} dropped")
     rows = np.flatnonzero(keep)
     if len(rows) < 2:
-        raise DataError(f"{where}: only {len(rows)} row{'s' if len(rows) != 1 else ''} with a target value: need at least 2")
+        raise DataError(f"{where}: only {plural(len(rows), 'row')} with a target value: need at least 2")
     if monitor is not None:
         monitor.check()
     columns, left_out = _feature_columns(frame, candidates, fmt, explicit, notes, warnings)
@@ -78,7 +79,7 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
                                                       val_rows, bool(config["normalize"]),
                                                       check=monitor.check if monitor is not None else None)
     if categorical_missing:
-        notes.append(f"{categorical_missing:,} missing categorical value{'s' if categorical_missing != 1 else ''} "
+        notes.append(f"{plural(categorical_missing, 'missing categorical value')} "
                      "encoded as all-zero one-hot rows")
     return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
                     normalize=bool(config["normalize"]), notes=notes, warnings=warnings,
@@ -187,7 +188,7 @@ def _target(series, fmt: TableFormat, requested: str, where: str, name: str, war
         if requested not in ("binary", "multiclass") and bad_count <= MAX_BAD_SHARE * present \
                 and len(distinct) - len(pd.unique(text[bad])) > 20:
             examples = ", ".join(repr(v) for v in pd.unique(text[bad])[:3])
-            warnings.append(f"target column {name!r}: {bad_count:,} value{'s' if bad_count != 1 else ''} that "
+            warnings.append(f"target column {name!r}: {plural(bad_count, 'value')} that "
                             f"{'are' if bad_count != 1 else 'is'} not a number ({examples}) treated as missing")
             return classify_target(values, None, requested, where, name)
     return classify_target(None, text.to_numpy(dtype=object, na_value=np.nan), requested, where, name)
@@ -211,7 +212,7 @@ def _role(series, name: str, fmt: TableFormat, n: int, warnings: list[str], expl
         return _numeric_role(values, name, explicit)
     if bad_count <= MAX_BAD_SHARE * present and len(distinct) > 2 * bad_count:
         examples = ", ".join(repr(v) for v in pd.unique(text[bad])[:3])
-        warnings.append(f"column {name!r}: {bad_count:,} value{'s' if bad_count != 1 else ''} that "
+        warnings.append(f"column {name!r}: {plural(bad_count, 'value')} that "
                         f"{'are' if bad_count != 1 else 'is'} not a number ({examples}) treated as missing")
         return _numeric_role(values, name, explicit)
     if len(distinct) == 1 and not explicit:

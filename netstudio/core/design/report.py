@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from netstudio.core.design.layers import fmt_shape, get_layer_type
 from netstudio.core.design.validation import Validation, format_bytes
+from netstudio.core.strings import plural
 
 
 def format_table(name: str, validation: Validation) -> str:
@@ -31,7 +32,7 @@ def format_table(name: str, validation: Validation) -> str:
     for result in validation.layers:
         problems += [(result, i) for i in result.issues]
     errors = sum(1 for _, i in problems if i.severity == "error")
-    lines.append("Valid: yes" if validation.valid else f"Valid: no ({errors} error{'s' if errors != 1 else ''})")
+    lines.append("Valid: yes" if validation.valid else f"Valid: no ({plural(errors, 'error')})")
     for result, issue in problems:
         where = "model" if result is None else f"layer {result.index + 1} ({result.type})"
         fix = f"  [fix: {issue.fix.label}]" if issue.fix else ""

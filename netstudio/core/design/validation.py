@@ -23,12 +23,8 @@ from netstudio.core.design.layers import (
 
 #: Bytes of float32; parameters and activations are counted in it.
 FLOAT_BYTES = 4
-
-
 #: Copies of each parameter held while training: weights, gradients, two Adam moments.
 TRAINING_COPIES = 4
-
-
 #: More values than this in one layer's output (per sample) or parameters cannot exist on any
 #: machine; the shapes stop there, so later arithmetic stays within float range.
 MAX_ELEMENTS = 2**53

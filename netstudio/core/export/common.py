@@ -14,22 +14,14 @@ import numpy as np
 from netstudio.core.errors import ExportError
 
 FORMATS = ("pt2", "torchscript", "onnx", "safetensors", "python")
-
-
 #: File suffix of each format ("" for the python folder).
 SUFFIXES = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors", "python": ""}
-
-
 #: Largest difference allowed between the model and a written file on the same raw inputs: absolute
 #: for probabilities, relative to the value's size for regression values above 1.
 PARITY_TOLERANCE = 1e-4
-
-
 #: Name of the metadata entry: ``extra/netstudio.json`` in .pt2/.pt archives, the
 #: ``metadata_props`` key in ONNX, the header key in safetensors.
 METADATA_KEY = "netstudio"
-
-
 MODEL_FORMAT = "netstudio-model"
 
 

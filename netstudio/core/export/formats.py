@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from netstudio.core.errors import ExportError
+from netstudio.core.errors import ExportError, first_line
 from netstudio.core.export.common import METADATA_KEY, ExportResult, onnx_available, parity_check
 from netstudio.core.export.safe_load import METADATA_FILE, ONNX_EXTRA, load_model_bytes
 from netstudio.core.fileio import atomic_write_bytes, umask
@@ -58,11 +58,6 @@ def batch_dim():
     return ({0: torch.export.Dim("batch", min=1)},)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-    return text[:300]
-
-
 def check_loaded(model, loaded, inputs: np.ndarray, what: str) -> float:
     """Compare a read-back model with *model* on *inputs*: the whole batch, then a few single rows."""
     expected = model.predict(inputs)
@@ -86,9 +81,9 @@ def layer_failure(model, fmt: str, exc: BaseException, attempt) -> ExportError:
                 attempt(layer, x)
             except Exception as layer_exc:
                 return ExportError(f"the {LABELS[fmt]} export cannot handle layer {name} ({kind}): "
-                                   f"{_first_line(layer_exc)}")
+                                   f"{first_line(layer_exc, 300)}")
             x = layer(x)
-    return ExportError(f"the {LABELS[fmt]} export failed: {_first_line(exc)}")
+    return ExportError(f"the {LABELS[fmt]} export failed: {first_line(exc, 300)}")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -29,16 +29,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from netstudio.core.errors import ConfigError, NetStudioError, TrainingError
+from netstudio.core.errors import ConfigError, NetStudioError, TrainingError, first_line
 
 #: How long a rank waits for the others in a collective before giving up. A dead process is
 #: usually noticed much sooner (gloo sees the closed connection; torchrun stops the other
 #: processes when one exits with an error); this bounds the rest, and leaves rank 0 time to
 #: write the run folder and its exports while the others wait at the final barrier.
 TIMEOUT = _dt.timedelta(minutes=30)
-
-#: The variables torchrun sets for every process it starts.
-ENV_VARS = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 
 
 def shard_indices(perm, rank: int, world_size: int):
@@ -193,7 +190,7 @@ class Distributed:
         except (RuntimeError, ValueError) as exc:
             raise TrainingError(f"cannot join the other {self.world_size - 1} processes through "
                                 f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')} "
-                                f"({_first_line(exc)})") from exc
+                                f"({first_line(exc)})") from exc
         self.backend, self.device = backend, device
         return device
 
@@ -275,7 +272,7 @@ def rank_failure(rank: int, exc: BaseException) -> DistributedError:
     if isinstance(exc, dist.DistError) or _looks_like_lost_peer(exc):
         return DistributedError(f"rank {rank}: stopped: lost contact with another process, which probably "
                                 f"failed ({_backend_reason(exc)})")
-    return DistributedError(f"rank {rank}: internal error: {type(exc).__name__}: {_first_line(exc)} "
+    return DistributedError(f"rank {rank}: internal error: {type(exc).__name__}: {first_line(exc)} "
                             "(run with --debug for details)")
 
 
@@ -287,13 +284,8 @@ def _looks_like_lost_peer(exc: BaseException) -> bool:
 
 def _backend_reason(exc: BaseException) -> str:
     """The useful part of a backend error: gloo's starts with its source file and ends with advice."""
-    text = re.sub(r"^\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", _first_line(exc))
+    text = re.sub(r"^\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", first_line(exc))
     return text.split(". This is typically")[0].rstrip(". ")
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # ------------------------------------------------------------------------------------------------

@@ -15,13 +15,11 @@ class FrameModel(QAbstractTableModel):
 
     def __init__(self, frame=None, parent=None):
         super().__init__(parent)
-        self._frame = None
         self._highlight: str | None = None
         self.set_frame(frame)
 
     def set_frame(self, frame, highlight: str | None = None) -> None:
         self.beginResetModel()
-        self._frame = frame
         self._highlight = highlight
         self._columns = [str(c) for c in frame.columns] if frame is not None else []
         self._values = frame.to_numpy(dtype=object) if frame is not None else None

@@ -224,9 +224,6 @@ class StackEditor(QWidget):
         rows = {self.model.layer_index(i) for i in self.view.selectionModel().selectedRows()}
         return sorted(r for r in rows if r is not None)
 
-    def current_layer(self) -> int | None:
-        return self.model.layer_index(self.view.currentIndex())
-
     def select_layers(self, indices: list[int], current: int | None = None) -> None:
         """Select the rows of *indices* and make *current* (default: the first) the current row."""
         selection = QItemSelection()
@@ -240,9 +237,6 @@ class StackEditor(QWidget):
                                                        QItemSelectionModel.SelectionFlag.NoUpdate)
             self.view.scrollTo(self.model.index(self.model.layer_row(current), 0))
         self.view.selectionModel().select(selection, flags)
-
-    def select_input(self) -> None:
-        self.view.setCurrentIndex(self.model.index(0, 0))
 
     def _emit_current(self) -> None:
         index = self.view.currentIndex()

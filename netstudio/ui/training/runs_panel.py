@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.core.errors import NetStudioError
+from netstudio.core.strings import plural
 
 #: Curve colours; a run keeps its colour whatever else is selected (chosen from its name).
 RUN_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#8e44ad", "#16a085", "#d4ac0d",
@@ -241,7 +242,7 @@ class RunsPanel(QWidget):
         if confirm:
             names = "\n".join(r.path.name for r in runs[:10]) + ("\n…" if len(runs) > 10 else "")
             answer = QMessageBox.question(self, "Delete Runs",
-                                          f"Delete {len(runs)} run folder{'s' if len(runs) != 1 else ''} for good?\n\n{names}")
+                                          f"Delete {plural(len(runs), 'run folder')} for good?\n\n{names}")
             if answer != QMessageBox.StandardButton.Yes:
                 return 0
         deleted = 0
@@ -282,7 +283,7 @@ class CompareDialog(QDialog):
                     font.setBold(True)
                     item.setFont(font)
                 self.table.setItem(r, c, item)
-        note = QLabel(f"{len(self.diff)} setting{'s' if len(self.diff) != 1 else ''} differ." if self.diff
+        note = QLabel(f"{plural(len(self.diff), 'setting')} differ." if self.diff
                       else "The two runs used the same settings.")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)

@@ -22,9 +22,9 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import Signal, Slot
 
-from netstudio.core.errors import NetStudioError
+from netstudio.core.errors import NetStudioError, describe
 from netstudio.core.training.states import Callback, EpochMetrics
-from netstudio.ui.tasks import EMIT_RATE, Worker, describe_error
+from netstudio.ui.tasks import EMIT_RATE, Worker
 from netstudio.ui.training.messages import Position, RunFinished, RunProgress
 
 
@@ -201,7 +201,7 @@ class TrainingWorker(Worker):
             self.run_finished.emit(self._save(summary))
         except Exception as exc:  # the window must survive anything a run throws
             traceback.print_exc()
-            self.run_failed.emit(describe_error(exc))
+            self.run_failed.emit(describe(exc))
         finally:
             self.return_home()
             self.done.emit()

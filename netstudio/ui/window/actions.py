@@ -109,10 +109,6 @@ class Actions:
         """The actions that change the design: what a running training locks."""
         return [self.undo, self.redo, self.delete, self.duplicate, self.move_up, self.move_down, self.input_shape]
 
-    def layer_actions(self) -> list[QAction]:
-        """The actions that need a selected layer."""
-        return [self.delete, self.duplicate, self.move_up, self.move_down]
-
     def refresh_icons(self) -> None:
         """Render the icons again in the current theme's text colour."""
         for action in self.all() + self.templates:

@@ -6,6 +6,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QWidget
 
 from netstudio.core.design.validation import Validation, format_bytes
+from netstudio.core.strings import plural
 from netstudio.ui.icons import icon
 
 
@@ -52,9 +53,9 @@ class DesignStatus:
         if not validation.layers:
             self.validity.set("No layers yet", "Add layers from the palette, or start from a template")
         elif errors:
-            self.validity.set(f"{errors} error{'s' if errors != 1 else ''}", validation.first_error() or "", "error")
+            self.validity.set(f"{plural(errors, 'error')}", validation.first_error() or "", "error")
         elif warnings:
-            self.validity.set(f"Valid, {warnings} warning{'s' if warnings != 1 else ''}",
+            self.validity.set(f"Valid, {plural(warnings, 'warning')}",
                               "The model can train, but some layers look unintended", "warning")
         else:
             self.validity.set("Valid", "Every layer accepts the shape flowing into it", "valid")
