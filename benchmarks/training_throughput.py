@@ -33,7 +33,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from netstudio.core.config import TrainConfig
+from netstudio.core.config import TrainConfig  # noqa: E402
 from netstudio.core.data.dataset import Dataset, DataSummary  # noqa: E402
 from netstudio.core.design.builder import build_model  # noqa: E402
 from netstudio.core.design.stack import LayerSpec, LayerStack  # noqa: E402

@@ -2,6 +2,7 @@
 
 import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,9 +13,11 @@ from netstudio.core.data.dataset import Dataset, DataSummary
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.errors import ConfigError
+from netstudio.core.training import trainer as trainer_module
 from netstudio.core.training.devices import available_devices, resolve_device
 from netstudio.core.training.states import Callback
 from netstudio.core.training.trainer import Trainer
+from tests.pausing import watch_pause
 
 S = LayerSpec.create
 
@@ -143,11 +146,15 @@ def test_stop_mid_epoch_returns_a_valid_partial_result():
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-def test_pause_holds_training_and_resume_finishes():
+def test_pause_holds_training_and_resume_finishes(monkeypatch):
     data = make_data("binary", n=2000)
     stack = mlp()
     model = build_model(stack, data.input_shape, 1, seed=0)
     trainer = Trainer(TrainConfig(device="cpu", epochs=3, batch_size=8))
+    # The trainer's clock jumps 100 s while the pause holds it: paused time must not count.
+    offset = [0.0]
+    monkeypatch.setattr(trainer_module, "time", SimpleNamespace(perf_counter=lambda: time.perf_counter() + offset[0]))
+    held = watch_pause(trainer, on_hold=lambda: offset.__setitem__(0, offset[0] + 100.0))
     steps = []
 
     class Count(Callback):
@@ -159,28 +166,26 @@ def test_pause_holds_training_and_resume_finishes():
     result = {}
     thread = threading.Thread(target=lambda: result.update(summary=trainer.fit(model, data, [Count()], stack=stack)))
     thread.start()
-    deadline = time.time() + 10
-    while len(steps) < 10 and time.time() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.3)
+    assert held.wait(30), "the pause never held the training thread"
     assert trainer.paused and len(steps) == 10, "no step may run while paused"
     trainer.resume()
     thread.join(30)
     assert not thread.is_alive() and result["summary"].status == "completed"
     assert len(steps) == 3 * 188
     # Paused time is not training time: samples/s stays a training throughput.
-    assert result["summary"].history[0].seconds < 0.3
+    assert result["summary"].history[0].seconds < 100
 
 
 def test_stop_while_paused_ends_the_run():
     data = make_data("binary", n=2000)
     stack = mlp()
     trainer = Trainer(TrainConfig(device="cpu", epochs=5, batch_size=8))
+    held = watch_pause(trainer)
     trainer.pause()
     result = {}
     thread = threading.Thread(target=lambda: result.update(s=trainer.fit(build_model(stack, (6,), 1), data, stack=stack)))
     thread.start()
-    time.sleep(0.2)
+    assert held.wait(30), "the pause never held the training thread"
     trainer.request_stop()
     thread.join(10)
     assert not thread.is_alive() and result["s"].status == "stopped"

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 from netstudio.core.design.stack import LayerSpec, LayerStack
 from netstudio.core.project import Project
@@ -17,6 +17,7 @@ from netstudio.ui import tasks as tasks_module
 from netstudio.ui.tasks import TaskRunner, running_threads
 from netstudio.ui.training.controller import TrainingController
 from netstudio.ui.training.messages import RunFinished, RunProgress
+from tests.pausing import watch_pause
 
 S = LayerSpec.create
 
@@ -102,16 +103,19 @@ def test_pause_and_resume(qtbot, controller, tmp_path):
             controller.pause()
 
     controller.progressed.connect(pause_once)
+    session = session_for(tmp_path, epochs=60, samples=2000, batch_size=8)
+    held = watch_pause(session.trainer)
     with qtbot.waitSignal(controller.paused_changed, timeout=60000):
-        controller.start(session_for(tmp_path, epochs=60, samples=2000, batch_size=8), out_dir=lambda: str(tmp_path / "p"))
+        controller.start(session, out_dir=lambda: str(tmp_path / "p"))
     assert controller.is_paused
-    qtbot.wait(150)
+    assert held.wait(30), "the pause never held the training thread"
+    QCoreApplication.sendPostedEvents()  # what the worker sent before the pause held it
     count = sum(steps_in(p) for p in seen["progress"])
-    qtbot.wait(300)
-    assert sum(steps_in(p) for p in seen["progress"]) == count, "no steps while paused"
+    assert held.is_set() and sum(steps_in(p) for p in seen["progress"]) == count, "no steps while paused"
     with qtbot.waitSignal(controller.idle, timeout=120000):
         controller.resume()
     assert seen["finished"][0].status == "completed"
+    assert sum(steps_in(p) for p in seen["progress"]) > count
 
 
 def test_signals_are_coalesced(qtbot, controller, tmp_path):
@@ -167,13 +171,15 @@ def test_task_runner_success_failure_and_cancel(qtbot):
     with qtbot.waitSignal(runner.idle, timeout=10000):
         runner.start(lambda progress, cancelled: 1 / 0)
 
+    release = threading.Event()
+
     def slow(progress, cancelled):
-        while not cancelled():
-            time.sleep(0.01)
+        release.wait(10)  # a long task: it ends once the test has cancelled it
 
     with qtbot.waitSignal(runner.idle, timeout=10000):
         runner.start(slow)
         runner.cancel()
+        release.set()
     assert got == [42, "internal error: ZeroDivisionError: division by zero", "cancelled"]
 
 

@@ -4,11 +4,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QMessageBox
 
+from netstudio.core.training.trainer import Trainer
 from netstudio.ui.tasks import running_threads
 from netstudio.ui.training.export_dialog import ExportDialog
+from tests.pausing import watch_pause
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -74,7 +76,15 @@ def test_train_two_epochs_plot_holds_the_points_and_design_is_locked(qtbot, wind
     assert running_threads() == []
 
 
-def test_pause_resume_and_stop_from_the_panel(qtbot, window, iris_project):
+def test_pause_resume_and_stop_from_the_panel(qtbot, window, iris_project, monkeypatch):
+    held = []
+    made = Trainer.__init__
+
+    def watched(trainer, *args, **kwargs):
+        made(trainer, *args, **kwargs)
+        held.append(watch_pause(trainer))
+
+    monkeypatch.setattr(Trainer, "__init__", watched)
     workflow = open_with_data(qtbot, window, iris_project)
     panel, controller = workflow.training_panel, workflow.controller
     panel.epochs.setValue(100000)
@@ -83,10 +93,10 @@ def test_pause_resume_and_stop_from_the_panel(qtbot, window, iris_project):
     with qtbot.waitSignal(controller.paused_changed, timeout=10000):
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     assert controller.is_paused and panel.pause_button.text() == "Resume"
-    qtbot.wait(300)  # progress sent just before the pause may still be queued
+    assert held[-1].wait(30), "the pause never held the training thread"
+    QCoreApplication.sendPostedEvents()  # progress sent just before the pause held the thread
     points = workflow.loss_plot.point_count()
-    qtbot.wait(400)
-    assert workflow.loss_plot.point_count() == points
+    assert held[-1].is_set() and workflow.loss_plot.point_count() == points
     with qtbot.waitSignal(controller.paused_changed, timeout=10000):
         qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
     results = []
