@@ -103,6 +103,16 @@ def umask() -> int:
     return mask
 
 
+def read_failure(name: object, exc: OSError, what: str = "file") -> str:
+    """Why *name* could not be read, in a few words: ``<name>: no such <what>``, ``permission
+    denied`` or ``cannot read (<reason>)``."""
+    if isinstance(exc, FileNotFoundError):
+        return f"{name}: no such {what}"
+    if isinstance(exc, PermissionError):
+        return f"{name}: permission denied"
+    return f"{name}: cannot read ({exc.strerror or exc})"
+
+
 def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8", *, verify: bool = False) -> None:
     """Write *text* to *path* atomically; with *verify*, read it back (once synced) first and keep
     *path* as it was (raising OSError) unless it reads back exactly as *text*."""

@@ -24,7 +24,7 @@ from netstudio.core.design.layers import Shape
 from netstudio.core.design.stack import LayerSpec, LayerStack, json_key
 from netstudio.core.design.templates import Template, check_input_shape
 from netstudio.core.errors import NewerProjectError, ProjectError
-from netstudio.core.fileio import atomic_write_text
+from netstudio.core.fileio import atomic_write_text, read_failure
 
 FORMAT = "netstudio-project"
 #: The version this NetStudio writes.
@@ -194,12 +194,8 @@ def load_project(path: str | os.PathLike) -> Project:
         if size > MAX_PROJECT_BYTES:
             raise ProjectError(f"{name} is too large to be a project file ({size:,} bytes)")
         raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ProjectError(f"{name}: no such project file") from None
-    except PermissionError:
-        raise ProjectError(f"{name}: permission denied") from None
     except OSError as exc:
-        raise ProjectError(f"{name}: cannot read ({exc.strerror or exc})") from None
+        raise ProjectError(read_failure(name, exc, "project file")) from None
     if not raw.strip():
         raise ProjectError(f"{name} is empty, not a project file")
     try:

@@ -6,7 +6,13 @@ import shutil
 
 import pytest
 
-from tests.core.test_export_support import MLP, netstudio, run_without, write_project
+from tests.core.test_export_support import (
+    MLP,
+    netstudio,
+    one_line_error,
+    run_without,
+    write_project,
+)
 
 SUFFIX = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors"}
 
@@ -20,14 +26,6 @@ def run_dir(tmp_path_factory):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no note: the onnx extra is installed here
     return folder / "run"
-
-
-def _one_line_error(result, *words):
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("netstudio: error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def test_train_writes_model_pt2_and_model_onnx(run_dir):
@@ -58,19 +56,19 @@ def test_default_out_is_inside_the_run_folder(run_dir, tmp_path):
 
 
 def test_bad_run_folders_exit_2_with_one_line(run_dir, tmp_path):
-    _one_line_error(netstudio("export", tmp_path / "nowhere", "--format", "onnx"), "not a run folder")
+    one_line_error(netstudio("export", tmp_path / "nowhere", "--format", "onnx"), "not a run folder")
     (tmp_path / "empty").mkdir()
-    _one_line_error(netstudio("export", tmp_path / "empty"), "not a complete NetStudio run", "metadata.json")
-    _one_line_error(netstudio("export", run_dir, "--format", "keras"), "invalid choice")
+    one_line_error(netstudio("export", tmp_path / "empty"), "not a complete NetStudio run", "metadata.json")
+    one_line_error(netstudio("export", run_dir, "--format", "keras"), "invalid choice")
 
 
 def test_unwritable_targets_exit_2_and_leave_everything_as_it_was(run_dir, tmp_path):
-    _one_line_error(netstudio("export", run_dir, "--out", tmp_path / "missing" / "m.pt2"), "does not exist")
+    one_line_error(netstudio("export", run_dir, "--out", tmp_path / "missing" / "m.pt2"), "does not exist")
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "keep.txt").write_text("precious")
-    _one_line_error(netstudio("export", run_dir, "--format", "python", "--out", taken), "not an empty folder")
-    _one_line_error(netstudio("export", run_dir, "--format", "pt2", "--out", taken), "is a folder")
+    one_line_error(netstudio("export", run_dir, "--format", "python", "--out", taken), "not an empty folder")
+    one_line_error(netstudio("export", run_dir, "--format", "pt2", "--out", taken), "is a folder")
     assert [p.name for p in taken.iterdir()] == ["keep.txt"] and (taken / "keep.txt").read_text() == "precious"
 
 
@@ -79,7 +77,7 @@ def test_a_failed_export_keeps_the_existing_file(run_dir, tmp_path):
     (run / "weights.safetensors").write_bytes(b"not weights")
     target = tmp_path / "model.pt2"
     target.write_bytes(b"the previous export")
-    _one_line_error(netstudio("export", run, "--out", target), "cannot read the weights")
+    one_line_error(netstudio("export", run, "--out", target), "cannot read the weights")
     assert target.read_bytes() == b"the previous export"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.pt2", "run"]
 
@@ -94,5 +92,5 @@ def test_without_the_onnx_extra(tmp_path):
     assert len(notes) == 1 and "model.onnx not written" in notes[0] and "onnx extra" in notes[0]
     assert (tmp_path / "run" / "model.pt2").is_file() and not (tmp_path / "run" / "model.onnx").exists()
     result = run_without(["onnx", "onnxscript"], ["export", tmp_path / "run", "--format", "onnx"])
-    _one_line_error(result, "onnx extra")
+    one_line_error(result, "onnx extra")
     assert not (tmp_path / "run" / "model.onnx").exists()

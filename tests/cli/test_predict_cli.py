@@ -14,6 +14,7 @@ from tests.core.test_export_support import (
     MLP,
     close,
     netstudio,
+    one_line_error,
     run_without,
     write_prices,
     write_table,
@@ -22,14 +23,6 @@ from tests.core.test_export_support import (
 
 def _rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
-
-
-def _one_line_error(result, *words):
-    assert result.returncode == 2, (result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("netstudio: error: "), result.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")
@@ -101,22 +94,22 @@ def test_missing_columns_are_listed_in_one_line(table, tmp_path):
     partial = tmp_path / "partial.csv"
     partial.write_text("weight,member,label\n4.1,yes,low\n")
     result = netstudio("predict", table["models"][0], partial)
-    _one_line_error(result, "lacks 2 columns", "'size'", "'colour'")
+    one_line_error(result, "lacks 2 columns", "'size'", "'colour'")
     assert result.stdout == ""
 
 
 def test_onnx_needs_onnxruntime(table):
     result = run_without(["onnxruntime"], ["predict", table["models"][2], table["data"]])
-    _one_line_error(result, "onnxruntime", "onnx extra")
+    one_line_error(result, "onnxruntime", "onnx extra")
 
 
 def test_bad_inputs_exit_2(table, tmp_path):
-    _one_line_error(netstudio("predict", tmp_path / "none.pt2", table["data"]), "no such model file")
-    _one_line_error(netstudio("predict", table["models"][0], tmp_path / "none.csv"), "no such file")
+    one_line_error(netstudio("predict", tmp_path / "none.pt2", table["data"]), "no such model file")
+    one_line_error(netstudio("predict", table["models"][0], tmp_path / "none.csv"), "no such file")
     (tmp_path / "images").mkdir()
-    _one_line_error(netstudio("predict", table["models"][0], tmp_path / "images"), "not images")
+    one_line_error(netstudio("predict", table["models"][0], tmp_path / "images"), "not images")
     (tmp_path / "a-file").write_text("")
-    _one_line_error(netstudio("predict", table["models"][0], table["data"], "--out", tmp_path / "a-file" / "p.csv"),
+    one_line_error(netstudio("predict", table["models"][0], table["data"], "--out", tmp_path / "a-file" / "p.csv"),
                     "cannot write")
 
 
@@ -172,9 +165,9 @@ def test_images_one_file_and_a_folder(tmp_path):
     assert single[0] == rows[0] and single[1][3] == "05.png"
     close(np.array([float(v) for v in single[1][1:3]]), np.array([float(v) for v in rows[18][1:3]]))
     (tmp_path / "broken.png").write_bytes(b"not an image")
-    _one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "broken.png"),
+    one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "broken.png"),
                     "cannot read the image")
-    _one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "shapes.nsproj"),
+    one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "shapes.nsproj"),
                     "takes images")
     # In a folder, an unreadable image is skipped and named, as training skips it; the rest predict.
     (tmp_path / "shapes" / "dark" / "zz-broken.png").write_bytes(b"not an image")
@@ -185,5 +178,5 @@ def test_images_one_file_and_a_folder(tmp_path):
     (tmp_path / "bad" / "x").mkdir(parents=True)
     for name in ("a.png", "b.png"):
         (tmp_path / "bad" / "x" / name).write_bytes(b"not an image")
-    _one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "bad"),
+    one_line_error(netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "bad"),
                     "none of the 2 image files can be read")

@@ -91,6 +91,15 @@ def train_run(folder: Path, name: str, data: dict, layers: list[dict], training:
     return save_run(session, summary, folder / f"run-{name}", write_models=write_run_models)
 
 
+def one_line_error(result, *words) -> None:
+    """*result* (a finished ``netstudio`` command) failed with bad input: one line, naming *words*."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("netstudio: error: "), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
 def reference_outputs(run_dir: Path, raw: np.ndarray) -> np.ndarray:
     """What the trained network says about raw inputs, computed the way training prepared data:
     the run's Sequential on ``Preprocessor.transform_array`` outputs, then probabilities or the

@@ -27,6 +27,7 @@ import numpy as np
 from netstudio.core.data.cells import na_strings
 from netstudio.core.data.csv_format import TableFormat, sniff_format
 from netstudio.core.errors import DataError
+from netstudio.core.fileio import read_failure
 
 PREFIX_BYTES = 1 << 20
 MAX_PREFIX_BYTES = 16 << 20
@@ -117,12 +118,8 @@ def _check_file(path: Path) -> int:
         if path.is_dir():
             raise DataError(f"{path} is a folder, not a CSV file")
         size = path.stat().st_size
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except PermissionError:
-        raise DataError(f"{path}: permission denied") from None
     except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        raise DataError(read_failure(path, exc)) from None
     if size == 0:
         raise DataError(f"{path} is empty")
     return size

@@ -96,20 +96,15 @@ class Param:
             if _is_int(value):
                 return self._check_bounds(value)
             if isinstance(value, (list, tuple)) and len(value) == self.arity and all(_is_int(v) for v in value):
-                for v in value:
-                    problem = self._check_bounds(v)
-                    if problem:
-                        return problem
-                return None
+                return self._check_each(value)
             return f"must be {self.expected()}"
         # kind == "ints"
         if isinstance(value, (list, tuple)) and value and all(_is_int(v) for v in value):
-            for v in value:
-                problem = self._check_bounds(v)
-                if problem:
-                    return problem
-            return None
+            return self._check_each(value)
         return f"must be {self.expected()}"
+
+    def _check_each(self, values) -> str | None:
+        return next((p for p in (self._check_bounds(v) for v in values) if p), None)
 
     def expected(self) -> str:
         """Describe the allowed values in words, for error messages."""
