@@ -110,6 +110,7 @@ class TrainingPanel(QWidget):
         self.early.setToolTip("Stop when the validation loss has not improved for this many epochs, "
                               "and keep the best weights")
         self.patience = spin_box(stop["patience"], suffix=" epochs without improvement")
+        self.patience.setMaximum(int(s["epochs"].maximum))  # more than a run's epochs can never stop it
         self.seed = spin_box(s["seed"])
         self.device = QComboBox()
         self.device.setToolTip(s["device"].help)
