@@ -69,13 +69,7 @@ def main() -> None:
                                float(data.get("validation_split", 0.2)), int(data.get("seed", 0)))
     from safetensors.torch import load_file, save_file
 
-    state = load_file(str(HERE / "weights.safetensors"))
-    preprocess = exported.Preprocess()
-    stats = {k[len("preprocess."):]: v for k, v in state.items() if k.startswith("preprocess.")}
-    preprocess.load_state_dict(stats, strict=True)
-    with torch.no_grad():
-        x = torch.cat([preprocess(torch.from_numpy(raw[i:i + 65536]))
-                       for i in range(0, len(raw), 65536)])
+    preprocess, x = prepared(exported, load_file(str(HERE / "weights.safetensors")), raw)
     target = targets(y, meta)
 
     seed = int(training["seed"])
@@ -99,6 +93,17 @@ def main() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
+
+
+def prepared(exported, state: dict, raw: np.ndarray):
+    """model.py's Preprocess with NetStudio's fitted statistics, and the raw inputs through it."""
+    preprocess = exported.Preprocess()
+    stats = {k[len("preprocess."):]: v for k, v in state.items() if k.startswith("preprocess.")}
+    preprocess.load_state_dict(stats, strict=True)
+    with torch.no_grad():
+        x = torch.cat([preprocess(torch.from_numpy(raw[i:i + 65536]))
+                       for i in range(0, len(raw), 65536)])
+    return preprocess, x
 
 
 def pick_device(name: str, local_rank: int | None) -> torch.device:
@@ -245,27 +250,9 @@ def fit(net, X, y, Xv, yv, meta, training, epochs, device, rank, world, say) -> 
     best_score, best_state, since_best = math.inf, copy.deepcopy(net.state_dict()), 0
     stopped = False
     for epoch in range(1, epochs + 1):
-        perm = torch.randperm(n, generator=generator).to(device)
-        if world > 1:
-            # pad by repeating the start (as DistributedSampler), then every world-th index
-            extra = world * shard - n
-            perm = torch.cat([perm, perm.repeat(math.ceil(extra / n) + 1)[:extra]])[rank::world]
-        Xp, yp = X.index_select(0, perm), y.index_select(0, perm)
-        model.train()
-        total = torch.zeros(2, device=device)
-        for step in range(steps):
-            xb, yb = Xp[step * batch:(step + 1) * batch], yp[step * batch:(step + 1) * batch]
-            loss = loss_fn(model(xb), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if training.get("gradient_clip"):
-                nn.utils.clip_grad_norm_(model.parameters(), training["gradient_clip"])
-            optimizer.step()
-            if training["scheduler"] == "onecycle" and \
-                    scheduler.last_epoch + 1 < scheduler.total_steps:
-                scheduler.step()
-            size = torch.tensor(float(len(xb)), device=device)
-            total += torch.stack([loss.detach() * size, size])
+        perm = epoch_order(n, generator, device, rank, world, shard)
+        total = train_epoch(model, X.index_select(0, perm), y.index_select(0, perm), steps, batch,
+                            loss_fn, optimizer, scheduler, training, device)
         if world > 1:
             dist.all_reduce(total)
         train_loss = (total[0] / total[1]).item()
@@ -291,6 +278,37 @@ def fit(net, X, y, Xv, yv, meta, training, epochs, device, rank, world, say) -> 
                 stopped = True
                 break
     return best_state if stopped else net.state_dict()
+
+
+def epoch_order(n: int, generator, device, rank: int, world: int, shard: int) -> torch.Tensor:
+    """This process's samples for one epoch: one shuffled order for all the processes, padded by
+    repeating its start (as DistributedSampler), then every world-th index."""
+    perm = torch.randperm(n, generator=generator).to(device)
+    if world > 1:
+        extra = world * shard - n
+        perm = torch.cat([perm, perm.repeat(math.ceil(extra / n) + 1)[:extra]])[rank::world]
+    return perm
+
+
+def train_epoch(model, Xp, yp, steps: int, batch: int, loss_fn, optimizer, scheduler,
+                training: dict, device) -> torch.Tensor:
+    """One pass over the shuffled samples: [sum of losses times batch sizes, samples]."""
+    model.train()
+    total = torch.zeros(2, device=device)
+    for step in range(steps):
+        xb, yb = Xp[step * batch:(step + 1) * batch], yp[step * batch:(step + 1) * batch]
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if training.get("gradient_clip"):
+            nn.utils.clip_grad_norm_(model.parameters(), training["gradient_clip"])
+        optimizer.step()
+        if training["scheduler"] == "onecycle" and \
+                scheduler.last_epoch + 1 < scheduler.total_steps:
+            scheduler.step()
+        size = torch.tensor(float(len(xb)), device=device)
+        total += torch.stack([loss.detach() * size, size])
+    return total
 
 
 def evaluate(net, X, y, loss_fn, meta) -> tuple[float, dict]:
