@@ -86,3 +86,16 @@ def test_devices_list_keeps_an_unknown_choice(panel):
 
 def test_format_duration():
     assert format_duration(5) == "0:05" and format_duration(3725) == "1:02:05" and format_duration(float("inf")) == "–"
+
+
+def test_the_widgets_ranges_and_choices_come_from_the_schema(panel):
+    from netstudio.core.config import TrainConfig, settings
+
+    spec = settings(TrainConfig)
+    assert [panel.optimizer.itemData(i) for i in range(panel.optimizer.count())] == list(spec["optimizer"].choices)
+    assert panel.loss.itemText(0) == spec["loss"].choices["auto"]
+    assert panel.learning_rate.minimum() == pytest.approx(1e-6)  # > 0, one step of its 6 decimals
+    assert panel.momentum.maximum() == pytest.approx(0.999)  # < 1, one step of its 3 decimals
+    assert panel.batch_size.maximum() == spec["batch_size"].maximum
+    assert panel.seed.maximum() == 2**31 - 1  # no bound of its own: as much as a QSpinBox holds
+    assert panel.epochs.toolTip() == spec["epochs"].help
