@@ -6,12 +6,20 @@ A model file may come from anywhere, so nothing here unpickles Python objects:
   would otherwise unpickle (``torch.load(weights_only=False)``, ``pickle.loads``) pickled weights,
   constants, custom objects and example inputs, and load AOTInductor shared libraries. Only the
   members a plain ``torch.export.save`` writes are accepted; every weight and constant must be
-  raw tensor data; the example inputs must load with ``weights_only=True``; every operator of the
-  graph must be an ``aten`` operator (a graph could name any ``torch.*`` function). The load then
-  runs with ``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1``, from the bytes that were checked.
-* TorchScript goes through ``torch.jit.load`` (its own restricted unpickler), after checking that
-  the archive is TorchScript with NetStudio metadata; its graph may hold only ``aten``/``prim`` ops.
-* ONNX goes through onnxruntime.
+  raw tensor data of exactly the size its tensors need; the example inputs must be a checked
+  archive of plain tensors that loads with ``weights_only=True``; every operator of the graph must
+  be on NetStudio's allow-list (:mod:`netstudio.core.operators`: a graph could name any
+  ``torch.*`` function, or an ``aten`` operator such as ``from_file`` that writes files). The load
+  then runs with ``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1``, from the bytes that were checked, and the
+  loaded graph is checked against the allow-list again.
+* TorchScript goes through ``torch.jit.load`` (its own restricted unpickler), after the checks of
+  :mod:`netstudio.core.export_archive` (no code that runs while loading); every method of every
+  submodule is then checked against the allow-list, every attribute's type too.
+* ONNX goes through onnxruntime, after the ``onnx`` checker (when installed): no weights outside
+  the file, only standard operators.
+
+Every archive's sizes are checked before its members are read (:mod:`netstudio.core.export_bounds`:
+no zip bombs, no duplicate member names, no bytes the archive does not account for).
 
 A file without NetStudio metadata, a ``torch.save`` pickle or anything else is refused with an
 :class:`~netstudio.core.errors.ExportError` before any of its content is interpreted.
@@ -31,7 +39,14 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.errors import ExportError
-from netstudio.core.export_archive import ZIP_ERRORS
+from netstudio.core.export_bounds import (
+    ZIP_ERRORS,
+    check_archive,
+    check_payload_sizes,
+    read_model_file,
+    read_record,
+)
+from netstudio.core.operators import ALLOWED_OPERATORS, operator_name
 
 METADATA_FILE = "netstudio.json"
 #: What a plain ``torch.export.save`` writes, relative to the archive's root folder.
@@ -42,7 +57,8 @@ _PT2_MEMBERS = re.compile(
     r"|data/sample_inputs/model\.pt|extra/[A-Za-z0-9_.-]+)$")
 _PT2_PAYLOAD = {"data/weights/model_weights_config.json": re.compile(r"^weight_\d+$"),
                 "data/constants/model_constants_config.json": re.compile(r"^tensor_\d+$")}
-_ATEN_TARGET = re.compile(r"^torch\.ops\.aten\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$|^_operator\.getitem$")
+#: Members of a .pt2 that are tensor data (the rest are records, bounded together).
+_PT2_TENSOR = re.compile(r"^data/(weights/weight|constants/tensor)_\d+$")
 ONNX_EXTRA = "reading .onnx models needs onnxruntime: install the onnx extra (pip install 'netstudio[onnx]')"
 
 
@@ -84,7 +100,7 @@ def load_model_file(path: str | os.PathLike) -> LoadedModel:
     try:
         if path.is_dir():
             raise ExportError(f"{path} is a folder, not a model file (.pt2, .pt or .onnx)")
-        data = path.read_bytes()
+        data = read_model_file(path, str(path))
     except FileNotFoundError:
         raise ExportError(f"{path}: no such model file") from None
     except OSError as exc:
@@ -157,13 +173,8 @@ def _root(archive: zipfile.ZipFile, name: str) -> str:
     return roots.pop() + "/"
 
 
-def _member(archive: zipfile.ZipFile, path: str) -> bytes | None:
-    try:
-        return archive.read(path)
-    except KeyError:
-        return None
-    except ZIP_ERRORS as exc:
-        raise ExportError(f"the archive member {path} is damaged ({exc})") from None
+def _member(archive: zipfile.ZipFile, path: str, name: str) -> bytes | None:
+    return read_record(archive, path, name)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -175,7 +186,8 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
 
     archive = _zip(data, name)
     root = _root(archive, name)
-    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_archive(archive, len(data), name, root, lambda rel: _PT2_TENSOR.match(rel) is not None)
+    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE, name), name)
     check_pt2_archive(archive, root, name)
     with _weights_only_loads(), _logged_errors("torch.export") as logged:
         try:
@@ -187,8 +199,9 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
     for module in program.graph_module.modules():
         graph = getattr(module, "graph", None)
         for node in graph.nodes if graph is not None else ():
-            if node.op == "call_function" and not _safe_target(node.target):
-                raise ExportError(f"{name}: the program calls {node.target!r}, which a NetStudio model never does")
+            if node.op == "call_function" and _graph_operator(node.target) not in ALLOWED_OPERATORS:
+                raise ExportError(f"{name}: the program calls {_graph_operator(node.target)}, which a NetStudio "
+                                  "model never does")
     module = program.module()
 
     def call(x: np.ndarray) -> np.ndarray:
@@ -199,8 +212,11 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
 
 
 def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
-    """Refuse a .pt2 archive holding anything ``torch.export.load`` would unpickle or execute."""
+    """Refuse a .pt2 archive holding anything ``torch.export.load`` would unpickle or execute, or
+    tensor data of another size than its tensors need (the archive's sizes are checked already)."""
     import torch
+
+    from netstudio.core.export_archive import check_tensor_archive
 
     for member in archive.namelist():
         rel = member[len(root):]
@@ -208,7 +224,7 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
             raise ExportError(f"{name}: unexpected archive member {rel!r} (NetStudio reads only plain "
                               "torch.export archives, without pickled objects or compiled code)")
     for config_name, pattern in _PT2_PAYLOAD.items():
-        raw = _member(archive, root + config_name)
+        raw = _member(archive, root + config_name, name)
         try:
             config = json.loads(raw)["config"] if raw is not None else {}
             entries = list(config.values())
@@ -218,7 +234,9 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
             if not isinstance(entry, dict) or entry.get("use_pickle") is not False or not pattern.match(
                     str(entry.get("path_name", ""))):
                 raise ExportError(f"{name}: {config_name} refers to pickled data, which NetStudio never loads")
-    raw = _member(archive, root + "models/model.json")
+        check_payload_sizes(archive, root + config_name.rsplit("/", 1)[0] + "/", entries, name,
+                            config_name.rsplit("/", 1)[1])
+    raw = _member(archive, root + "models/model.json", name)
     if raw is None:
         raise ExportError(f"{name}: the archive holds no program (models/model.json)")
     try:
@@ -226,10 +244,12 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
     except ValueError:
         raise ExportError(f"{name}: models/model.json is damaged") from None
     for target in _targets(program):
-        if not isinstance(target, str) or not _ATEN_TARGET.match(target):
-            raise ExportError(f"{name}: the program calls {target!r}, which a NetStudio model never does")
-    inputs = _member(archive, root + "data/sample_inputs/model.pt")
+        if not isinstance(target, str) or operator_name(target) not in ALLOWED_OPERATORS:
+            shown = operator_name(target) if isinstance(target, str) else repr(target)
+            raise ExportError(f"{name}: the program calls {shown}, which a NetStudio model never does")
+    inputs = _member(archive, root + "data/sample_inputs/model.pt", name)
     if inputs:
+        check_tensor_archive(inputs, f"{name}: the example inputs")
         try:
             torch.load(io.BytesIO(inputs), weights_only=True)
         except Exception:
@@ -249,14 +269,15 @@ def _targets(doc):
             stack.extend(item)
 
 
-def _safe_target(target) -> bool:
-    import operator
-
+def _graph_operator(target) -> str:
+    """The allow-list's name of a loaded FX graph's call target (``aten::linear``, ``_operator.getitem``)."""
     import torch
 
-    if target is operator.getitem:
-        return True
-    return isinstance(target, torch._ops.OpOverload) and target.namespace == "aten"
+    if isinstance(target, torch._ops.OpOverload):
+        return operator_name(f"torch.ops.{target.namespace}.{target._opname}.{target._overloadname}")
+    if callable(target) and hasattr(target, "__module__") and hasattr(target, "__qualname__"):
+        return f"{target.__module__}.{target.__qualname__}"
+    return repr(target)
 
 
 @contextlib.contextmanager
@@ -303,11 +324,17 @@ def _weights_only_loads():
 def _load_torchscript(data: bytes, name: str) -> LoadedModel:
     import torch
 
-    from netstudio.core.export_archive import check_torchscript_archive, loaded_records_only
+    from netstudio.core.export_archive import (
+        check_script_module,
+        check_torchscript_archive,
+        is_tensor_member,
+        loaded_records_only,
+    )
 
     archive = _zip(data, name)
     root = _root(archive, name)
-    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_archive(archive, len(data), name, root, is_tensor_member)
+    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE, name), name)
     check_torchscript_archive(archive, root, name)
     try:
         data = loaded_records_only(archive, root)
@@ -317,23 +344,14 @@ def _load_torchscript(data: bytes, name: str) -> LoadedModel:
         module = torch.jit.load(io.BytesIO(data), map_location="cpu")
     except Exception as exc:
         raise ExportError(f"{name}: cannot load the TorchScript model ({_first_line(exc)})") from None
+    check_script_module(module, name)
     module.eval()
-    for kind in _node_kinds(module.inlined_graph):
-        if not kind.startswith(("aten::", "prim::")) or kind == "prim::PythonOp":
-            raise ExportError(f"{name}: the TorchScript graph uses {kind}, which a NetStudio model never does")
 
     def call(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return module(torch.from_numpy(x)).numpy()
 
     return LoadedModel("torchscript", name, metadata, call)
-
-
-def _node_kinds(graph):
-    for node in graph.nodes():
-        yield node.kind()
-        for block in node.blocks():
-            yield from _node_kinds(block)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -345,6 +363,7 @@ def _load_onnx(data: bytes, name: str) -> LoadedModel:
         import onnxruntime as ort
     except ImportError:
         raise ExportError(ONNX_EXTRA) from None
+    _check_onnx(data, name)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:
@@ -367,6 +386,39 @@ def _load_onnx(data: bytes, name: str) -> LoadedModel:
         return session.run(None, {input_name: x})[0]
 
     return LoadedModel("onnx", name, metadata, call)
+
+
+def _check_onnx(data: bytes, name: str) -> None:
+    """Refuse an ONNX model that reads weights from other files (NetStudio writes them inside), calls
+    operators outside the standard set, or fails the ``onnx`` checker. Skipped without ``onnx``."""
+    try:
+        import onnx
+    except ImportError:
+        return
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise ExportError(f"{name} is not a NetStudio model (not a readable ONNX model: {_first_line(exc)})") from None
+    if len(model.functions):
+        raise ExportError(f"{name}: the ONNX model defines its own functions, which a NetStudio model never does")
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        tensors = [*graph.initializer, *(s.values for s in graph.sparse_initializer)]
+        for node in graph.node:
+            if node.domain not in ("", "ai.onnx"):
+                raise ExportError(f"{name}: the ONNX model calls {node.domain}::{node.op_type}, which a NetStudio "
+                                  "model never does")
+            for attribute in node.attribute:
+                tensors += [*([attribute.t] if attribute.HasField("t") else []), *attribute.tensors]
+                graphs += [*([attribute.g] if attribute.HasField("g") else []), *attribute.graphs]
+        if any(t.data_location == onnx.TensorProto.EXTERNAL for t in tensors):
+            raise ExportError(f"{name}: the ONNX model reads its weights from other files, which a NetStudio "
+                              "model never does")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:  # ValidationError, and whatever a damaged model makes the checker raise
+        raise ExportError(f"{name} is not a NetStudio model (the ONNX checker refuses it: {_first_line(exc)})") from None
 
 
 def _first_line(exc: BaseException) -> str:
