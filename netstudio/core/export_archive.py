@@ -30,6 +30,7 @@ import io
 import pickletools
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netstudio.core.errors import ExportError
@@ -297,13 +298,12 @@ def check_script_module(module, name: str) -> None:
     tensor, a plain value nor a submodule (an object of a TorchScript or C++ class)."""
     import torch
 
+    for where, kind in script_operators(module):
+        if kind not in ALLOWED_OPERATORS:
+            raise ExportError(f"{name}: the TorchScript model calls {kind} (in {where}), which a NetStudio model "
+                              "never does")
     for path, sub in module.named_modules():
         where = path or "the model"
-        for method in sub._c._method_names():
-            for kind in _node_kinds(sub._c._get_method(method).graph):
-                if kind not in ALLOWED_OPERATORS:
-                    raise ExportError(f"{name}: the TorchScript model calls {kind} (in {where}.{method}), which a "
-                                      "NetStudio model never does")
         if sub._c._get_forward_hooks() or sub._c._get_forward_pre_hooks():
             raise ExportError(f"{name}: {where} of the TorchScript model has forward hooks, which a NetStudio "
                               "model never has")
@@ -313,8 +313,17 @@ def check_script_module(module, name: str) -> None:
             if attribute in children or isinstance(value, (torch.Tensor, *_PLAIN_ATTRIBUTES)):
                 continue
             kind = value._type().qualified_name() if isinstance(value, torch.ScriptObject) else type(value).__name__
-            raise ExportError(f"{name}: the TorchScript model holds an object of type {kind} ({where}.{attribute}), "
+            at = f"{path}.{attribute}" if path else attribute
+            raise ExportError(f"{name}: the TorchScript model holds an object of type {kind} (attribute {at}), "
                               "which a NetStudio model never does")
+
+
+def script_operators(module) -> Iterator[tuple[str, str]]:
+    """``(submodule.method, node kind)`` for every node of every method of every submodule."""
+    for path, sub in module.named_modules():
+        for method in sub._c._method_names():
+            for kind in _node_kinds(sub._c._get_method(method).graph):
+                yield f"{path}.{method}" if path else method, kind
 
 
 def _node_kinds(graph):

@@ -33,6 +33,7 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from netstudio.core.export_bounds import (
     read_model_file,
     read_record,
 )
-from netstudio.core.operators import ALLOWED_OPERATORS, operator_name
+from netstudio.core.operators import first_refused, operator_name
 
 METADATA_FILE = "netstudio.json"
 #: What a plain ``torch.export.save`` writes, relative to the archive's root folder.
@@ -196,12 +197,7 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
             # torch.export logs the real cause (with a traceback) and raises "see the warnings above"
             cause = logged[0] if logged else exc
             raise ExportError(f"{name}: cannot load the .pt2 program ({_first_line(cause)})") from None
-    for module in program.graph_module.modules():
-        graph = getattr(module, "graph", None)
-        for node in graph.nodes if graph is not None else ():
-            if node.op == "call_function" and _graph_operator(node.target) not in ALLOWED_OPERATORS:
-                raise ExportError(f"{name}: the program calls {_graph_operator(node.target)}, which a NetStudio "
-                                  "model never does")
+    _refuse_operators(graph_operators(program.graph_module), name)
     module = program.module()
 
     def call(x: np.ndarray) -> np.ndarray:
@@ -243,10 +239,7 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
         program = json.loads(raw)
     except ValueError:
         raise ExportError(f"{name}: models/model.json is damaged") from None
-    for target in _targets(program):
-        if not isinstance(target, str) or operator_name(target) not in ALLOWED_OPERATORS:
-            shown = operator_name(target) if isinstance(target, str) else repr(target)
-            raise ExportError(f"{name}: the program calls {shown}, which a NetStudio model never does")
+    _refuse_operators(program_operators(program), name)
     inputs = _member(archive, root + "data/sample_inputs/model.pt", name)
     if inputs:
         check_tensor_archive(inputs, f"{name}: the example inputs")
@@ -256,28 +249,43 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
             raise ExportError(f"{name}: the example inputs are not plain tensors (refused: they could run code)") from None
 
 
-def _targets(doc):
-    """Every node target in a serialized program (nested graphs included)."""
+def program_operators(doc) -> Iterator[str]:
+    """The allow-list name of every node target in a serialized program (``models/model.json``,
+    nested graphs included): ``aten::linear`` for ``torch.ops.aten.linear.default``."""
     stack = [doc]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             if "target" in item and "inputs" in item and "outputs" in item:
-                yield item["target"]
+                target = item["target"]
+                yield operator_name(target) if isinstance(target, str) else repr(target)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
 
 
-def _graph_operator(target) -> str:
-    """The allow-list's name of a loaded FX graph's call target (``aten::linear``, ``_operator.getitem``)."""
+def graph_operators(graph_module) -> Iterator[str]:
+    """The allow-list name of every function a loaded program's graphs call (submodules included)."""
     import torch
 
-    if isinstance(target, torch._ops.OpOverload):
-        return operator_name(f"torch.ops.{target.namespace}.{target._opname}.{target._overloadname}")
-    if callable(target) and hasattr(target, "__module__") and hasattr(target, "__qualname__"):
-        return f"{target.__module__}.{target.__qualname__}"
-    return repr(target)
+    for module in graph_module.modules():
+        graph = getattr(module, "graph", None)
+        for node in graph.nodes if graph is not None else ():
+            if node.op != "call_function":
+                continue
+            target = node.target
+            if isinstance(target, torch._ops.OpOverload):
+                yield operator_name(f"torch.ops.{target.namespace}.{target._opname}.{target._overloadname}")
+            elif callable(target) and hasattr(target, "__module__") and hasattr(target, "__qualname__"):
+                yield f"{target.__module__}.{target.__qualname__}"
+            else:
+                yield repr(target)
+
+
+def _refuse_operators(names: Iterator[str], name: str) -> None:
+    refused = first_refused(names)
+    if refused is not None:
+        raise ExportError(f"{name}: the program calls {refused}, which a NetStudio model never does")
 
 
 @contextlib.contextmanager
