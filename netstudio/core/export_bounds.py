@@ -43,6 +43,10 @@ MAX_MEMBERS = 100_000
 RECORDS_LIMIT = 64 * 2**20
 #: Largest file that is not an archive (a single-file ONNX model: protobuf's 2 GiB).
 ONNX_LIMIT = 2 * 2**30
+#: How an ONNX model starts: field 1 of its ModelProto (``ir_version``), a varint.
+ONNX_START = b"\x08"
+#: Bytes enough to tell what a file that is neither an archive nor ONNX is.
+_HEAD = 64
 #: Bytes a member may take beyond its data and twice its name: local header (30), central entry (46),
 #: alignment padding (torch aligns data to 64 bytes), data descriptor and zip64 fields.
 _MEMBER_OVERHEAD = 30 + 46 + 128
@@ -56,14 +60,18 @@ _PT2_ITEM_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 2, 7: 4, 8: 8, 9: 4, 10: 8, 
 def read_model_file(path: Path, name: str) -> bytes:
     """The bytes of a model file, read only after its size is accounted for (see module docstring).
 
-    OSError as ``open`` raises it; ExportError for an archive that fails :func:`check_archive`'s
-    layout checks or a non-archive larger than :data:`ONNX_LIMIT`.
+    A file that is neither an archive nor ONNX is no model: only its first bytes are returned, which
+    say what it is (a pickle, text...). OSError as ``open`` raises it; ExportError for an archive
+    that fails :func:`check_layout` or an ONNX file larger than :data:`ONNX_LIMIT`.
     """
     with open(path, "rb") as file:
         size = os.fstat(file.fileno()).st_size
-        if file.read(4) == b"PK\x03\x04":
+        head = file.read(_HEAD)
+        if head.startswith(b"PK\x03\x04"):
             file.seek(0)
             check_layout(open_archive(file, name), size, name)
+        elif not head.startswith(ONNX_START):
+            return head  # no model: its first bytes say what it is (a pickle, text...) for the refusal
         elif size > ONNX_LIMIT:
             raise ExportError(f"{name} is {_size(size)}: more than a model file that is not an archive can hold "
                               f"(an ONNX model holds at most {_size(ONNX_LIMIT)})")

@@ -41,6 +41,7 @@ import numpy as np
 
 from netstudio.core.errors import ExportError
 from netstudio.core.export_bounds import (
+    ONNX_START,
     ZIP_ERRORS,
     check_archive,
     check_payload_sizes,
@@ -135,7 +136,7 @@ def sniff_format(data: bytes, name: str) -> str:
     if data[:1] == b"\x80" or data[:1] in (b"(", b"]", b"}") or data.startswith(b"c__builtin__"):
         raise ExportError(f"{name} is a Python pickle, not an exported model: NetStudio never unpickles "
                           "model files (they can run code)")
-    if data[:1] == b"\x08":  # ONNX ModelProto starts with field 1 (ir_version), a varint
+    if data.startswith(ONNX_START):
         return "onnx"
     raise ExportError(f"{name} is not a NetStudio model (expected a .pt2, .pt or .onnx export)")
 
