@@ -202,7 +202,8 @@ def check_torchscript_archive(archive: zipfile.ZipFile, root: str, name: str) ->
             func = call.func
             if not isinstance(func, Global) or not (
                     (func.module, func.name) in PICKLE_GLOBALS
-                    or (func.module.startswith("__torch__.") and not func.module.startswith("__torch__.torch.classes"))):
+                    or (func.module.partition(".")[0] == "__torch__"
+                        and not func.module.startswith("__torch__.torch.classes"))):
                 raise ExportError(f"{name}: {rel} builds {_global_name(func)}, which a NetStudio model never does")
     for info in archive.infolist():
         rel = info.filename[len(root):]
@@ -298,10 +299,6 @@ def check_script_module(module, name: str) -> None:
     tensor, a plain value nor a submodule (an object of a TorchScript or C++ class)."""
     import torch
 
-    for where, kind in script_operators(module):
-        if kind not in ALLOWED_OPERATORS:
-            raise ExportError(f"{name}: the TorchScript model calls {kind} (in {where}), which a NetStudio model "
-                              "never does")
     for path, sub in module.named_modules():
         where = path or "the model"
         if sub._c._get_forward_hooks() or sub._c._get_forward_pre_hooks():
@@ -316,6 +313,10 @@ def check_script_module(module, name: str) -> None:
             at = f"{path}.{attribute}" if path else attribute
             raise ExportError(f"{name}: the TorchScript model holds an object of type {kind} (attribute {at}), "
                               "which a NetStudio model never does")
+    for where, kind in script_operators(module):
+        if kind not in ALLOWED_OPERATORS:
+            raise ExportError(f"{name}: the TorchScript model calls {kind} (in {where}), which a NetStudio model "
+                              "never does")
 
 
 def script_operators(module) -> Iterator[tuple[str, str]]:
