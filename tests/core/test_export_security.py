@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
 import re
 import zipfile
@@ -26,16 +25,7 @@ from netstudio.core.errors import ExportError
 from netstudio.core.export_load import load_model_bytes, load_model_file
 from tests.core.test_export_support import MLP, netstudio, train_run
 from tests.reliability import hostile_models as hostile
-
-
-class Payload:
-    """Unpickling this runs ``os.system`` (it creates the marker file)."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
+from tests.reliability.hostile_models import Payload
 
 
 @pytest.fixture(scope="module")
@@ -59,14 +49,6 @@ def _rewrite(source: Path, target: Path, replace: dict[str, bytes | None], add: 
         for name, data in (add or {}).items():
             zout.writestr(f"{root}/{name}", data)
     return target
-
-
-def _evil_torch_save(marker: Path) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save((Payload(marker),), buffer)
-    return buffer.getvalue()
 
 
 def _refused(path: Path, marker: Path, words: str) -> None:
@@ -99,7 +81,7 @@ def test_pt2_with_pickled_example_inputs_is_refused(genuine, tmp_path):
     # read with weights_only=True: this archive would run the payload there.
     marker = tmp_path / "ran"
     crafted = _rewrite(genuine / "model.pt2", tmp_path / "crafted.pt2",
-                       {"data/sample_inputs/model.pt": _evil_torch_save(marker)})
+                       {"data/sample_inputs/model.pt": hostile.pickled_payload(marker)})
     _refused(crafted, marker, "example inputs")
 
 
@@ -113,7 +95,7 @@ def test_pt2_with_pickled_weights_is_refused(genuine, tmp_path):
     weight = config["config"][first]["path_name"]
     crafted = _rewrite(genuine / "model.pt2", tmp_path / "crafted.pt2",
                        {"model_weights_config.json": json.dumps(config).encode(),
-                        f"data/weights/{weight}": _evil_torch_save(marker)})
+                        f"data/weights/{weight}": hostile.pickled_payload(marker)})
     _refused(crafted, marker, "pickled data")
 
 

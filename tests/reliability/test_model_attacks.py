@@ -11,7 +11,6 @@ files takes under the same limit (about 370 MB for a .pt2 here; a refusal takes 
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -29,16 +28,6 @@ ADDRESS_SPACE = 2 * 2**30
 MARGIN = 128 * 2**20
 #: Where the models that write files point (inside the case's folder, so the snapshot sees it too).
 TARGET = "planted.pth"
-
-
-class Payload:
-    """Unpickling this creates the marker file."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +50,6 @@ def genuine(tmp_path_factory) -> dict:
 
 def _decoy(genuine: dict) -> Path:
     return genuine["folder"] / "decoy"  # the crafting (trace, export) may map it; never the target
-
-
-def _payload(folder: Path) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save((Payload(folder / "ran"),), buffer)
-    return buffer.getvalue()
 
 
 #: id -> (file name, how to craft it, words the error must hold).
@@ -94,7 +75,7 @@ CASES = {
     "pt2-512MiB-unused-bytes": ("model.pt2", None, ("bytes that nothing in the archive uses",)),
     "onnx-3GiB-sparse-file": ("model.onnx", None, ("more than a model file that is not an archive can hold",)),
     # duplicate names
-    "pt2-weights-config-twice": ("model.pt2", lambda g, f: hostile.duplicate_weights_config(g["pt2"], _payload(f)),
+    "pt2-weights-config-twice": ("model.pt2", lambda g, f: hostile.duplicate_weights_config(g["pt2"], hostile.pickled_payload(f / "ran")),
                                  ("holds data/weights/model_weights_config.json twice",)),
     "torchscript-record-twice-ignoring-case": ("model.pt", lambda g, f: hostile.case_twin_record(g["pt"]),
                                                ("holds data.pkl twice",)),
