@@ -175,10 +175,6 @@ def _root(archive: zipfile.ZipFile, name: str) -> str:
     return roots.pop() + "/"
 
 
-def _member(archive: zipfile.ZipFile, path: str, name: str) -> bytes | None:
-    return read_record(archive, path, name)
-
-
 # ------------------------------------------------------------------------------------------------
 # .pt2
 
@@ -189,7 +185,7 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
     archive = _zip(data, name)
     root = _root(archive, name)
     check_archive(archive, len(data), name, root, lambda rel: _PT2_TENSOR.match(rel) is not None)
-    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE, name), name)
+    metadata = parse_metadata(read_record(archive, root + "extra/" + METADATA_FILE, name), name)
     check_pt2_archive(archive, root, name)
     with _weights_only_loads(), _logged_errors("torch.export") as logged:
         try:
@@ -221,7 +217,7 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
             raise ExportError(f"{name}: unexpected archive member {rel!r} (NetStudio reads only plain "
                               "torch.export archives, without pickled objects or compiled code)")
     for config_name, pattern in _PT2_PAYLOAD.items():
-        raw = _member(archive, root + config_name, name)
+        raw = read_record(archive, root + config_name, name)
         try:
             config = json.loads(raw)["config"] if raw is not None else {}
             entries = list(config.values())
@@ -233,7 +229,7 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
                 raise ExportError(f"{name}: {config_name} refers to pickled data, which NetStudio never loads")
         check_payload_sizes(archive, root + config_name.rsplit("/", 1)[0] + "/", entries, name,
                             config_name.rsplit("/", 1)[1])
-    raw = _member(archive, root + "models/model.json", name)
+    raw = read_record(archive, root + "models/model.json", name)
     if raw is None:
         raise ExportError(f"{name}: the archive holds no program (models/model.json)")
     try:
@@ -241,7 +237,7 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
     except ValueError:
         raise ExportError(f"{name}: models/model.json is damaged") from None
     _refuse_operators(program_operators(program), name)
-    inputs = _member(archive, root + "data/sample_inputs/model.pt", name)
+    inputs = read_record(archive, root + "data/sample_inputs/model.pt", name)
     if inputs:
         check_tensor_archive(inputs, f"{name}: the example inputs")
         try:
@@ -343,7 +339,7 @@ def _load_torchscript(data: bytes, name: str) -> LoadedModel:
     archive = _zip(data, name)
     root = _root(archive, name)
     check_archive(archive, len(data), name, root, is_tensor_member)
-    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE, name), name)
+    metadata = parse_metadata(read_record(archive, root + "extra/" + METADATA_FILE, name), name)
     check_torchscript_archive(archive, root, name)
     try:
         data = loaded_records_only(archive, root)
