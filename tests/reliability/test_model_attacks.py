@@ -1,12 +1,13 @@
 """Hostile model files given to ``netstudio predict``: files written, zip bombs, duplicate names.
 
-Each case crafts its file from a genuine model (``hostile_models.py``) and runs ``predict`` in a
-child process whose address space is limited to :data:`ADDRESS_SPACE` (``setrlimit`` in the
-child); the test then asserts the refusal (exit 2, one ``netstudio: error:`` line with the expected
-words, nothing on stdout), that no file appeared and none changed (the case's folder is hashed
-before and after; a ``from_file`` target must not exist), and the child's peak memory
-(``ru_maxrss`` from ``os.wait4``): at most :data:`MARGIN` above what predicting with the genuine
-files takes under the same limit (about 370 MB for a .pt2 here; a refusal takes 35-230 MB).
+Each case crafts its file from a genuine model (``hostile_models.py``) and runs ``predict`` (four
+cases at a time) in a process whose address space is limited to :data:`ADDRESS_SPACE`
+(``setrlimit`` before it starts); the test then asserts the refusal (exit 2, one
+``netstudio: error:`` line with the expected words, nothing on stdout), that no file appeared and
+none changed (the case's folder, the working folder where the crafted files point, is hashed before
+and after; a ``from_file`` target must not exist), and the process's peak memory (``ru_maxrss``
+from ``os.wait4``): at most :data:`MARGIN` above what predicting with the genuine files takes under
+the same limit (about 370 MB for a .pt2 here; a refusal takes 35-230 MB).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,9 +84,10 @@ CASES = {
 }
 
 
-def _craft(case: str, genuine: dict, folder: Path) -> Path:
+def _craft(case: str, genuine: dict, folder: Path, inputs: Path) -> Path:
+    """The case's model file, in *inputs*; what it would write or create points into *folder*."""
     name, make, _ = CASES[case]
-    path = folder / name
+    path = inputs / name
     if case == "pt2-512MiB-unused-bytes":
         # a zip signature, 512 MiB of nothing, then the archive (zip readers find it from its end)
         return hostile.write_sparse(path, b"PK\x03\x04", 512 * 2**20, genuine["pt2"])
@@ -125,30 +128,43 @@ def predict_limited(model: Path, data: Path, cwd: Path) -> tuple[subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def genuine_peak(genuine, tmp_path_factory) -> int:
-    """The genuine .pt2 and TorchScript files predict under the same limit; their larger peak."""
-    peaks = []
-    for name in ("pt2", "pt"):
-        folder = tmp_path_factory.mktemp(name)
-        (folder / f"model.{name}").write_bytes(genuine[name])
+def outcomes(genuine, tmp_path_factory) -> dict:
+    """Every case crafted in its own folder, then predicted on, four at a time (the genuine files
+    too): id -> (folder, snapshot before, result, peak bytes)."""
+    prepared = {}
+    for case in [*CASES, "genuine-pt2", "genuine-pt"]:
+        folder, inputs = tmp_path_factory.mktemp("case"), tmp_path_factory.mktemp("input")
+        if case.startswith("genuine-"):
+            fmt = case.split("-")[1]
+            model = inputs / f"model.{fmt}"
+            model.write_bytes(genuine[fmt])
+        else:
+            model = _craft(case, genuine, folder, inputs)
         (folder / "rows.csv").write_text(TABLE, encoding="utf-8")
-        result, peak = predict_limited(folder / f"model.{name}", folder / "rows.csv", folder)
+        prepared[case] = (folder, model, snapshot(folder))
+
+    def run(case: str):
+        folder, model, before = prepared[case]
+        return case, (folder, before, *predict_limited(model, folder / "rows.csv", folder))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(pool.map(run, prepared))
+
+
+@pytest.fixture(scope="module")
+def genuine_peak(outcomes) -> int:
+    """The genuine .pt2 and TorchScript files predict under the same limit; their larger peak."""
+    for case in ("genuine-pt2", "genuine-pt"):
+        _, _, result, _ = outcomes[case]
         assert result.returncode == 0 and result.stdout.startswith("prediction,"), result.stderr
-        peaks.append(peak)
-    return max(peaks)
+    return max(outcomes[case][3] for case in ("genuine-pt2", "genuine-pt"))
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_a_hostile_model_file_is_refused_within_bounds(case, genuine, genuine_peak, tmp_path):
-    folder = tmp_path / "case"
-    folder.mkdir()
-    model = _craft(case, genuine, folder)
-    (folder / "rows.csv").write_text(TABLE, encoding="utf-8")
-    before = snapshot(folder)
+def test_a_hostile_model_file_is_refused_within_bounds(case, outcomes, genuine_peak):
+    folder, before, result, peak = outcomes[case]
     tally("inputs")
     tally("files_fuzzed")
-
-    result, peak = predict_limited(model, folder / "rows.csv", folder)
 
     print(f"{case}: exit {result.returncode}, peak {peak / 2**20:.0f} MiB (genuine {genuine_peak / 2**20:.0f} MiB), "
           f"{result.stderr.strip()[:200]}")
