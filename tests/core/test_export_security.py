@@ -1,33 +1,31 @@
 """Model files are untrusted: nothing that would run code when loaded gets loaded.
 
 Each attack writes a marker file if its payload ever runs; the test asserts the loader refuses the
-file with a clear ExportError and that the marker was not created.
+file with a clear ExportError and that the marker was not created. The same for what a model could
+do besides computing (operators off the allow-list, in any TorchScript method; objects; hooks) and
+for sizes the archive's own records do not account for. ``tests/reliability/test_model_attacks.py``
+runs the heavier attacks (files written, zip bombs) through ``netstudio predict`` under a memory
+limit.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
+import torch
+from torch import Tensor, nn
 
 from netstudio.core.errors import ExportError
-from netstudio.core.export.safe_load import load_model_file
+from netstudio.core.export.safe_load import load_model_bytes, load_model_file
 from tests.core.test_export_support import MLP, netstudio, train_run
-
-
-class Payload:
-    """Unpickling this runs ``os.system`` (it creates the marker file)."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
+from tests.reliability import hostile_models as hostile
+from tests.reliability.hostile_models import Payload
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +49,6 @@ def _rewrite(source: Path, target: Path, replace: dict[str, bytes | None], add: 
         for name, data in (add or {}).items():
             zout.writestr(f"{root}/{name}", data)
     return target
-
-
-def _evil_torch_save(marker: Path) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save((Payload(marker),), buffer)
-    return buffer.getvalue()
 
 
 def _refused(path: Path, marker: Path, words: str) -> None:
@@ -91,7 +81,7 @@ def test_pt2_with_pickled_example_inputs_is_refused(genuine, tmp_path):
     # read with weights_only=True: this archive would run the payload there.
     marker = tmp_path / "ran"
     crafted = _rewrite(genuine / "model.pt2", tmp_path / "crafted.pt2",
-                       {"data/sample_inputs/model.pt": _evil_torch_save(marker)})
+                       {"data/sample_inputs/model.pt": hostile.pickled_payload(marker)})
     _refused(crafted, marker, "example inputs")
 
 
@@ -105,7 +95,7 @@ def test_pt2_with_pickled_weights_is_refused(genuine, tmp_path):
     weight = config["config"][first]["path_name"]
     crafted = _rewrite(genuine / "model.pt2", tmp_path / "crafted.pt2",
                        {"model_weights_config.json": json.dumps(config).encode(),
-                        f"data/weights/{weight}": _evil_torch_save(marker)})
+                        f"data/weights/{weight}": hostile.pickled_payload(marker)})
     _refused(crafted, marker, "pickled data")
 
 
@@ -156,3 +146,132 @@ def test_predict_refuses_a_malicious_pickle_with_exit_2(genuine, tmp_path):
     assert "never unpickles" in result.stderr
     assert not marker.exists()
     assert result.stdout == ""
+
+
+# -- TorchScript: every method, every attribute ------------------------------------------------------
+
+
+class Spill(nn.Module):
+    """Computes nothing in forward; another method maps a file (predict never calls it)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+    @torch.jit.export
+    def spill(self) -> Tensor:
+        return torch.from_file("spilled", True, 16)
+
+
+@torch.jit.script
+class Box:
+    def __init__(self, value: Tensor) -> None:
+        self.value = value
+
+
+class Holder(nn.Module):
+    """Holds an object of a TorchScript class (not a tensor, a plain value or a submodule)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.box = Box(torch.zeros(1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.box.value
+
+
+class Hooked(nn.Module):
+    def forward(self, x: Tensor) -> Tensor:
+        return x
+
+
+def _pass_inputs(module: Hooked, inputs: tuple[Tensor]) -> tuple[Tensor]:
+    return inputs
+
+
+def _hooked() -> nn.Module:
+    module = Hooked()
+    module.register_forward_pre_hook(_pass_inputs)
+    return module
+
+
+def _torchscript_with(genuine: Path, extra: nn.Module) -> bytes:
+    """The genuine model plus *extra* (scripted), traced and saved with its metadata as NetStudio does."""
+    from netstudio.core.export import formats as export_formats
+
+    model, metadata = hostile._model_with(genuine, torch.jit.script(extra))
+    traced = export_formats._trace(model, export_formats.example_input(model))
+    buffer = io.BytesIO()
+    torch.jit.save(traced, buffer, _extra_files={"netstudio.json": hostile._metadata(metadata, "torchscript")})
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (Spill, "the TorchScript model calls aten::from_file (in net.extra.spill), which a NetStudio model never does"),
+    (Holder, "holds an object of type"),
+    (_hooked, "net.extra of the TorchScript model has forward hooks"),
+], ids=["another-method", "object-attribute", "forward-hook"])
+def test_torchscript_methods_attributes_and_hooks_are_checked(genuine, extra, words):
+    data = _torchscript_with(genuine, extra())
+    with pytest.raises(ExportError, match=re.escape(words)) as info:
+        load_model_bytes(data, "model.pt")
+    assert "\n" not in str(info.value)
+
+
+def test_torchscript_records_build_only_the_archives_own_module_classes(genuine, tmp_path):
+    from netstudio.core.export.exporter import export_run
+
+    data = export_run(genuine, "torchscript", tmp_path / "model.pt").path.read_bytes()
+    # a module class's GLOBAL (its name may be mangled, after other models in this process)
+    crafted = hostile.swap(data, "/data.pkl", lambda body: re.sub(
+        rb"c__torch__\.torch\.nn\.modules\.activation[^\n]*\nReLU\n",
+        b"c__torch__.torch.classes.quantized\nLinearPackedParamsBase\n", body, count=1))
+    assert b"LinearPackedParamsBase" in crafted
+    with pytest.raises(ExportError, match="data.pkl builds __torch__.torch.classes.quantized.LinearPackedParamsBase"):
+        load_model_bytes(crafted, "model.pt")
+
+
+# -- sizes: tensor data exactly as large as its records say; the file's bytes accounted for ---------
+
+
+def test_tensor_data_longer_than_its_records_declare_is_refused(genuine, tmp_path):
+    from netstudio.core.export.exporter import export_run
+
+    pt = export_run(genuine, "torchscript", tmp_path / "model.pt").path.read_bytes()
+    with pytest.raises(ExportError, match="tensor data '0' is 12 bytes, longer than the 8 its record declares"):
+        load_model_bytes(hostile.swap(pt, "/data/0", lambda body: body + bytes(4)), "model.pt")
+    pt2 = (genuine / "model.pt2").read_bytes()
+    with pytest.raises(ExportError, match="tensor data weight_0 is 132 bytes but its tensors need 128 bytes"):
+        load_model_bytes(hostile.swap(pt2, "data/weights/weight_0", lambda body: body + bytes(4)), "model.pt2")
+
+
+def test_members_that_share_their_bytes_are_refused():
+    from netstudio.core.export.bounds import check_layout
+
+    data = hostile.zip_archive([("archive/a", bytes(1000)), ("archive/b", bytes(10))])
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    check_layout(archive, len(data), "model.pt2")
+    archive.infolist()[1].compress_size = 1000  # b claims a's bytes too
+    with pytest.raises(ExportError, match="members that share their bytes"):
+        check_layout(archive, len(data), "model.pt2")
+
+
+# -- ONNX: weights inside the file, standard operators --------------------------------------------------
+
+
+def test_onnx_models_reading_other_files_or_calling_custom_operators_are_refused(genuine):
+    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnxruntime")
+    original = (genuine / "model.onnx").read_bytes()
+
+    model = onnx.load_model_from_string(original)
+    tensor = max(model.graph.initializer, key=lambda t: len(t.raw_data))
+    tensor.ClearField("raw_data")
+    tensor.data_location = onnx.TensorProto.EXTERNAL
+    tensor.external_data.add(key="location", value="/etc/passwd")
+    with pytest.raises(ExportError, match="reads its weights from other files"):
+        load_model_bytes(model.SerializeToString(), "model.onnx")
+
+    model = onnx.load_model_from_string(original)
+    model.graph.node[0].domain = "com.microsoft"
+    with pytest.raises(ExportError, match=f"calls com.microsoft::{model.graph.node[0].op_type}"):
+        load_model_bytes(model.SerializeToString(), "model.onnx")

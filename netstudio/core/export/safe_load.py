@@ -6,12 +6,20 @@ A model file may come from anywhere, so nothing here unpickles Python objects:
   would otherwise unpickle (``torch.load(weights_only=False)``, ``pickle.loads``) pickled weights,
   constants, custom objects and example inputs, and load AOTInductor shared libraries. Only the
   members a plain ``torch.export.save`` writes are accepted; every weight and constant must be
-  raw tensor data; the example inputs must load with ``weights_only=True``; every operator of the
-  graph must be an ``aten`` operator (a graph could name any ``torch.*`` function). The load then
-  runs with ``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1``, from the bytes that were checked.
-* TorchScript goes through ``torch.jit.load`` (its own restricted unpickler), after checking that
-  the archive is TorchScript with NetStudio metadata; its graph may hold only ``aten``/``prim`` ops.
-* ONNX goes through onnxruntime.
+  raw tensor data of exactly the size its tensors need; the example inputs must be a checked
+  archive of plain tensors that loads with ``weights_only=True``; every operator of the graph must
+  be on NetStudio's allow-list (:mod:`netstudio.core.design.operators`: a graph could name any
+  ``torch.*`` function, or an ``aten`` operator such as ``from_file`` that writes files). The load
+  then runs with ``TORCH_FORCE_WEIGHTS_ONLY_LOAD=1``, from the bytes that were checked, and the
+  loaded graph is checked against the allow-list again.
+* TorchScript goes through ``torch.jit.load`` (its own restricted unpickler), after the checks of
+  :mod:`netstudio.core.export.archive` (no code that runs while loading); every method of every
+  submodule is then checked against the allow-list, every attribute's type too.
+* ONNX goes through onnxruntime, after the ``onnx`` checker (when installed): no weights outside
+  the file, only standard operators.
+
+Every archive's sizes are checked before its members are read (:mod:`netstudio.core.export.bounds`:
+no zip bombs, no duplicate member names, no bytes the archive does not account for).
 
 A file without NetStudio metadata, a ``torch.save`` pickle or anything else is refused with an
 :class:`~netstudio.core.errors.ExportError` before any of its content is interpreted.
@@ -25,13 +33,22 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.design.operators import first_refused, operator_name
 from netstudio.core.errors import ExportError
-from netstudio.core.export.archive import ZIP_ERRORS
+from netstudio.core.export.bounds import (
+    ONNX_START,
+    ZIP_ERRORS,
+    check_archive,
+    check_payload_sizes,
+    read_model_file,
+    read_record,
+)
 
 METADATA_FILE = "netstudio.json"
 #: What a plain ``torch.export.save`` writes, relative to the archive's root folder.
@@ -42,7 +59,8 @@ _PT2_MEMBERS = re.compile(
     r"|data/sample_inputs/model\.pt|extra/[A-Za-z0-9_.-]+)$")
 _PT2_PAYLOAD = {"data/weights/model_weights_config.json": re.compile(r"^weight_\d+$"),
                 "data/constants/model_constants_config.json": re.compile(r"^tensor_\d+$")}
-_ATEN_TARGET = re.compile(r"^torch\.ops\.aten\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+$|^_operator\.getitem$")
+#: Members of a .pt2 that are tensor data (the rest are records, bounded together).
+_PT2_TENSOR = re.compile(r"^data/(weights/weight|constants/tensor)_\d+$")
 ONNX_EXTRA = "reading .onnx models needs onnxruntime: install the onnx extra (pip install 'netstudio[onnx]')"
 
 
@@ -84,7 +102,7 @@ def load_model_file(path: str | os.PathLike) -> LoadedModel:
     try:
         if path.is_dir():
             raise ExportError(f"{path} is a folder, not a model file (.pt2, .pt or .onnx)")
-        data = path.read_bytes()
+        data = read_model_file(path, str(path))
     except FileNotFoundError:
         raise ExportError(f"{path}: no such model file") from None
     except OSError as exc:
@@ -118,7 +136,7 @@ def sniff_format(data: bytes, name: str) -> str:
     if data[:1] == b"\x80" or data[:1] in (b"(", b"]", b"}") or data.startswith(b"c__builtin__"):
         raise ExportError(f"{name} is a Python pickle, not an exported model: NetStudio never unpickles "
                           "model files (they can run code)")
-    if data[:1] == b"\x08":  # ONNX ModelProto starts with field 1 (ir_version), a varint
+    if data.startswith(ONNX_START):
         return "onnx"
     raise ExportError(f"{name} is not a NetStudio model (expected a .pt2, .pt or .onnx export)")
 
@@ -157,15 +175,6 @@ def _root(archive: zipfile.ZipFile, name: str) -> str:
     return roots.pop() + "/"
 
 
-def _member(archive: zipfile.ZipFile, path: str) -> bytes | None:
-    try:
-        return archive.read(path)
-    except KeyError:
-        return None
-    except ZIP_ERRORS as exc:
-        raise ExportError(f"the archive member {path} is damaged ({exc})") from None
-
-
 # ------------------------------------------------------------------------------------------------
 # .pt2
 
@@ -175,7 +184,8 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
 
     archive = _zip(data, name)
     root = _root(archive, name)
-    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_archive(archive, len(data), name, root, lambda rel: _PT2_TENSOR.match(rel) is not None)
+    metadata = parse_metadata(read_record(archive, root + "extra/" + METADATA_FILE, name), name)
     check_pt2_archive(archive, root, name)
     with _weights_only_loads(), _logged_errors("torch.export") as logged:
         try:
@@ -184,11 +194,7 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
             # torch.export logs the real cause (with a traceback) and raises "see the warnings above"
             cause = logged[0] if logged else exc
             raise ExportError(f"{name}: cannot load the .pt2 program ({_first_line(cause)})") from None
-    for module in program.graph_module.modules():
-        graph = getattr(module, "graph", None)
-        for node in graph.nodes if graph is not None else ():
-            if node.op == "call_function" and not _safe_target(node.target):
-                raise ExportError(f"{name}: the program calls {node.target!r}, which a NetStudio model never does")
+    _refuse_operators(graph_operators(program.graph_module), name)
     module = program.module()
 
     def call(x: np.ndarray) -> np.ndarray:
@@ -199,8 +205,11 @@ def _load_pt2(data: bytes, name: str) -> LoadedModel:
 
 
 def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
-    """Refuse a .pt2 archive holding anything ``torch.export.load`` would unpickle or execute."""
+    """Refuse a .pt2 archive holding anything ``torch.export.load`` would unpickle or execute, or
+    tensor data of another size than its tensors need (the archive's sizes are checked already)."""
     import torch
+
+    from netstudio.core.export.archive import check_tensor_archive
 
     for member in archive.namelist():
         rel = member[len(root):]
@@ -208,7 +217,7 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
             raise ExportError(f"{name}: unexpected archive member {rel!r} (NetStudio reads only plain "
                               "torch.export archives, without pickled objects or compiled code)")
     for config_name, pattern in _PT2_PAYLOAD.items():
-        raw = _member(archive, root + config_name)
+        raw = read_record(archive, root + config_name, name)
         try:
             config = json.loads(raw)["config"] if raw is not None else {}
             entries = list(config.values())
@@ -218,45 +227,62 @@ def check_pt2_archive(archive: zipfile.ZipFile, root: str, name: str) -> None:
             if not isinstance(entry, dict) or entry.get("use_pickle") is not False or not pattern.match(
                     str(entry.get("path_name", ""))):
                 raise ExportError(f"{name}: {config_name} refers to pickled data, which NetStudio never loads")
-    raw = _member(archive, root + "models/model.json")
+        check_payload_sizes(archive, root + config_name.rsplit("/", 1)[0] + "/", entries, name,
+                            config_name.rsplit("/", 1)[1])
+    raw = read_record(archive, root + "models/model.json", name)
     if raw is None:
         raise ExportError(f"{name}: the archive holds no program (models/model.json)")
     try:
         program = json.loads(raw)
     except ValueError:
         raise ExportError(f"{name}: models/model.json is damaged") from None
-    for target in _targets(program):
-        if not isinstance(target, str) or not _ATEN_TARGET.match(target):
-            raise ExportError(f"{name}: the program calls {target!r}, which a NetStudio model never does")
-    inputs = _member(archive, root + "data/sample_inputs/model.pt")
+    _refuse_operators(program_operators(program), name)
+    inputs = read_record(archive, root + "data/sample_inputs/model.pt", name)
     if inputs:
+        check_tensor_archive(inputs, f"{name}: the example inputs")
         try:
             torch.load(io.BytesIO(inputs), weights_only=True)
         except Exception:
             raise ExportError(f"{name}: the example inputs are not plain tensors (refused: they could run code)") from None
 
 
-def _targets(doc):
-    """Every node target in a serialized program (nested graphs included)."""
+def program_operators(doc) -> Iterator[str]:
+    """The allow-list name of every node target in a serialized program (``models/model.json``,
+    nested graphs included): ``aten::linear`` for ``torch.ops.aten.linear.default``."""
     stack = [doc]
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
             if "target" in item and "inputs" in item and "outputs" in item:
-                yield item["target"]
+                target = item["target"]
+                yield operator_name(target) if isinstance(target, str) else repr(target)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
 
 
-def _safe_target(target) -> bool:
-    import operator
-
+def graph_operators(graph_module) -> Iterator[str]:
+    """The allow-list name of every function a loaded program's graphs call (submodules included)."""
     import torch
 
-    if target is operator.getitem:
-        return True
-    return isinstance(target, torch._ops.OpOverload) and target.namespace == "aten"
+    for module in graph_module.modules():
+        graph = getattr(module, "graph", None)
+        for node in graph.nodes if graph is not None else ():
+            if node.op != "call_function":
+                continue
+            target = node.target
+            if isinstance(target, torch._ops.OpOverload):
+                yield operator_name(f"torch.ops.{target.namespace}.{target._opname}.{target._overloadname}")
+            elif callable(target) and hasattr(target, "__module__") and hasattr(target, "__qualname__"):
+                yield f"{target.__module__}.{target.__qualname__}"
+            else:
+                yield repr(target)
+
+
+def _refuse_operators(names: Iterator[str], name: str) -> None:
+    refused = first_refused(names)
+    if refused is not None:
+        raise ExportError(f"{name}: the program calls {refused}, which a NetStudio model never does")
 
 
 @contextlib.contextmanager
@@ -303,11 +329,17 @@ def _weights_only_loads():
 def _load_torchscript(data: bytes, name: str) -> LoadedModel:
     import torch
 
-    from netstudio.core.export.archive import check_torchscript_archive, loaded_records_only
+    from netstudio.core.export.archive import (
+        check_script_module,
+        check_torchscript_archive,
+        is_tensor_member,
+        loaded_records_only,
+    )
 
     archive = _zip(data, name)
     root = _root(archive, name)
-    metadata = parse_metadata(_member(archive, root + "extra/" + METADATA_FILE), name)
+    check_archive(archive, len(data), name, root, is_tensor_member)
+    metadata = parse_metadata(read_record(archive, root + "extra/" + METADATA_FILE, name), name)
     check_torchscript_archive(archive, root, name)
     try:
         data = loaded_records_only(archive, root)
@@ -317,23 +349,14 @@ def _load_torchscript(data: bytes, name: str) -> LoadedModel:
         module = torch.jit.load(io.BytesIO(data), map_location="cpu")
     except Exception as exc:
         raise ExportError(f"{name}: cannot load the TorchScript model ({_first_line(exc)})") from None
+    check_script_module(module, name)
     module.eval()
-    for kind in _node_kinds(module.inlined_graph):
-        if not kind.startswith(("aten::", "prim::")) or kind == "prim::PythonOp":
-            raise ExportError(f"{name}: the TorchScript graph uses {kind}, which a NetStudio model never does")
 
     def call(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return module(torch.from_numpy(x)).numpy()
 
     return LoadedModel("torchscript", name, metadata, call)
-
-
-def _node_kinds(graph):
-    for node in graph.nodes():
-        yield node.kind()
-        for block in node.blocks():
-            yield from _node_kinds(block)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -345,6 +368,7 @@ def _load_onnx(data: bytes, name: str) -> LoadedModel:
         import onnxruntime as ort
     except ImportError:
         raise ExportError(ONNX_EXTRA) from None
+    _check_onnx(data, name)
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:
@@ -367,6 +391,39 @@ def _load_onnx(data: bytes, name: str) -> LoadedModel:
         return session.run(None, {input_name: x})[0]
 
     return LoadedModel("onnx", name, metadata, call)
+
+
+def _check_onnx(data: bytes, name: str) -> None:
+    """Refuse an ONNX model that reads weights from other files (NetStudio writes them inside), calls
+    operators outside the standard set, or fails the ``onnx`` checker. Skipped without ``onnx``."""
+    try:
+        import onnx
+    except ImportError:
+        return
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise ExportError(f"{name} is not a NetStudio model (not a readable ONNX model: {_first_line(exc)})") from None
+    if len(model.functions):
+        raise ExportError(f"{name}: the ONNX model defines its own functions, which a NetStudio model never does")
+    graphs = [model.graph]
+    while graphs:
+        graph = graphs.pop()
+        tensors = [*graph.initializer, *(s.values for s in graph.sparse_initializer)]
+        for node in graph.node:
+            if node.domain not in ("", "ai.onnx"):
+                raise ExportError(f"{name}: the ONNX model calls {node.domain}::{node.op_type}, which a NetStudio "
+                                  "model never does")
+            for attribute in node.attribute:
+                tensors += [*([attribute.t] if attribute.HasField("t") else []), *attribute.tensors]
+                graphs += [*([attribute.g] if attribute.HasField("g") else []), *attribute.graphs]
+        if any(t.data_location == onnx.TensorProto.EXTERNAL for t in tensors):
+            raise ExportError(f"{name}: the ONNX model reads its weights from other files, which a NetStudio "
+                              "model never does")
+    try:
+        onnx.checker.check_model(model)
+    except Exception as exc:  # ValidationError, and whatever a damaged model makes the checker raise
+        raise ExportError(f"{name} is not a NetStudio model (the ONNX checker refuses it: {_first_line(exc)})") from None
 
 
 def _first_line(exc: BaseException) -> str:
