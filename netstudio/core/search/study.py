@@ -36,14 +36,13 @@ def open_storage(url: str | os.PathLike | None):
     """
     if url is None:
         return None
-    import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     text = str(url)
     if "://" in text:
         kwargs = {"connect_args": {"timeout": 60}} if text.startswith("sqlite") else {}
         try:
-            return optuna.storages.RDBStorage(text, engine_kwargs=kwargs)
+            return _rdb_storage(text, kwargs)
         except ImportError as exc:
             raise ConfigError(f"--storage {text}: the database driver is not installed ({exc.name or exc})") from None
         except Exception as exc:  # sqlalchemy's errors: bad URL, unreachable server, refused login
@@ -58,6 +57,24 @@ def open_storage(url: str | os.PathLike | None):
         return JournalStorage(JournalFileBackend(str(path)))
     except OSError as exc:
         raise ConfigError(f"--storage {text}: cannot open the journal file ({exc.strerror or exc})") from None
+
+
+def _rdb_storage(url: str, engine_kwargs: dict, attempts: int = 5):
+    """An RDBStorage; retried when workers started together race to create the tables (the
+    loser's insert of the schema version fails, and the tables are there a moment later)."""
+    import time
+
+    import optuna
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def make_sampler(config: SweepConfig, shared: bool):

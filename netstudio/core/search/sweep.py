@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from netstudio.core.config import SweepConfig
-from netstudio.core.errors import NetStudioError, describe
+from netstudio.core.errors import ConfigError, NetStudioError, describe
 from netstudio.core.fileio import atomic_write_text
 from netstudio.core.project import Project
-from netstudio.core.runs.folder import save_run
+from netstudio.core.runs.folder import METRIC_COLUMNS, save_run
 from netstudio.core.search.space import sweep_config, with_values
 from netstudio.core.search.study import open_study
 from netstudio.core.strings import slug
@@ -186,8 +186,7 @@ class Sweep:
 
         trials = self.config.trials if trials is None else trials
         timeout_s = self.config.timeout_s if timeout_s is None else timeout_s
-        if self._dataset is None and not self._reload_data:
-            self._dataset = self._load(self.project)
+        self.prepare()
         done: list[TrialResult] = []
 
         def after(study, frozen) -> None:
@@ -206,6 +205,18 @@ class Sweep:
         self.study.optimize(lambda trial: self._objective(trial, listeners), n_trials=trials, timeout=timeout_s,
                             catch=(_TrialFailed,), callbacks=[after], gc_after_trial=False)
         return done
+
+    def prepare(self) -> None:
+        """Load the data now (once), so that a bad dataset or a metric the task lacks fails
+        before the first trial."""
+        if self._dataset is None and not self._reload_data:
+            self._dataset = self._load(self.project)
+        if self._dataset is not None:
+            task = self._dataset.task
+            offered = ["val_loss", *METRIC_COLUMNS.get(task, [])]
+            if self.config.metric not in offered:
+                raise ConfigError(f"sweep.metric: a {task} task has no {self.config.metric}: use one of "
+                                  + ", ".join(offered))
 
     def _load(self, project: Project):
         from netstudio.core.data.load import load_project_dataset
