@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -229,7 +230,7 @@ def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     write_project(folder, project_doc())
     session = prepare_session(load_project(folder / "p.nsproj"), device="cpu")
-    run = save_run(session, session.fit(), folder / "run", write_models=write_run_models)
+    run = save_run(session, session.fit(), folder / "run", write_models=functools.partial(write_run_models, onnx=True))
     export_run(run, "torchscript", folder / "m.pt")
     return {"pt2": run / "model.pt2", "pt": folder / "m.pt", "onnx": run / "model.onnx", "folder": folder}
 
