@@ -20,6 +20,10 @@ from tests.core.test_export_support import (
     write_table,
 )
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_predict_cli")
+
 
 def _rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))

@@ -27,6 +27,10 @@ from tests.core.test_export_support import MLP, netstudio, train_run
 from tests.reliability import hostile_models as hostile
 from tests.reliability.hostile_models import Payload
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_export_security")
+
 
 @pytest.fixture(scope="module")
 def genuine(tmp_path_factory) -> Path:

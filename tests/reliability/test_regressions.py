@@ -26,6 +26,10 @@ from netstudio.core.project import load_project, project_from_json
 from tests.reliability.catalogue import IRIS, png, project_doc, write_project
 from tests.reliability.conftest import REPO, netstudio, one_error_line, tally
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_regressions")
+
 S = LayerSpec.create
 
 
