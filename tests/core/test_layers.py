@@ -159,3 +159,14 @@ def test_recurrent_last_step_and_sequence():
     out = build_model(seq, (7, 4), seed=0)(torch.randn(2, 7, 4))
     assert out.shape == (2, 3)
     assert math.prod(out.shape) == 6
+
+
+def test_docs_layer_reference_is_up_to_date():
+    from pathlib import Path
+
+    from netstudio.core.design.report import reference_markdown
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "layers.md"
+    assert path.read_text(encoding="utf-8") == reference_markdown(), "regenerate docs/layers.md (command in its header)"
+    for name in layer_names():
+        assert f"**{name}**" in reference_markdown()

@@ -158,8 +158,8 @@ LAYERS.append(LayerType(
     params=(
         Param("normalized_dims", "int", 1, "How many trailing dimensions to normalise over (normalized_shape is inferred).",
               minimum=1, maximum=8),
-        Param("eps", "float", None, "Added for numerical stability; null means the float type's epsilon.",
-              minimum=0.0, exclusive_minimum=True, maximum=1.0, allow_none=True),
+        Param("eps", "float", 1e-6, "Added to the mean square for numerical stability.",
+              minimum=0.0, exclusive_minimum=True, maximum=1.0),
         Param("elementwise_affine", "bool", True, "Learn a scale per element."),
     ),
     shape_fn=_rmsnorm_shape,
