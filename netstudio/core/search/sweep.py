@@ -316,14 +316,18 @@ class Sweep:
         return with_values(self.project, best.params) if best is not None else None
 
     def importance(self) -> dict[str, float]:
-        """Each parameter's importance (Optuna's fANOVA, summing to 1); {} with too few trials."""
+        """Each parameter's importance (Optuna's default evaluator, summing to 1); {} with too few trials."""
+        import warnings
+
         import optuna
 
         complete = [t for t in self.study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
         if len(complete) < 2 or len(self.parameters) < 1:
             return {}
         try:
-            found = optuna.importance.get_param_importances(self.study)
+            with warnings.catch_warnings():  # "importances will be equal" on a few trials: shown as such
+                warnings.simplefilter("ignore")
+                found = optuna.importance.get_param_importances(self.study)
         except (ValueError, RuntimeError):  # every trial had the same values, or a parameter never varied
             return {}
         return {k: float(v) for k, v in found.items()}
