@@ -103,7 +103,7 @@ def _short(items: list[str], limit: int = 5) -> str:
 
 
 #: Column names that say "this is what to predict".
-_LABEL_NAME = re.compile(r"^(y|target|label|labels|class|classes|category|species|outcome|result|diagnosis|"
+_LABEL_NAME = re.compile(r"^(target|label|labels|class|classes|category|species|outcome|result|diagnosis|"
                          r"survived|churn|grade|quality|default|response|variety|kind|type|sentiment)$"
                          r"|(^|[\s_\-.])(target|label|class|outcome)$", re.IGNORECASE)
 #: Column names that never are: identifiers, years, dates and times.
@@ -145,7 +145,7 @@ def guess_target(frame) -> tuple[str, str]:
             score, reason = 3.5, f"the last column, {reason}"
         elif last and score == 1.0:
             score, reason = 2.5, "the last column"
-        if score > best_score:
+        if score >= best_score:  # ties go to the later column
             best, best_score, best_reason = name, score, reason
     return best, best_reason
 
@@ -175,6 +175,8 @@ def _target_score(name: str, column, pd) -> tuple[float, str]:
             return -1.0, "the last column"  # names, ids, free text
     if _LABEL_NAME.search(name):
         return 4.0, "named like a label"
+    if name.strip().lower() == "y":  # a label, or the second coordinate of x, y: weaker
+        return 3.8, "named like a label"
     if not numeric and 2 <= distinct and not many:
         return 3.0, f"a text column with {distinct} values"
     if numeric and 2 <= distinct and not many and bool(np.all(floats == np.round(floats))):

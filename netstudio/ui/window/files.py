@@ -133,6 +133,7 @@ class ProjectFiles:
         self._remember(project.path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {project.path}", 5000)
+        self.project_saved.emit(str(project.path))
         return True
 
     def _confirm_overwrite_newer(self, path: Path, version: int) -> bool:
