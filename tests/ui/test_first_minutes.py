@@ -135,3 +135,31 @@ def test_runs_of_an_unsaved_project_move_beside_it_when_it_is_first_saved(qtbot,
     assert (moved / "model.pt2").is_file() and not scratch.exists()
     assert workflow.last_run_dir == str(moved) and workflow.export.isEnabled()
     assert [r.path for r in workflow.runs_panel.model.runs] == [moved]
+
+
+def test_ctrl_z_in_the_inspector_undoes_the_committed_edit(qtbot, window):
+    window.design.append_layer("Linear")
+    window.stack_editor.select_layers([0])
+    spin = window.inspector.editors["out_features"].spin
+    before = window.design.stack[0].params["out_features"]
+    window.activateWindow()
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=5000)
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, "77")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)  # committed: the design has it
+    assert window.design.stack[0].params["out_features"] == 77
+    qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.design.stack[0].params["out_features"] == before, "Ctrl+Z reached the design's undo"
+    assert spin.value() == before and spin.hasFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.design.stack[0].params["out_features"] == 77, "Ctrl+Shift+Z redid it"
+
+
+def test_selecting_a_layer_brings_the_inspector_forward(qtbot, window):
+    window.workflow.training_dock.raise_()
+    QCoreApplication.processEvents()
+    assert window.inspector_dock.visibleRegion().isEmpty()
+    window.add_layer("ReLU")
+    QCoreApplication.processEvents()
+    assert not window.inspector_dock.visibleRegion().isEmpty(), "the inspector shows the new layer"

@@ -144,8 +144,9 @@ class MainWindow(ProjectFiles, QMainWindow):
         d.validation_changed.connect(self.status.show_validation)
         d.modified_changed.connect(lambda _m: self._update_title())
         self.layer_palette.layer_activated.connect(self.add_layer)
-        editor.layer_selected.connect(lambda i: self.inspector.show_layer(i if i >= 0 else None))
+        editor.layer_selected.connect(self._on_layer_selected)
         editor.input_selected.connect(self.inspector.show_input)
+        editor.input_selected.connect(self._show_inspector)
         editor.input_shape_requested.connect(self.edit_input_shape)
         editor.layer_opened.connect(lambda _i: self._show_inspector())
         editor.reference_requested.connect(self.show_reference)
@@ -250,6 +251,11 @@ class MainWindow(ProjectFiles, QMainWindow):
         super().showEvent(event)
         if getattr(self, "_default_sizes_pending", False):  # sizes take only once the docks are laid out
             self.apply_default_sizes()
+
+    def _on_layer_selected(self, index: int) -> None:
+        self.inspector.show_layer(index if index >= 0 else None)
+        if index >= 0:  # adding or selecting a layer brings its settings forward (not Training's)
+            self._show_inspector()
 
     def _show_inspector(self) -> None:
         self.inspector_dock.show()
