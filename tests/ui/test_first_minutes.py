@@ -163,3 +163,28 @@ def test_selecting_a_layer_brings_the_inspector_forward(qtbot, window):
     window.add_layer("ReLU")
     QCoreApplication.processEvents()
     assert not window.inspector_dock.visibleRegion().isEmpty(), "the inspector shows the new layer"
+
+
+def test_the_start_page_gets_from_a_sample_to_a_trained_run_in_two_clicks(qtbot, window):
+    window.show_start_page()
+    page = window.start_page
+    assert window.centre.currentWidget() is page
+    assert {"iris", "spiral"} <= set(page.samples) and "mlp-classifier" in page.templates
+    assert all(button.description() for button in (*page.samples.values(), *page.templates.values()))
+    assert not page.findChild(QScrollArea).horizontalScrollBar().isVisible()
+    with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=60000):
+        qtbot.mouseClick(page.samples["iris"], Qt.MouseButton.LeftButton)
+    assert window.centre.currentWidget() is window.stack_editor and window.project.path is None
+    assert window.project.data == {"source": "sample", "name": "iris"} and len(window.design.stack) == 3
+    workflow = window.workflow
+    workflow.training_panel.epochs.setValue(1)
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        qtbot.mouseClick(workflow.run_toolbar.widgetForAction(workflow.start), Qt.MouseButton.LeftButton)
+    assert workflow.last_run_dir and (Path(workflow.last_run_dir) / "model.pt2").is_file()
+    assert workflow.loss_plot.point_count() > 0
+
+
+def test_a_template_from_the_start_page_replaces_it_with_the_design(qtbot, window):
+    window.show_start_page()
+    qtbot.mouseClick(window.start_page.templates["mlp-classifier"], Qt.MouseButton.LeftButton)
+    assert window.centre.currentWidget() is window.stack_editor and len(window.design.stack) == 6

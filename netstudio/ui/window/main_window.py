@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QStackedWidget,
     QWidget,
 )
 
@@ -112,7 +113,10 @@ class MainWindow(ProjectFiles, QMainWindow):
 
         self.stack_editor = StackEditor(self.design, self)
         self.stack_model = self.stack_editor.model
-        self.setCentralWidget(self.stack_editor)
+        self.centre = QStackedWidget()  # the design, or the start page over it on a launch without a project
+        self.centre.addWidget(self.stack_editor)
+        self.start_page = None
+        self.setCentralWidget(self.centre)
         self.layer_palette = LayerPalette()
         self.inspector = Inspector(self.design)
         self.window_actions = Actions(self)
@@ -251,6 +255,28 @@ class MainWindow(ProjectFiles, QMainWindow):
         super().showEvent(event)
         if getattr(self, "_default_sizes_pending", False):  # sizes take only once the docks are laid out
             self.apply_default_sizes()
+
+    # -- the start page ------------------------------------------------------------------------
+    def show_start_page(self) -> None:
+        """Offer a sample, a template, a recent project or the user's own files in the middle."""
+        from netstudio.ui.window.start_page import StartPage
+
+        if self.start_page is None:
+            page = StartPage(self.settings.recent_files())
+            page.sample_chosen.connect(self.open_sample)
+            page.template_chosen.connect(self.new_from_template)
+            page.recent_chosen.connect(self.open_recent)
+            page.open_project_requested.connect(self.open_dialog)
+            page.open_data_requested.connect(lambda: self._leave_start_page() or self.workflow.data_panel.open_file_dialog())
+            page.open_images_requested.connect(
+                lambda: self._leave_start_page() or self.workflow.data_panel.open_folder_dialog())
+            self.centre.addWidget(page)
+            self.start_page = page
+            self.project_changed.connect(lambda _p: self._leave_start_page())
+        self.centre.setCurrentWidget(self.start_page)
+
+    def _leave_start_page(self) -> None:
+        self.centre.setCurrentWidget(self.stack_editor)
 
     def _on_layer_selected(self, index: int) -> None:
         self.inspector.show_layer(index if index >= 0 else None)
