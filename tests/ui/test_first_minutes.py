@@ -188,3 +188,16 @@ def test_a_template_from_the_start_page_replaces_it_with_the_design(qtbot, windo
     window.show_start_page()
     qtbot.mouseClick(window.start_page.templates["mlp-classifier"], Qt.MouseButton.LeftButton)
     assert window.centre.currentWidget() is window.stack_editor and len(window.design.stack) == 6
+
+
+def test_the_decision_boundary_view_is_the_datas_range_and_plots_have_no_negative_epochs(qtbot, window):
+    workflow = window.workflow
+    with qtbot.waitSignal(workflow.data_panel.dataset_loaded, timeout=60000):
+        workflow.data_panel.use_synthetic("moons", 200, 0.1)
+    evaluation = workflow.evaluation
+    (x0, x1), (y0, y1) = evaluation.boundary.getViewBox().viewRange()
+    grid = evaluation.grid
+    assert x0 == pytest.approx(grid.xs[0], abs=1e-3) and x1 == pytest.approx(grid.xs[-1], abs=1e-3)
+    assert y0 == pytest.approx(grid.ys[0], abs=1e-3) and y1 == pytest.approx(grid.ys[-1], abs=1e-3)
+    for plot in (workflow.loss_plot.loss_plot, workflow.loss_plot.metric_plot):
+        assert plot.getViewBox().state["limits"]["xLimits"][0] == 0
