@@ -136,6 +136,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.setAcceptDrops(True)
         self.lock_banner = QLabel(LOCK_MESSAGE)
         self.lock_banner.setObjectName("designLockBanner")
+        self.lock_banner.setWordWrap(True)  # a long line would widen the middle and squeeze the side panels
         self.lock_banner.setStyleSheet("QLabel { background: #fdebd0; color: #7e5109; padding: 4px 8px; }")
         self.lock_banner.hide()
         self.stack_editor.layout().insertWidget(0, self.lock_banner)

@@ -10,8 +10,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import (
     QCommandLinkButton,
+    QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QVBoxLayout,
@@ -144,20 +144,20 @@ class StartPage(QWidget):
     def _open_box(self, recent_files: list[str]) -> QGroupBox:
         box = QGroupBox("Open")
         layout = QVBoxLayout(box)
-        row = QHBoxLayout()
-        for text, tip, signal, icon_name in (
+        row = QGridLayout()  # two a row: the middle of a small window stays narrow
+        for n, (text, tip, signal, icon_name) in enumerate((
                 ("Open Project…", "A .nsproj file", self.open_project_requested, "open"),
                 ("Open CSV File…", "A CSV/TSV table or a NumPy .npz file: choose its target, then add layers",
                  self.open_data_requested, None),
                 ("Open Image Folder…", "A folder with one sub-folder of images per class", self.open_images_requested,
-                 None)):
+                 None))):
             button = QPushButton(text)
             button.setToolTip(tip)
             if icon_name:
                 button.setIcon(icon(icon_name))
             button.clicked.connect(lambda _=False, s=signal: s.emit())
-            row.addWidget(button)
-        row.addStretch(1)
+            row.addWidget(button, n // 2, n % 2)
+        row.setColumnStretch(2, 1)
         layout.addLayout(row)
         self.recent_buttons = []
         for path in recent_files[:6]:
