@@ -302,7 +302,7 @@ class DataConfig:
     seed: int = setting(0, "Seed of the train/validation split", minimum=0)
     path: str = setting(None, "The data file or image folder (relative to the project's folder)", kind="path",
                         required="is required for a {source} dataset", sources=FILE_SOURCES)
-    target: str | None = setting(None, "The column to predict (null: the last column)", nullable=True,
+    target: str | None = setting(None, "The column to predict (null: guessed: a column named like a label, else one of classes, never an id, year or date)", nullable=True,
                                  sources=("csv",))
     exclude: list = setting([], "Columns to leave out", kind="names", message="must be a list of column names",
                             sources=("csv",))

@@ -156,7 +156,9 @@ def load_data(exported, inputs, meta: dict, data: dict, override: str | None):
                         skipinitialspace=True, keep_default_na=False, skip_blank_lines=True,
                         skiprows=fmt.get("skip_rows") or None, compression=fmt.get("compression"),
                         encoding_errors="replace")
-    name = data.get("target") or frame.columns[-1]
+    # the column NetStudio trained on (it may have guessed it when data.target is null)
+    name = data.get("target") or ((meta.get("preprocessing") or {}).get("target") or {}).get("column") \
+        or frame.columns[-1]
     column = frame[name if name in frame.columns else name.strip()]
     numbers = inputs.parse_numbers(column, exported.DECIMAL, exported.THOUSANDS)[0]
     text = inputs.text_values(column)

@@ -42,6 +42,8 @@ def launch(project: Project | None = None):
     from netstudio.ui.window.main_window import MainWindow
 
     window = MainWindow(project)
+    if project is None:  # a launch without a project: samples, templates, recent projects, own files
+        window.show_start_page()
     window.show()
     return app, window
 

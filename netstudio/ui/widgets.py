@@ -25,9 +25,26 @@ def run_modal(dialog: QDialog) -> int:
         dialog.deleteLater()
 
 
+class VerticalScrollArea(QScrollArea):
+    """A scroll area that asks for the width its widget needs, so that its dock is laid out wide
+    enough not to scroll sideways (it still can, in a window too small for every panel)."""
+
+    def sizeHint(self):  # noqa: N802 - Qt's name
+        hint = super().sizeHint()
+        hint.setWidth(max(hint.width(), self.needed_width()))
+        return hint
+
+    def needed_width(self) -> int:
+        """The narrowest this area can be without a horizontal scroll bar."""
+        widget = self.widget()
+        if widget is None:
+            return 0
+        return widget.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+
+
 def scrollable(widget: QWidget) -> QScrollArea:
-    """*widget* in a frameless scroll area, so that a small window scrolls it instead of growing."""
-    area = QScrollArea()
+    """*widget* in a frameless scroll area, so that a small window scrolls it up and down instead of growing."""
+    area = VerticalScrollArea()
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)

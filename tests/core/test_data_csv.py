@@ -173,11 +173,37 @@ def test_whitespace_duplicates_and_inf(tmp_path):
     assert any("appears more than once" in n for n in data.summary.notes)
 
 
-def test_target_missing_means_the_last_column(tmp_path):
+def test_target_missing_is_guessed_and_said(tmp_path):
     write(tmp_path, iris_like())
     data = load(tmp_path, target=None)
     assert data.classes == ["setosa", "versicolor", "virginica"]
-    assert any("using the last column, 'species'" in n for n in data.summary.notes)
+    assert any("guessed 'species'" in n for n in data.summary.notes)
+
+
+def test_a_year_in_the_last_column_is_never_the_guessed_target(tmp_path):
+    rows = ["species,island,bill_length_mm,body_mass_g,sex,year"]
+    for i in range(60):
+        rows.append(f"{['Adelie', 'Gentoo', 'Chinstrap'][i % 3]},{['Biscoe', 'Dream'][i % 2]},{30 + i * 0.3:.1f},"
+                    f"{3000 + 17 * i},{['male', 'female'][(i // 3) % 2]},{2007 + i % 3}")
+    (tmp_path / "data.csv").write_text("\n".join(rows) + "\n")
+    data = load(tmp_path, target=None)
+    assert data.preprocessor.target["column"] == "species" and data.task == "multiclass"
+    assert any("guessed 'species'" in n for n in data.summary.notes)
+    chosen = load(tmp_path, target="sex")  # the user's choice is what is used
+    assert chosen.preprocessor.target["column"] == "sex" and chosen.task == "binary"
+
+
+@pytest.mark.parametrize(("header", "row", "expected"), [
+    ("a,b,price", "{i},{x},{y}", "price"),             # numbers last: a regression on it
+    ("a,colour,value", "{i},{c},{y}", "colour"),       # a text column of classes beats numbers
+    ("x,y,order_id", "{x},{y},{i}", "y"),              # never an id
+    ("x,when,score", "{x},2024-01-{d:02d},{y}", "score"),  # a date is not a class
+])
+def test_guessed_target(tmp_path, header, row, expected):
+    lines = [header] + [row.format(i=i, x=i * 0.5 % 7, y=(i * 37 % 11) * 1.5 + 0.25, c="rgb"[i % 3], d=i % 28 + 1)
+                        for i in range(40)]
+    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    assert load(tmp_path, target=None).preprocessor.target["column"] == expected
 
 
 def test_target_given_with_spaces_is_found(tmp_path):

@@ -32,7 +32,7 @@ def test_load_a_sample_through_the_panel(qtbot, panel):
                         "normalize": True, "seed": 0}]
     assert panel.preview.table_model.rowCount() > 0 and panel.preview.currentWidget() is panel.preview.table
     assert panel.roles.rowCount() == panel.preview.table_model.columnCount()
-    assert "Classes" in panel.summary.toPlainText() and panel.detected.text() == "detected: multiclass"
+    assert "Classes" in panel.summary.toPlainText() and panel.detected.text() == "detected: multiclass, 3 classes"
 
 
 def test_csv_roles_and_options_reload_the_data(qtbot, panel, tmp_path):
@@ -55,6 +55,25 @@ def test_csv_roles_and_options_reload_the_data(qtbot, panel, tmp_path):
     assert "age" in configs[-1]["exclude"] and not any(n.startswith("age") for n in data.feature_names)
     data = load(qtbot, panel, lambda: panel.split.setValue(0.5))
     assert data.n_val == 30 and configs[-1]["validation_split"] == 0.5
+
+
+def test_the_target_is_guessed_shown_in_place_and_the_choice_kept(qtbot, panel, tmp_path):
+    rows = ["bill_length_mm,body_mass_g,species,sex,year"]
+    for i in range(60):
+        rows.append(f"{30 + i * 0.3:.1f},{3000 + 17 * i},{['Adelie', 'Gentoo', 'Chinstrap'][i % 3]},"
+                    f"{['male', 'female'][(i // 3) % 2]},{2007 + i % 3}")
+    (tmp_path / "penguins.csv").write_text("\n".join(rows) + "\n")
+    data = load(qtbot, panel, lambda: panel.open_path(tmp_path / "penguins.csv"))
+    assert panel.options_form.isRowVisible(panel.target)
+    assert panel.target.currentData() == "species" and panel.target.currentText() == "species (guessed)"
+    assert data.task == "multiclass" and panel.detected.text() == "detected: multiclass, 3 classes"
+    configs = []
+    panel.data_config_changed.connect(configs.append)
+    data = load(qtbot, panel, lambda: panel.target.setCurrentIndex(panel.target.findData("sex")))
+    assert data.task == "binary" and configs[-1]["target"] == "sex"
+    assert panel.target.currentText() == "sex" and panel.detected.text() == "detected: binary, 2 classes"
+    data = load(qtbot, panel, lambda: panel.split.setValue(0.5))  # another edit keeps the choice
+    assert configs[-1]["target"] == "sex" and data.classes == ["female", "male"]
 
 
 def test_synthetic_data_shows_a_scatter(qtbot, panel):

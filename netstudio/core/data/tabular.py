@@ -1,6 +1,6 @@
 """From a table to a Dataset: column roles, task detection, encoding and the split.
 
-Column roles: the ``target`` (default: the last column), the ``exclude`` list, and every other
+Column roles: the ``target`` (default: :func:`~netstudio.core.data.target.guess_target`), the ``exclude`` list, and every other
 column as a feature, except those that cannot help and are left out with a note: empty or constant
 columns, identifiers (a distinct value per row, or a counter named like an id) and text with too
 many distinct values to one-hot encode. Text columns with few distinct values are one-hot encoded,
@@ -23,7 +23,7 @@ from netstudio.core.data.csv import TableFormat, read_table
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.model_inputs import parse_numbers, text_values
 from netstudio.core.data.preprocess import Preprocessor
-from netstudio.core.data.target import classify_target
+from netstudio.core.data.target import classify_target, guess_target
 from netstudio.core.errors import DataError
 from netstudio.core.strings import plural
 
@@ -49,7 +49,7 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     where = str(path)
     notes = list(fmt.notes)
     warnings: list[str] = []
-    target, candidates, explicit = _choose_columns(config, [str(c) for c in frame.columns], where, notes, warnings)
+    target, candidates, explicit = _choose_columns(config, frame, where, notes, warnings)
     keep, y, task, classes = _target(frame[target], fmt, config["task"], where, target, warnings)
     dropped = int((~keep).sum())
     if dropped:
@@ -86,12 +86,13 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
                     dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
 
 
-def _choose_columns(config: dict, names: list[str], where: str, notes: list[str], warnings: list[str]):
+def _choose_columns(config: dict, frame, where: str, notes: list[str], warnings: list[str]):
     """``(target, candidate feature columns, whether data.features listed them)``."""
+    names = [str(c) for c in frame.columns]
     target = config.get("target")
     if target is None or not str(target).strip():
-        target = names[-1]
-        notes.append(f"no target column given: using the last column, {target!r}")
+        target, why = guess_target(frame)
+        notes.append(f"no target column given: guessed {target!r} ({why}); set data.target to choose another")
     else:
         target = find_column(str(target), names, where, "target column")
     exclude = set()

@@ -165,21 +165,31 @@ class DataPanel(QWidget):
     def _build_options(self) -> QGroupBox:
         """How the data is prepared: task, validation split, split seed, standardisation."""
         s = settings(DataConfig)
+        self.target = QComboBox()
+        self.target.setObjectName("targetChooser")
+        self.target.setToolTip("The column to predict. NetStudio guesses one (a column named like a label, "
+                               "or one of classes; never an id, a year or a date): check it here")
+        self.target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.target.setMinimumContentsLength(8)
         self.task = choice_box(s["task"])
         self.detected = QLabel()
+        self.detected.setObjectName("detectedTask")
+        self.detected.setWordWrap(True)  # its own row: the data dock stays narrow
         self.split = double_spin_box(s["validation_split"], 2, singleStep=0.05)
         self.normalize = check_box(s["normalize"], "Standardise features")
         self.seed = spin_box(s["seed"])
-        task_row = QHBoxLayout()
-        task_row.addWidget(self.task, 1)
-        task_row.addWidget(self.detected)
         form = QFormLayout()
-        form.addRow("Task", task_row)
+        form.addRow("Target", self.target)
+        form.addRow("Task", self.task)
+        form.addRow("", self.detected)
         form.addRow("Validation split", self.split)
         form.addRow("Split seed", self.seed)
         form.addRow("", self.normalize)
         self.options = QGroupBox("Preparation")
         self.options.setLayout(form)
+        self.options_form = form
+        form.setRowVisible(self.target, False)
+        self.target.currentIndexChanged.connect(self._on_target_chosen)
         self.task.currentIndexChanged.connect(self._on_options_edited)
         self.split.valueChanged.connect(self._on_options_edited)
         self.seed.valueChanged.connect(self._on_options_edited)
@@ -322,6 +332,7 @@ class DataPanel(QWidget):
         self.source_label.setText("No dataset yet.")
         self.preview.show_nothing()
         self.roles.setRowCount(0)
+        self.options_form.setRowVisible(self.target, False)
         self.summary.setHtml("<p>No dataset loaded.</p>")
         self.detected.clear()
 
@@ -345,9 +356,11 @@ class DataPanel(QWidget):
     def _show_loaded(self, loaded: LoadedData) -> None:
         data = loaded.dataset
         self.source_label.setText(html.escape(self._describe_source()))
-        self.detected.setText(f"detected: {data.task}")
+        classes = f", {len(data.classes)} classes" if data.classes else ""
+        self.detected.setText(f"detected: {data.task}{classes}")
         self.preview.show_loaded(loaded)
         self._fill_roles(loaded)
+        self._fill_target(loaded)
         self.summary.setHtml(summary_html(data))
 
     def _fill_roles(self, loaded: LoadedData) -> None:
@@ -366,6 +379,30 @@ class DataPanel(QWidget):
                 self.roles.setCellWidget(row, 1, combo)
         finally:
             self._filling = False
+
+    def _fill_target(self, loaded: LoadedData) -> None:
+        """The target chooser: every column, the one used selected ("guessed" until the user picks)."""
+        shown = bool(loaded.target) and self.config.get("source") == "csv"
+        self.options_form.setRowVisible(self.target, shown)
+        if not shown:
+            return
+        self._filling = True
+        try:
+            self.target.clear()
+            guessed = not self.config.get("target")
+            for name in loaded.columns:
+                self.target.addItem(f"{name} (guessed)" if guessed and name == loaded.target else name, name)
+            self.target.setCurrentIndex(max(0, self.target.findData(loaded.target)))
+        finally:
+            self._filling = False
+
+    @Slot(int)
+    def _on_target_chosen(self, _index: int) -> None:
+        column = self.target.currentData()
+        if self._filling or column is None or column == self.config.get("target"):
+            return
+        exclude = [c for c in self.config.get("exclude") or [] if c != column]
+        self._apply(dict(self.config, target=column, exclude=exclude))
 
     def _on_role_changed(self, column: str, role: str) -> None:
         if self._filling:

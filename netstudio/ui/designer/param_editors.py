@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 from PySide6.QtCore import QEvent, Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtGui import QKeySequence, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
@@ -72,7 +72,22 @@ class ParamEditor(QWidget):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.FocusOut:
             self.session += 1
+        elif event.type() == QEvent.Type.ShortcutOverride and _undo_or_redo(event) and _committed(watched):
+            event.ignore()  # the spin box's own text undo would swallow the key: the window's Undo gets it
+            self.session += 1  # what follows the undo is a new edit, not a merge into the undone one
+            return True
         return super().eventFilter(watched, event)
+
+
+def _undo_or_redo(event) -> bool:
+    return any(event.matches(key) for key in (QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo))
+
+
+def _committed(widget) -> bool:
+    """Whether *widget* holds no typed text that is not its value yet (nothing for its own undo)."""
+    if isinstance(widget, QAbstractSpinBox) and hasattr(widget, "textFromValue"):
+        return widget.cleanText() == widget.textFromValue(widget.value())
+    return False
 
 
 def _int_spin(param: Param, parent: QWidget) -> QSpinBox:

@@ -221,9 +221,12 @@ class EvaluationView(QWidget):
                                           pen=pg.mkPen(30, 30, 30, 160), name=name)
                 self.boundary.addItem(item)
                 self.boundary_points.append(item)
-            # Same units on both axes (a spiral, x/y positions): keep circles round; otherwise fill the view.
-            spans = [float(np.ptp(X[:, i])) or 1.0 for i in (0, 1)]
-            self.boundary.setAspectLocked(max(spans) / min(spans) < 3)
+            # The field fills the panel, whatever its shape: the view is the grid (the data's range and
+            # a margin); a locked aspect left a small square in a wide panel with empty axes beside it.
+            self.boundary.setAspectLocked(False)
+            xs, ys = self.grid.xs, self.grid.ys
+            self.boundary.setRange(xRange=(float(xs[0]), float(xs[-1])), yRange=(float(ys[0]), float(ys[-1])),
+                                   padding=0)
             self.boundary.setLabel("bottom", dataset.feature_names[0] if dataset.feature_names else "x1")
             self.boundary.setLabel("left", dataset.feature_names[1] if len(dataset.feature_names) > 1 else "x2")
         self.stack.setCurrentWidget(self.empty)

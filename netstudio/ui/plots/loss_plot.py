@@ -96,14 +96,17 @@ class LossPlot(QWidget):
         self.view.ci.layout.setRowStretchFactor(1, 1)
         self.metric_plot.setXLink(self.loss_plot)
         self.loss_plot.setLabel("left", "loss")
-        self.loss_plot.addLegend(offset=(-10, 10))
+        # one row of entries: a short plot still shows all three (in a column the last ones fell off)
+        self.loss_plot.addLegend(offset=(-10, 5), colCount=3)
         self.metric_plot.setLabel("bottom", "epoch")
         self.metric_plot.setLabel("left", "accuracy")
         for plot in (self.loss_plot, self.metric_plot):
             plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setLimits(xMin=0)  # no negative epochs, whatever the padding or the zoom
             plot.setMenuEnabled(False)
             plot.hideButtons()  # the "A" (auto-range) button: Reset Zoom in the context menu does it
-            plot.getAxis("left").enableAutoSIPrefix(False)  # "loss (x0.001)" reads worse than 0.05
+            for side in ("left", "bottom"):  # "loss (x0.001)" reads worse than 0.05, "epoch (x0.001)" than 0.2
+                plot.getAxis(side).enableAutoSIPrefix(False)
         self._build_curves(background)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, Slot
 
 from netstudio.ui.tasks import ThreadOwner
 from netstudio.ui.training.worker import PauseClock, TrainingWorker
@@ -18,15 +18,19 @@ class TrainingController(ThreadOwner):
 
     Signals
     -------
-    run_started(FitStart), progressed(RunProgress), run_finished(RunFinished), run_failed(str)
-        Relayed from :class:`~netstudio.ui.training.worker.TrainingWorker`.
+    stage_changed(str), run_started(FitStart), progressed(RunProgress), fit_ended(RunFinished),
+    run_finished(RunFinished), run_failed(str)
+        Relayed from :class:`~netstudio.ui.training.worker.TrainingWorker`. Between ``fit_ended``
+        and ``idle`` the run is saving (:attr:`is_saving`): no training goes on, the thread still runs.
     running_changed(bool), idle()
         See :class:`ThreadOwner`.
     paused_changed(bool)
     """
 
+    stage_changed = Signal(str)
     run_started = Signal(object)
     progressed = Signal(object)
+    fit_ended = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(str)
     paused_changed = Signal(bool)
@@ -35,6 +39,17 @@ class TrainingController(ThreadOwner):
         super().__init__(parent)
         self.session = None
         self._clock = PauseClock()
+        self._saving = False
+
+    @property
+    def is_saving(self) -> bool:
+        """Training has ended and the run folder is being written."""
+        return self.is_running and self._saving
+
+    @property
+    def is_training(self) -> bool:
+        """A run is training (not merely saving what it trained)."""
+        return self.is_running and not self._saving
 
     @property
     def is_paused(self) -> bool:
@@ -65,14 +80,23 @@ class TrainingController(ThreadOwner):
         return self._clock
 
     def _launch(self, worker: TrainingWorker) -> bool:
+        self._saving = False
+        worker.stage_changed.connect(self.stage_changed)
         worker.run_started.connect(self.run_started)
         worker.progressed.connect(self.progressed)
+        worker.fit_ended.connect(self._on_fit_ended)
         worker.run_finished.connect(self.run_finished)
         worker.run_failed.connect(self.run_failed)
         self._start_worker(worker)
         return True
 
+    @Slot(object)
+    def _on_fit_ended(self, result) -> None:
+        self._saving = True
+        self.fit_ended.emit(result)
+
     def _released(self) -> None:
+        self._saving = False
         self.paused_changed.emit(False)
 
     def pause(self) -> None:

@@ -1,7 +1,9 @@
 """What the training thread sends the window: frozen dataclasses, never dicts with string keys.
 
-The worker emits, in this order: ``run_started(FitStart)`` (the core's own state), any number of
-``progressed(RunProgress)`` (coalesced), then ``run_finished(RunFinished)``, or ``run_failed(str)``.
+The worker emits, in this order: ``stage_changed(str)`` ("Preparing data…"), ``run_started(FitStart)``
+(the core's own state), any number of ``progressed(RunProgress)`` (coalesced), then
+``fit_ended(RunFinished)`` (training is over, no folder yet) and ``stage_changed("Saving the run…")``,
+then ``run_finished(RunFinished)`` once the run folder is written, or ``run_failed(str)``.
 They hold floats, numpy arrays and the core's frozen states, never tensors.
 """
 

@@ -110,7 +110,8 @@ class TrainingPanel(QWidget):
         self.early = QCheckBox("Stop after")
         self.early.setToolTip("Stop when the validation loss has not improved for this many epochs, "
                               "and keep the best weights")
-        self.patience = spin_box(stop["patience"], suffix=" epochs without improvement")
+        self.patience = spin_box(stop["patience"], suffix=" epochs")
+        self.patience.setToolTip("Epochs without a better validation loss before the run stops")
         self.patience.setMaximum(int(s["epochs"].maximum))  # more than a run's epochs can never stop it
         self.seed = spin_box(s["seed"])
         self.device = QComboBox()
@@ -128,6 +129,9 @@ class TrainingPanel(QWidget):
         early_row.addWidget(self.early)
         early_row.addWidget(self.patience, 1)
         form.addRow("Early stopping", early_row)
+        without = QLabel("without improvement")  # its own line: the dock stays narrow, nothing is cut off
+        without.setEnabled(False)
+        form.addRow("", without)
         form.addRow("Seed", self.seed)
         form.addRow("Device", self.device)
         box = QGroupBox("Settings")
@@ -138,11 +142,12 @@ class TrainingPanel(QWidget):
 
     def _build_run_buttons(self) -> tuple[QHBoxLayout, QHBoxLayout]:
         """Train, Pause, Stop; Continue with its number of epochs."""
-        self.train_button = _button("Train", "trainButton", "Start training (F5)", "F5")
-        self.pause_button = _button("Pause", "pauseButton", "Pause or resume the run (F6)", "F6")
+        # F5, F6 and Shift+F5 belong to the window's Train menu (one owner: a second would make
+        # each key ambiguous, and then neither fires)
+        self.train_button = _button("Train", "trainButton", "Start training (F5)")
+        self.pause_button = _button("Pause", "pauseButton", "Pause or resume the run (F6)")
         self.pause_button.setCheckable(True)
-        self.stop_button = _button("Stop", "stopButton", "Stop after the current batch and keep the run (Shift+F5)",
-                                   "Shift+F5")
+        self.stop_button = _button("Stop", "stopButton", "Stop after the current batch and keep the run (Shift+F5)")
         self.continue_epochs = spin_box(settings(TrainConfig)["epochs"], value=10, suffix=" more epochs")
         self.continue_epochs.setToolTip("How many more epochs Continue trains")
         self.continue_button = _button("Continue", "continueButton", "Train more epochs from where the last run ended")
@@ -313,6 +318,21 @@ class TrainingPanel(QWidget):
         text = (f"Epoch {at.epoch}/{last_epoch} · step {at.step}/{at.steps_per_epoch} · "
                 f"ETA {format_duration(at.eta_seconds)} · {at.samples_per_second:,.0f} samples/s")
         self.progress.setFormat(text + (" · paused" if self._paused else ""))
+
+    def clear_run(self) -> None:
+        """Forget the last run's progress, status and log (another project was opened)."""
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("Idle")
+        self.status.clear()
+        self.log.clear()
+        self._update_buttons()
+
+    def show_saving(self, result: RunFinished) -> None:
+        """Training is over and the run folder is being written."""
+        self.progress.setValue(self.progress.maximum())
+        self.progress.setFormat(f"{result.status.label} after {result.summary['epochs_run']} epochs")
+        self.status.setText("Saving the run…")
 
     def run_finished(self, result: RunFinished) -> None:
         summary = result.summary

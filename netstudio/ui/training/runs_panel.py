@@ -1,5 +1,6 @@
 """Run history: every run of the project in a table, curves of the selected runs overlaid, two
-runs' settings compared side by side, a run's design restored, runs deleted."""
+runs' settings compared side by side, a run's design restored, runs deleted; any run exported,
+continued or used to predict (buttons and the table's context menu)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -100,10 +102,15 @@ class RunsPanel(QWidget):
     -------
     restore_design_requested(object), restore_settings_requested(object)
         The user wants a run's layers (or training settings) back in the editor (a ``Run``).
+    export_requested(object), continue_requested(object), predict_requested(object)
+        The user wants to export a run's model, train it further, or predict with it (a ``Run``).
     """
 
     restore_design_requested = Signal(object)
     restore_settings_requested = Signal(object)
+    export_requested = Signal(object)
+    continue_requested = Signal(object)
+    predict_requested = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -118,6 +125,9 @@ class RunsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.selectionModel().selectionChanged.connect(lambda *_: self._on_selection_changed())
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._show_context_menu)
+        self.table.doubleClicked.connect(lambda _i: self._emit_selected(self.export_requested))
         self.curve = QComboBox()
         for key, label in CURVES.items():
             self.curve.addItem(label, key)
@@ -137,25 +147,52 @@ class RunsPanel(QWidget):
         self.delete_button = QPushButton("Delete…")
         self.delete_button.setToolTip("Delete the selected runs' folders")
         self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the runs folder again")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setObjectName("runExportButton")
+        self.export_button.setToolTip("Write the selected run's model as .pt2, TorchScript, ONNX, safetensors or code")
+        self.continue_button = QPushButton("Continue…")
+        self.continue_button.setObjectName("runContinueButton")
+        self.continue_button.setToolTip("Train the selected run more epochs from where it ended")
+        self.predict_button = QPushButton("Predict…")
+        self.predict_button.setObjectName("runPredictButton")
+        self.predict_button.setToolTip("Predict a CSV file or images with the selected run's model")
+        self.export_button.clicked.connect(lambda: self._emit_selected(self.export_requested))
+        self.continue_button.clicked.connect(lambda: self._emit_selected(self.continue_requested))
+        self.predict_button.clicked.connect(lambda: self._emit_selected(self.predict_requested))
+        self.can_continue = lambda run: False  # the workflow says which runs it can train further
         self.compare_button.clicked.connect(lambda: self.compare_selected())
         self.restore_button.clicked.connect(lambda: self._emit_selected(self.restore_design_requested))
         self.settings_button.clicked.connect(lambda: self._emit_selected(self.restore_settings_requested))
         self.delete_button.clicked.connect(lambda: self.delete_selected())
         self.refresh_button.clicked.connect(lambda: self.refresh())
-        buttons = QHBoxLayout()
-        for w in (self.compare_button, self.restore_button, self.settings_button, self.delete_button):
+        buttons = QHBoxLayout()  # two rows: the dock under the design stays narrow
+        for w in (self.export_button, self.continue_button, self.predict_button, self.compare_button):
             buttons.addWidget(w)
         buttons.addStretch(1)
-        buttons.addWidget(QLabel("Curve"))
-        buttons.addWidget(self.curve)
-        buttons.addWidget(self.refresh_button)
+        more = QHBoxLayout()
+        for w in (self.restore_button, self.settings_button, self.delete_button):
+            more.addWidget(w)
+        more.addStretch(1)
+        more.addWidget(self.refresh_button)
         self.empty = QLabel()
+        self.empty.setWordWrap(True)
+        curve_row = QHBoxLayout()
+        curve_row.setContentsMargins(0, 0, 0, 0)
+        curve_row.addWidget(QLabel("Curve"))
+        curve_row.addWidget(self.curve, 1)
+        curves = QWidget()
+        curves_layout = QVBoxLayout(curves)
+        curves_layout.setContentsMargins(0, 0, 0, 0)
+        curves_layout.addLayout(curve_row)
+        curves_layout.addWidget(self.plot, 1)
         split = QSplitter()
         split.addWidget(self.table)
-        split.addWidget(self.plot)
+        split.addWidget(curves)
         split.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
+        layout.addLayout(more)
         layout.addWidget(self.empty)
         layout.addWidget(split, 1)
         self._on_selection_changed()
@@ -200,7 +237,37 @@ class RunsPanel(QWidget):
         self.restore_button.setEnabled(len(runs) == 1)
         self.settings_button.setEnabled(len(runs) == 1)
         self.delete_button.setEnabled(bool(runs))
+        for button in (self.export_button, self.predict_button):
+            button.setEnabled(len(runs) == 1)
+        self.continue_button.setEnabled(len(runs) == 1 and bool(self.can_continue(runs[0])))
         self.redraw()
+
+    def update_buttons(self) -> None:
+        """Check again which buttons apply (a run started or ended)."""
+        self._on_selection_changed()
+
+    @Slot(object)
+    def _show_context_menu(self, pos) -> None:
+        index = self.table.indexAt(pos)
+        if index.isValid() and index.row() not in {i.row() for i in self.table.selectionModel().selectedRows()}:
+            self.select_rows([index.row()])
+        menu = self.context_menu()
+        if not menu.isEmpty():
+            menu.popup(self.table.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """The table's right-click menu: what the buttons do, for the selected runs."""
+        menu = QMenu(self)
+        for button in (self.export_button, self.continue_button, self.predict_button, None, self.restore_button,
+                       self.settings_button, self.compare_button, None, self.delete_button):
+            if button is None:
+                menu.addSeparator()
+                continue
+            action = menu.addAction(button.text())
+            action.setEnabled(button.isEnabled())
+            action.setToolTip(button.toolTip())
+            action.triggered.connect(lambda _=False, b=button: b.click())
+        return menu
 
     def redraw(self) -> None:
         """Overlay the chosen curve of every selected run, each in its own colour."""

@@ -142,8 +142,8 @@ class SweepPanel(QWidget):
         self.trials.setRange(int(s["trials"].minimum), int(s["trials"].maximum))
         self.trials.setToolTip(s["trials"].help)
         self.trials.setPrefix("Trials ")
-        self.metric = QComboBox()
-        self.metric.setToolTip(s["metric"].help)
+        self.metric_box = QComboBox()
+        self.metric_box.setToolTip(s["metric"].help)
         self.sampler = QComboBox()
         for key, label in SAMPLER_LABELS.items():
             self.sampler.addItem(label, key)
@@ -154,7 +154,7 @@ class SweepPanel(QWidget):
         self.pruner.setToolTip(s["pruner"].help)
         for widget in (self.trials,):
             widget.valueChanged.connect(lambda _v: self._on_setting_edited())
-        for widget in (self.metric, self.sampler, self.pruner):
+        for widget in (self.metric_box, self.sampler, self.pruner):
             widget.currentIndexChanged.connect(lambda _i: self._on_setting_edited())
         self.run_button = QPushButton("Run Sweep")
         self.run_button.setObjectName("runSweepButton")
@@ -171,14 +171,21 @@ class SweepPanel(QWidget):
         self.status.setObjectName("sweepStatus")
         self.status.setWordWrap(True)
 
+        for combo in (self.metric_box, self.sampler, self.pruner):  # their longest item must not widen the window
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+
         left = QWidget()
         column = QVBoxLayout(left)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.parameters, 1)
+        row = QHBoxLayout()  # Remove under the table it acts on; the rows stay narrow for a small window
+        row.addStretch(1)
+        row.addWidget(self.remove)
+        column.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(self.trials)
-        row.addWidget(self.metric, 1)
-        row.addWidget(self.remove)
+        row.addWidget(self.metric_box, 1)
         column.addLayout(row)
         row = QHBoxLayout()
         row.addWidget(self.sampler, 1)
@@ -208,6 +215,8 @@ class SweepPanel(QWidget):
         self.importance = ImportancePlot()
         self.views = QTabWidget()
         self.views.setObjectName("sweepViews")
+        self.views.setUsesScrollButtons(True)  # a narrow panel scrolls its tabs instead of widening the window
+        self.views.setElideMode(Qt.TextElideMode.ElideRight)
         self.views.addTab(self.curve, "Running Trial")
         self.views.addTab(self.parallel, "Parallel Coordinates")
         self.views.addTab(self.importance, "Importance")
@@ -230,7 +239,7 @@ class SweepPanel(QWidget):
         self._filling = True
         try:
             self.trials.setValue(config.trials)
-            self._select(self.metric, config.metric, add=True)
+            self._select(self.metric_box, config.metric, add=True)
             self._select(self.sampler, config.sampler)
             self._select(self.pruner, config.pruner)
             self.parameters.setRowCount(0)
@@ -251,13 +260,13 @@ class SweepPanel(QWidget):
 
     def set_metrics(self, metrics: list[str]) -> None:
         """The metrics the loaded data offers (val_loss first)."""
-        current = self.metric.currentData() or self.section.get("metric", "val_loss")
+        current = self.metric_box.currentData() or self.section.get("metric", "val_loss")
         self._filling = True
         try:
-            self.metric.clear()
+            self.metric_box.clear()
             for name in metrics:
-                self.metric.addItem(name, name)
-            self._select(self.metric, current, add=True)
+                self.metric_box.addItem(name, name)
+            self._select(self.metric_box, current, add=True)
         finally:
             self._filling = False
 
@@ -272,7 +281,7 @@ class SweepPanel(QWidget):
     def _on_setting_edited(self) -> None:
         if self._filling:
             return
-        self.section.update(trials=self.trials.value(), metric=self.metric.currentData(),
+        self.section.update(trials=self.trials.value(), metric=self.metric_box.currentData(),
                             sampler=self.sampler.currentData(), pruner=self.pruner.currentData())
         self.section_changed.emit(copy.deepcopy(self.section))
 
@@ -320,7 +329,7 @@ class SweepPanel(QWidget):
                                    "Train one run per trial, one at a time; each appears in Runs")
         self.stop_button.setEnabled(self._running)
         self.apply_button.setEnabled(not self._running and any(r.state == "COMPLETE" for r in self.ranked))
-        for widget in (self.parameters, self.remove, self.trials, self.metric, self.sampler, self.pruner):
+        for widget in (self.parameters, self.remove, self.trials, self.metric_box, self.sampler, self.pruner):
             widget.setEnabled(not self._running)
 
     # -- the sweep as it goes ----------------------------------------------------------------------

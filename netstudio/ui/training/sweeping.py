@@ -19,6 +19,7 @@ from PySide6.QtGui import QUndoCommand
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.training.sweep_panel import SweepPanel
 from netstudio.ui.training.sweep_worker import SweepController, SweepUpdate
+from netstudio.ui.widgets import scrollable
 
 
 class SetTraining(QUndoCommand):
@@ -44,7 +45,7 @@ class SweepFlow(QObject):
         self.window = window = workflow.window
         self.controller = SweepController(self)
         self.panel = SweepPanel()
-        self.dock = window.add_panel(self.panel, "Sweep", Qt.DockWidgetArea.BottomDockWidgetArea, "sweepDock",
+        self.dock = window.add_panel(scrollable(self.panel), "Sweep", Qt.DockWidgetArea.BottomDockWidgetArea, "sweepDock",
                                      tabify_with=workflow.plot_dock)
         p, c = self.panel, self.controller
         workflow.training_panel.sweep_requested.connect(self.sweep_this)

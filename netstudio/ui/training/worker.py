@@ -167,6 +167,10 @@ class TrainingWorker(Worker):
         The trainer's own start state: epochs, steps per epoch, sizes, device, parameters, loss.
     progressed(RunProgress)
         Coalesced: new epochs, new step losses, the position and ETA (:mod:`.messages`).
+    stage_changed(str)
+        What the run is doing before and after its epochs: "Preparing data…", "Saving the run…".
+    fit_ended(RunFinished)
+        Training is over (the folder is not written yet: ``run_dir`` is None); saving follows.
     run_finished(RunFinished)
         How the run ended, its summary.json document and its folder (None if saving failed).
     run_failed(str)
@@ -175,8 +179,10 @@ class TrainingWorker(Worker):
         Always last; the thread quits on it.
     """
 
+    stage_changed = Signal(str)
     run_started = Signal(object)
     progressed = Signal(object)
+    fit_ended = Signal(object)
     run_finished = Signal(object)
     run_failed = Signal(str)
 
@@ -193,11 +199,17 @@ class TrainingWorker(Worker):
     def run(self) -> None:
         try:
             callbacks = [_Bridge(self, self.clock), *self.callbacks]
+            self.stage_changed.emit("Preparing data…")  # the tensors move to the device first
             with leave_a_core(self.session.trainer.device):
                 if self.epochs is None:
                     summary = self.session.fit(callbacks)
                 else:
                     summary = self.session.continue_fit(self.epochs, callbacks)
+            # The window shows the run as finished and unlocks the design now; the folder follows.
+            from netstudio.core.runs.folder import summary_doc
+
+            self.fit_ended.emit(RunFinished(summary.status, summary.message, summary_doc(self.session, summary)))
+            self.stage_changed.emit("Saving the run…")
             self.run_finished.emit(self._save(summary))
         except Exception as exc:  # the window must survive anything a run throws
             traceback.print_exc()

@@ -10,6 +10,7 @@ the saved run disagree with what is on screen.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -20,12 +21,15 @@ from PySide6.QtWidgets import QMenu, QMessageBox
 from netstudio.core.errors import NetStudioError
 from netstudio.core.training.states import FitStatus
 from netstudio.ui.data.panel import DataPanel
+from netstudio.ui.icons import icon
 from netstudio.ui.plots.evaluation_view import EvaluationView
 from netstudio.ui.plots.loss_plot import LossPlot
 from netstudio.ui.settings import app_data_folder
 from netstudio.ui.training.controller import TrainingController
 from netstudio.ui.training.messages import RunFinished, RunProgress
 from netstudio.ui.training.panel import TrainingPanel
+from netstudio.ui.training.past_runs import PastRuns
+from netstudio.ui.training.run_toolbar import RunToolbar
 from netstudio.ui.training.runs_panel import RunsPanel
 from netstudio.ui.widgets import run_modal, scrollable
 
@@ -35,6 +39,17 @@ DATA_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".psv", ".npz", ".gz"}
 def app_runs_folder() -> Path:
     """Where runs of a project that was never saved go (in NetStudio's own folder)."""
     return app_data_folder() / "runs"
+
+
+def scratch_folder() -> Path:
+    """A folder of its own for one unsaved project's runs (moved beside the project on its first save)."""
+    import os
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, n = app_runs_folder() / "unsaved" / f"{stamp}-{os.getpid()}", 2
+    while folder.exists():
+        folder, n = app_runs_folder() / "unsaved" / f"{stamp}-{os.getpid()}-{n}", n + 1
+    return folder
 
 
 class ProbeSignals(QObject):
@@ -72,6 +87,9 @@ class TrainingWorkflow(QObject):
         self.probes = ProbeSignals(self)
         self.last_run_dir: str | None = None
         self._data_error: str | None = None
+        self._started_at = time.perf_counter()
+        self._fit_seconds = 0.0
+        self._scratch = scratch_folder()
         area = Qt.DockWidgetArea
         self.data_dock = window.add_panel(scrollable(self.data_panel), "Data", area.LeftDockWidgetArea, "dataPanelDock",
                                           tabify_with=window.palette_dock)
@@ -86,15 +104,22 @@ class TrainingWorkflow(QObject):
 
         self.sweeps = SweepFlow(self)
         self._build_actions()
+        self.run_toolbar = RunToolbar(self.start, self.pause, self.stop, self.training_panel.device, window)
+        self.run_toolbar.toggleViewAction().setVisible(False)  # always in sight: not one to hide
+        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.run_toolbar)
+        self.past_runs = PastRuns(self)
         self._connect()
 
     # -- menus -------------------------------------------------------------------------------------
-    def _action(self, text: str, tip: str, slot, shortcut: str | None = None) -> QAction:
+    def _action(self, text: str, tip: str, slot, shortcut: str | None = None, icon_name: str | None = None) -> QAction:
         action = QAction(text, self.window)
         action.setStatusTip(tip)
-        action.setToolTip(tip)
+        action.setToolTip(f"{tip} ({shortcut})" if shortcut and icon_name else tip)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
+        if icon_name:
+            action.setIcon(icon(icon_name))
+            action.setObjectName(icon_name)
         action.triggered.connect(lambda _=False: slot())
         return action
 
@@ -105,9 +130,10 @@ class TrainingWorkflow(QObject):
         self.open_images = self._action("Open &Image Folder…", "Use a folder with one sub-folder per class",
                                         p.open_folder_dialog)
         self.reload_data = self._action("&Reload Data", "Read the data file again", p.reload, "Ctrl+R")
-        self.start = self._action("&Train", "Start training (F5)", self.start_training)
-        self.pause = self._action("&Pause", "Pause or resume the run (F6)", self.toggle_pause)
-        self.stop = self._action("&Stop", "Stop after the current batch and keep the run (Shift+F5)", self.controller.stop)
+        self.start = self._action("&Train", "Start training", self.start_training, "F5", "train")
+        self.pause = self._action("&Pause", "Pause or resume the run", self.toggle_pause, "F6", "pause")
+        self.stop = self._action("&Stop", "Stop after the current batch and keep the run", self.controller.stop,
+                                 "Shift+F5", "stop")
         self.continue_ = self._action("&Continue…", "Train more epochs from where the last run ended",
                                       lambda: self.continue_training(self.training_panel.continue_epochs.value()))
         self.export = self._action("&Export Model…", "Write the last run's model as .pt2, TorchScript, ONNX, "
@@ -137,22 +163,27 @@ class TrainingWorkflow(QObject):
     def _connect(self) -> None:
         w, c, t, d = self.window, self.controller, self.training_panel, self.data_panel
         w.project_changed.connect(self._on_project_changed)
+        w.project_saved.connect(self._on_project_saved)
         w.design.validation_changed.connect(lambda _v: self._update_ready())
         d.data_config_changed.connect(self._on_data_config_changed)
         d.dataset_loaded.connect(self._on_dataset_loaded)
         d.dataset_failed.connect(self._on_dataset_failed)
-        d.loading_changed.connect(lambda _l: self._update_ready())
+        d.loading_changed.connect(self._on_data_loading_changed)
         t.config_changed.connect(self._on_training_config_changed)
         t.start_requested.connect(self.start_training)
         t.stop_requested.connect(c.stop)
         t.pause_requested.connect(lambda paused: c.pause() if paused else c.resume())
         t.continue_requested.connect(self.continue_training)
+        c.stage_changed.connect(self.run_toolbar.set_stage)
         c.run_started.connect(t.run_started)
+        c.run_started.connect(self._on_run_started)
         c.progressed.connect(self._on_progress)
+        c.fit_ended.connect(self._on_fit_ended)
         c.run_finished.connect(self._on_run_finished)
         c.run_failed.connect(self._on_run_failed)
         c.running_changed.connect(self._on_running_changed)
         c.paused_changed.connect(t.set_paused)
+        c.paused_changed.connect(self._on_paused_changed)
         self.probes.field_ready.connect(self.evaluation.show_field)
         self.probes.report_ready.connect(self.evaluation.show_report)
         self.runs_panel.restore_design_requested.connect(self.restore_design)
@@ -165,19 +196,51 @@ class TrainingWorkflow(QObject):
         self.controller.session = None
         self.last_run_dir = None
         self._data_error = None
+        if project.path is None:
+            self._scratch = scratch_folder()
         self.training_panel.set_config(project.training)
         self.training_panel.set_can_continue(False)
+        self.training_panel.clear_run()  # nothing of the previous project's runs stays on screen
+        self.run_toolbar.clear_run()
+        self.window.statusBar().clearMessage()
         self.loss_plot.clear()
         self.evaluation.set_dataset(None)
         self.data_panel.set_project(project)
         self.runs_panel.set_folder(self.runs_folder())
         self.sweeps.show_project(project)
+        self.past_runs.show_latest()
         self._update_ready()
+
+    @Slot(str)
+    def _on_project_saved(self, _path: str) -> None:
+        """Runs made before the project's first save move into its runs/ folder."""
+        if self.controller.is_running:  # the running one lands in the scratch folder: move it afterwards
+            self.controller.idle.connect(self._move_scratch_runs, Qt.ConnectionType.SingleShotConnection)
+        else:
+            self._move_scratch_runs()
+
+    @Slot()
+    def _move_scratch_runs(self) -> None:
+        project = self.window.project
+        if project.path is None:
+            return
+        try:
+            moved = self.past_runs.move_runs(self._scratch / "runs", project.base_dir / "runs")
+        except OSError as exc:
+            self.training_panel.append_log(f"warning: could not move the runs beside the project: {exc}")
+            return
+        if self.last_run_dir is not None:
+            old = Path(self.last_run_dir).name
+            self.last_run_dir = next((str(p) for p in moved if p.name == old), self.last_run_dir)
+        self.runs_panel.set_folder(self.runs_folder())
+        if moved:
+            self.window.statusBar().showMessage(f"Saved {project.path}; its {len(moved)} run(s) moved to "
+                                                f"{project.base_dir / 'runs'}", 8000)
 
     def runs_folder(self) -> Path:
         """Where the open project's runs are: runs/ beside it, or the app's folder if it is unsaved."""
         project = self.window.project
-        return project.base_dir / "runs" if project.path is not None else app_runs_folder()
+        return project.base_dir / "runs" if project.path is not None else self._scratch / "runs"
 
     def _on_data_config_changed(self, config: dict) -> None:
         self.window.project.data = config
@@ -190,6 +253,7 @@ class TrainingWorkflow(QObject):
         self.sweeps.show_dataset(dataset)
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
+        self.past_runs.on_dataset_loaded(dataset)
         self.window.statusBar().showMessage(
             f"Data ready: {dataset.n_train + dataset.n_val:,} rows, input {list(dataset.input_shape)}, {dataset.task}", 6000)
         self._update_ready()
@@ -211,6 +275,8 @@ class TrainingWorkflow(QObject):
 
     def ready_reason(self) -> str | None:
         """Why training cannot start now, or None."""
+        if self.controller.is_saving:
+            return "the last run is still being saved"
         if self.data_panel.is_loading:
             return "the data is still loading"
         if self.data_panel.dataset is None:
@@ -229,8 +295,10 @@ class TrainingWorkflow(QObject):
     def _update_actions(self) -> None:
         running = self.controller.is_running
         self.start.setEnabled(not running and not self.sweeps.is_running and self.ready_reason() is None)
-        self.pause.setEnabled(running)
-        self.stop.setEnabled(running)
+        self.start.setToolTip("Start training (F5)" if self.start.isEnabled() or running
+                              else f"Cannot train yet: {self.ready_reason()}")
+        self.pause.setEnabled(self.controller.is_training)
+        self.stop.setEnabled(self.controller.is_training)
         self.continue_.setEnabled(self.controller.can_continue())
         self.export.setEnabled(not running and self.last_run_dir is not None)
         for action in (self.open_data, self.open_images, self.reload_data):
@@ -246,7 +314,7 @@ class TrainingWorkflow(QObject):
         from netstudio.core.runs.folder import default_run_dir
         from netstudio.core.strings import slug
 
-        stand_in = Project(name=project.name, path=app_runs_folder().parent / f"{slug(project.name)}.nsproj")
+        stand_in = Project(name=project.name, path=self._scratch / f"{slug(project.name)}.nsproj")
         return lambda: str(default_run_dir(stand_in))
 
     def start_training(self) -> bool:
@@ -257,6 +325,9 @@ class TrainingWorkflow(QObject):
             return False
         from netstudio.core.training.session import prepare_session
 
+        self._started_at = time.perf_counter()
+        self.run_toolbar.set_stage("Building the model…")
+        self.run_toolbar.state.repaint()  # the model is built here, in the GUI thread: say so first
         try:
             session = prepare_session(self.window.project, dataset=self.data_panel.dataset)
         except NetStudioError as exc:
@@ -269,6 +340,7 @@ class TrainingWorkflow(QObject):
 
     def continue_training(self, epochs: int) -> bool:
         session = self.controller.session
+        self._started_at = time.perf_counter()
         return self.controller.continue_training(epochs, self._out_dir(), self._probes(session) if session else ())
 
     def _probes(self, session) -> tuple:
@@ -287,7 +359,39 @@ class TrainingWorkflow(QObject):
             self.controller.pause()
 
     @Slot(object)
+    def _on_run_started(self, _start) -> None:
+        self.run_toolbar.set_stage("Paused" if self.controller.is_paused else "Training")
+        self.run_toolbar.show_started()
+
+    @Slot(bool)
+    def _on_paused_changed(self, paused: bool) -> None:
+        self.pause.setText("&Resume" if paused else "&Pause")
+        self.pause.setIcon(icon("train" if paused else "pause"))
+        if self.controller.is_training:
+            self.run_toolbar.set_stage("Paused" if paused else "Training")
+            self.window.set_editing_locked(True, "Training is paused (Resume with F6): the design stays locked "
+                                                 "until the run ends (Stop to edit)." if paused else None)
+
+    @Slot(bool)
+    def _on_data_loading_changed(self, loading: bool) -> None:
+        if not self.controller.is_running:
+            self.run_toolbar.set_stage("Preparing data…" if loading else "Ready")
+        self._update_ready()
+
+    @Slot(object)
+    def _on_fit_ended(self, result: RunFinished) -> None:
+        """Training is over: show it and free the design now; the run folder is written meanwhile."""
+        self._fit_seconds = time.perf_counter() - self._started_at
+        self.run_toolbar.show_ended(result.status.label, result.summary["epochs_run"])
+        self.training_panel.set_running(False)
+        self.training_panel.show_saving(result)
+        self.set_design_locked(False)
+        self._update_ready()
+        self.window.statusBar().showMessage("Saving the run…")
+
+    @Slot(object)
     def _on_progress(self, progress: RunProgress) -> None:
+        self.run_toolbar.show_position(progress.position)
         self.training_panel.show_progress(progress)
         if progress.step_x is not None:
             self.loss_plot.add_steps(progress.step_x, progress.step_loss)
@@ -300,14 +404,23 @@ class TrainingWorkflow(QObject):
         if result.run_dir:
             self.last_run_dir = result.run_dir
             self.runs_panel.refresh(select=result.run_dir)
+        self.runs_panel.update_buttons()
         if result.status in (FitStatus.DIVERGED, FitStatus.FAILED):
             QMessageBox.warning(self.window, "Training Failed", result.message)
         elif result.save_error:
             QMessageBox.warning(self.window, "Run Not Saved", result.save_error)
-        self.window.statusBar().showMessage(result.message or f"Training {result.status}", 8000)
+        seconds = f"{self._fit_seconds:.1f} s"
+        label = result.status.label
+        self.run_toolbar.set_stage(f"Done in {seconds}" if result.status == FitStatus.COMPLETED
+                                   else f"{label} after {seconds}")
+        if result.run_dir:
+            self.window.statusBar().showMessage(f"Run saved to {result.run_dir}", 15000)
+        else:
+            self.window.statusBar().showMessage(result.message or f"Training {result.status}", 8000)
 
     @Slot(str)
     def _on_run_failed(self, message: str) -> None:
+        self.run_toolbar.set_stage("Failed")
         self.training_panel.run_failed(message)
         QMessageBox.critical(self.window, "Training Failed", message)
 
@@ -317,7 +430,11 @@ class TrainingWorkflow(QObject):
         self.training_panel.set_can_continue(self.controller.can_continue())
         self.set_design_locked(running)
         self.sweeps.update_ready()
-        self._update_actions()
+        if not running:
+            self.pause.setText("&Pause")
+            self.pause.setIcon(icon("pause"))
+        self._update_ready()
+        self.runs_panel.update_buttons()
 
     def set_design_locked(self, locked: bool) -> None:
         """While a run is going, the design and the data cannot be edited (the run trains a copy)."""
@@ -380,6 +497,9 @@ class TrainingWorkflow(QObject):
     def confirm_idle(self, doing: str = "close the window") -> bool:
         """Before closing or replacing the project: ask to stop a running run; True to go ahead."""
         if not self.is_running:
+            return True
+        if self.controller.is_saving and not self.sweeps.is_running:  # wait for the folder, never half-written
+            self.controller.shutdown()
             return True
         what = "A training run" if self.controller.is_running else "A sweep"
         answer = QMessageBox.question(self.window, "Training Is Running",

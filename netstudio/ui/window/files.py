@@ -56,6 +56,25 @@ class ProjectFiles:
             self.set_project(project_from_template(template))
             self.statusBar().showMessage(f"{template.title}: {template.description}", 8000)
 
+    def open_sample(self, name: str) -> bool:
+        """A bundled sample as a new, unsaved project: its design, settings and data (by name)."""
+        from netstudio.core.data.load import samples_dir
+
+        if not self.maybe_save():
+            return False
+        try:
+            project = load_project(samples_dir() / f"{name}.nsproj")
+        except ProjectError as exc:
+            QMessageBox.critical(self, "Cannot Open Sample", str(exc))
+            return False
+        if project.data.get("source") != "synthetic":  # the copy is unsaved: read the data by name
+            project.data = {"source": "sample", "name": name}
+        project.path = None
+        note = self.set_project(project)
+        self.statusBar().showMessage(f"Sample {name}: loading its data; then Train (F5)" + (f"; {note}" if note else ""),
+                                     10000)
+        return True
+
     def open_dialog(self) -> None:
         if not self.maybe_save():
             return
@@ -133,6 +152,7 @@ class ProjectFiles:
         self._remember(project.path)
         self._update_title()
         self.statusBar().showMessage(f"Saved {project.path}", 5000)
+        self.project_saved.emit(str(project.path))
         return True
 
     def _confirm_overwrite_newer(self, path: Path, version: int) -> bool:

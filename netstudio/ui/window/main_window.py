@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QStackedWidget,
     QWidget,
 )
 
@@ -53,6 +54,9 @@ from netstudio.ui.window.dialogs import (
 from netstudio.ui.window.files import ProjectFiles
 from netstudio.ui.window.status_bar import DesignStatus
 
+#: What the banner over the locked design says while a run trains.
+LOCK_MESSAGE = "Training is running: the design is locked until the run ends (Stop to edit)."
+
 
 class MainWindow(ProjectFiles, QMainWindow):
     """The designer window.
@@ -77,12 +81,15 @@ class MainWindow(ProjectFiles, QMainWindow):
         Another project was opened or created (the design was replaced).
     project_opened(str)
         A project file was opened from disk (File > Open, recent files): its path.
+    project_saved(str)
+        The project was written to this path (Save, Save As).
     closed()
         The window closed cleanly (the user saved or discarded the changes; threads are joined).
     """
 
     project_changed = Signal(object)
     project_opened = Signal(str)
+    project_saved = Signal(str)
     closed = Signal()
 
     def __init__(self, project: Project | None = None, settings: Settings | QSettings | None = None,
@@ -97,12 +104,19 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.setWindowIcon(app_icon())
         self.setObjectName("mainWindow")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
+        # The side panels run the full height; the plots sit under the design only.
+        for corner, area in ((Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea),
+                             (Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)):
+            self.setCorner(corner, area)
         self.panels_menu: QMenu | None = None
         self._layout_restored = False
 
         self.stack_editor = StackEditor(self.design, self)
         self.stack_model = self.stack_editor.model
-        self.setCentralWidget(self.stack_editor)
+        self.centre = QStackedWidget()  # the design, or the start page over it on a launch without a project
+        self.centre.addWidget(self.stack_editor)
+        self.start_page = None
+        self.setCentralWidget(self.centre)
         self.layer_palette = LayerPalette()
         self.inspector = Inspector(self.design)
         self.window_actions = Actions(self)
@@ -120,8 +134,9 @@ class MainWindow(ProjectFiles, QMainWindow):
         self._default_state = self.saveState()
         self._restore_layout()
         self.setAcceptDrops(True)
-        self.lock_banner = QLabel("Training is running: the design is locked until the run ends (Stop to edit).")
+        self.lock_banner = QLabel(LOCK_MESSAGE)
         self.lock_banner.setObjectName("designLockBanner")
+        self.lock_banner.setWordWrap(True)  # a long line would widen the middle and squeeze the side panels
         self.lock_banner.setStyleSheet("QLabel { background: #fdebd0; color: #7e5109; padding: 4px 8px; }")
         self.lock_banner.hide()
         self.stack_editor.layout().insertWidget(0, self.lock_banner)
@@ -134,8 +149,9 @@ class MainWindow(ProjectFiles, QMainWindow):
         d.validation_changed.connect(self.status.show_validation)
         d.modified_changed.connect(lambda _m: self._update_title())
         self.layer_palette.layer_activated.connect(self.add_layer)
-        editor.layer_selected.connect(lambda i: self.inspector.show_layer(i if i >= 0 else None))
+        editor.layer_selected.connect(self._on_layer_selected)
         editor.input_selected.connect(self.inspector.show_input)
+        editor.input_selected.connect(self._show_inspector)
         editor.input_shape_requested.connect(self.edit_input_shape)
         editor.layer_opened.connect(lambda _i: self._show_inspector())
         editor.reference_requested.connect(self.show_reference)
@@ -173,8 +189,12 @@ class MainWindow(ProjectFiles, QMainWindow):
         """Put *menu* in the menu bar, before Help."""
         self.menuBar().insertMenu(self.menus["help"].menuAction(), menu)
 
-    def set_editing_locked(self, locked: bool) -> None:
-        """Grey out every way of editing the design, and say why (a run trains a copy of it)."""
+    def set_editing_locked(self, locked: bool, message: str | None = None) -> None:
+        """Grey out every way of editing the design, and say why (a run trains a copy of it).
+
+        *message* replaces the banner's usual words (a paused run says it is paused).
+        """
+        self.lock_banner.setText(message or LOCK_MESSAGE)
         for widget in (self.layer_palette, self.stack_editor.view, self.inspector):
             widget.setEnabled(not locked)
         for action in self.window_actions.design_edits():
@@ -199,18 +219,70 @@ class MainWindow(ProjectFiles, QMainWindow):
         if geometry is None or not self.restoreGeometry(geometry):
             screen = self.screen().availableGeometry()
             self.resize(min(1280, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
-            self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 330], Qt.Orientation.Horizontal)
+            self._default_sizes_pending = True
         if state is not None:
             self.restoreState(state)
         self._layout_restored = True
 
     def reset_layout(self) -> None:
+        """View › Reset Layout: the panels where a fresh start puts them, the design in the middle."""
         self.restoreState(self._default_state)
         for dock in self.findChildren(QDockWidget):
             dock.setFloating(False)
             dock.show()
         self.toolbar.show()
-        self.resizeDocks([self.palette_dock, self.inspector_dock], [250, 330], Qt.Orientation.Horizontal)
+        self.apply_default_sizes()
+
+    def apply_default_sizes(self) -> None:
+        """The default proportions: side panels at a readable width, the plots a third of the height."""
+        self._default_sizes_pending = False
+        widths = {Qt.DockWidgetArea.LeftDockWidgetArea: 260, Qt.DockWidgetArea.RightDockWidgetArea: 340}
+        for dock in self.findChildren(QDockWidget):  # wide enough that no panel scrolls sideways
+            area = self.dockWidgetArea(dock)
+            needed = getattr(dock.widget(), "needed_width", None)
+            if area in widths and needed is not None:
+                widths[area] = max(widths[area], needed() + 4)
+        self.resizeDocks([self.palette_dock, self.inspector_dock],
+                         [widths[Qt.DockWidgetArea.LeftDockWidgetArea], widths[Qt.DockWidgetArea.RightDockWidgetArea]],
+                         Qt.Orientation.Horizontal)
+        bottom = [d for d in self.findChildren(QDockWidget)
+                  if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and not d.isFloating()]
+        if bottom:
+            self.resizeDocks(bottom[:1], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
+        for dock in (self.palette_dock, self.inspector_dock):
+            dock.raise_()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if getattr(self, "_default_sizes_pending", False):  # sizes take only once the docks are laid out
+            self.apply_default_sizes()
+
+    # -- the start page ------------------------------------------------------------------------
+    def show_start_page(self) -> None:
+        """Offer a sample, a template, a recent project or the user's own files in the middle."""
+        from netstudio.ui.window.start_page import StartPage
+
+        if self.start_page is None:
+            page = StartPage(self.settings.recent_files())
+            page.sample_chosen.connect(self.open_sample)
+            page.template_chosen.connect(self.new_from_template)
+            page.recent_chosen.connect(self.open_recent)
+            page.open_project_requested.connect(self.open_dialog)
+            page.open_data_requested.connect(lambda: self._leave_start_page() or self.workflow.data_panel.open_file_dialog())
+            page.open_images_requested.connect(
+                lambda: self._leave_start_page() or self.workflow.data_panel.open_folder_dialog())
+            self.centre.addWidget(page)
+            self.start_page = page
+            self.project_changed.connect(lambda _p: self._leave_start_page())
+        self.centre.setCurrentWidget(self.start_page)
+
+    def _leave_start_page(self) -> None:
+        self.centre.setCurrentWidget(self.stack_editor)
+
+    def _on_layer_selected(self, index: int) -> None:
+        self.inspector.show_layer(index if index >= 0 else None)
+        if index >= 0:  # adding or selecting a layer brings its settings forward (not Training's)
+            self._show_inspector()
 
     def _show_inspector(self) -> None:
         self.inspector_dock.show()

@@ -1,0 +1,203 @@
+"""The first minutes in the window: the default layout at 1280x800 with the run toolbar in sight
+and no panel scrolling sideways; the run shown finished before its folder is written; a reopened
+project's runs shown and exported from the Runs panel; runs of an unsaved project moved on save."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QDockWidget, QScrollArea
+
+from netstudio.ui.training import past_runs
+from netstudio.ui.window.main_window import MainWindow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def iris_project(tmp_path):
+    """The iris sample copied to a temporary folder (its runs must not land in samples/)."""
+    for name in ("iris.nsproj", "iris.csv"):
+        shutil.copy(REPO / "samples" / name, tmp_path / name)
+    return tmp_path / "iris.nsproj"
+
+
+def open_with_data(qtbot, window, path):
+    with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=60000):
+        assert window.open_project(path)
+    return window.workflow
+
+
+def train(qtbot, workflow, epochs=2):
+    workflow.training_panel.epochs.setValue(epochs)
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        assert workflow.start_training()
+
+
+def test_default_layout_at_1280x800_shows_the_run_toolbar_and_no_sideways_scrolling(qtbot, settings,
+                                                                                   iris_project):
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    workflow = open_with_data(qtbot, window, iris_project)
+    toolbar = workflow.run_toolbar
+    for action in (workflow.start, workflow.pause, workflow.stop):
+        button = toolbar.widgetForAction(action)
+        assert button is not None and button.isVisible(), action.text()
+        assert button.geometry().right() <= toolbar.width(), f"{action.text()} is cut off"
+    assert workflow.start.isEnabled() and toolbar.device.isVisible() and toolbar.progress.isVisible()
+    assert workflow.start.shortcut().toString() == "F5" and workflow.stop.shortcut().toString() == "Shift+F5"
+    central = window.centralWidget().width()
+    assert central >= max(window.palette_dock.width(), window.inspector_dock.width()), "the design is the widest"
+    docks = [d for d in window.findChildren(QDockWidget) if isinstance(d.widget(), QScrollArea)]
+    assert len(docks) >= 4
+    for dock in docks:  # tabbed docks are laid out once raised
+        dock.raise_()
+        QCoreApplication.processEvents()
+        bar = dock.widget().horizontalScrollBar()
+        assert not bar.isVisible(), f"{dock.objectName()} scrolls sideways by {bar.maximum()} px"
+
+
+def test_the_run_shows_finished_and_the_design_unlocks_before_its_folder_is_written(qtbot, window, iris_project):
+    workflow = open_with_data(qtbot, window, iris_project)
+    seen = []
+    workflow.controller.fit_ended.connect(lambda result: seen.append(
+        ("fit_ended", result.run_dir, window.stack_editor.view.isEnabled(), workflow.controller.is_saving,
+         workflow.stop.isEnabled(), workflow.start.isEnabled())))
+    workflow.controller.stage_changed.connect(lambda text: seen.append(("stage", text)))
+    workflow.controller.run_finished.connect(lambda result: seen.append(("finished", result.run_dir)))
+    train(qtbot, workflow, epochs=2)
+    ended = next(i for i, s in enumerate(seen) if s[0] == "fit_ended")
+    finished = next(i for i, s in enumerate(seen) if s[0] == "finished")
+    assert ("stage", "Preparing data…") in seen[:ended]
+    assert ended < seen.index(("stage", "Saving the run…")) < finished
+    assert seen[ended][1:] == (None, True, True, False, False), "unlocked, saving, nothing to stop, no new run yet"
+    assert seen[finished][1] and (Path(seen[finished][1]) / "model.pt2").is_file()
+    assert workflow.run_toolbar.state.text().startswith("Done in ")
+    assert "after 2 epochs" in workflow.run_toolbar.progress.format()
+    assert workflow.start.isEnabled() and not workflow.controller.is_running
+
+
+def test_a_reopened_project_shows_its_latest_run_and_exports_it_from_the_runs_panel(qtbot, window, iris_project,
+                                                                                     settings, monkeypatch):
+    workflow = open_with_data(qtbot, window, iris_project)
+    train(qtbot, workflow, epochs=2)
+    run_dir = Path(workflow.last_run_dir)
+    window.design.mark_saved()
+
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again, before_close_func=lambda w: w.design.mark_saved())
+    again.show()
+    reopened = again.workflow
+    with qtbot.waitSignal(reopened.past_runs.evaluator.succeeded, timeout=60000):
+        assert again.open_project(iris_project)
+    assert reopened.last_run_dir == str(run_dir) and reopened.export.isEnabled()
+    assert [row["epoch"] for row in reopened.loss_plot.epochs] == [1, 2]
+    assert reopened.evaluation.report is not None, "the run's evaluation is shown"
+    panel = reopened.runs_panel
+    assert [r.path for r in panel.selected_runs()] == [run_dir]
+    assert panel.export_button.isEnabled() and panel.predict_button.isEnabled()
+    assert not panel.continue_button.isEnabled(), "a run of an earlier session has no optimizer state here"
+    menu = panel.context_menu()
+    assert [a.text() for a in menu.actions() if not a.isSeparator()][:3] == ["Export…", "Continue…", "Predict…"]
+
+    shown = []
+    monkeypatch.setattr(past_runs, "run_modal", shown.append)
+    qtbot.mouseClick(panel.export_button, Qt.MouseButton.LeftButton)
+    dialog = shown[0]
+    qtbot.addWidget(dialog)
+    assert Path(dialog.run_dir) == run_dir
+    for i in range(dialog.formats.count()):
+        item = dialog.formats.item(i)
+        wanted = item.data(Qt.ItemDataRole.UserRole) == "safetensors"
+        item.setCheckState(Qt.CheckState.Checked if wanted else Qt.CheckState.Unchecked)
+    with qtbot.waitSignal(dialog.runner.idle, timeout=120000):
+        assert dialog.start()
+    written = {name: result for name, result, error in dialog.results if error is None}
+    assert set(written) == {"safetensors"} and Path(written["safetensors"].path).is_file()
+
+
+def test_runs_of_an_unsaved_project_move_beside_it_when_it_is_first_saved(qtbot, window, tmp_path):
+    workflow = window.workflow
+    with qtbot.waitSignal(workflow.data_panel.dataset_loaded, timeout=60000):
+        workflow.data_panel.use_synthetic("moons", 200, 0.1)
+    window.design.set_param(window.design.append_layer("Linear"), "out_features", 1)
+    qtbot.waitUntil(lambda: workflow.ready_reason() is None, timeout=10000)
+    train(qtbot, workflow, epochs=1)
+    scratch = Path(workflow.last_run_dir)
+    assert scratch.is_dir() and tmp_path / "moved" not in scratch.parents
+    (tmp_path / "moved").mkdir()
+    assert window._write(tmp_path / "moved" / "first.nsproj")  # what Save As does once a file is chosen
+    moved = tmp_path / "moved" / "runs" / scratch.name
+    assert (moved / "model.pt2").is_file() and not scratch.exists()
+    assert workflow.last_run_dir == str(moved) and workflow.export.isEnabled()
+    assert [r.path for r in workflow.runs_panel.model.runs] == [moved]
+
+
+def test_ctrl_z_in_the_inspector_undoes_the_committed_edit(qtbot, window):
+    window.design.append_layer("Linear")
+    window.stack_editor.select_layers([0])
+    spin = window.inspector.editors["out_features"].spin
+    before = window.design.stack[0].params["out_features"]
+    window.activateWindow()
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=5000)
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, "77")
+    qtbot.keyClick(spin, Qt.Key.Key_Return)  # committed: the design has it
+    assert window.design.stack[0].params["out_features"] == 77
+    qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.design.stack[0].params["out_features"] == before, "Ctrl+Z reached the design's undo"
+    assert spin.value() == before and spin.hasFocus()
+    qtbot.keyClick(spin, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.design.stack[0].params["out_features"] == 77, "Ctrl+Shift+Z redid it"
+
+
+def test_selecting_a_layer_brings_the_inspector_forward(qtbot, window):
+    window.workflow.training_dock.raise_()
+    QCoreApplication.processEvents()
+    assert window.inspector_dock.visibleRegion().isEmpty()
+    window.add_layer("ReLU")
+    QCoreApplication.processEvents()
+    assert not window.inspector_dock.visibleRegion().isEmpty(), "the inspector shows the new layer"
+
+
+def test_the_start_page_gets_from_a_sample_to_a_trained_run_in_two_clicks(qtbot, window):
+    window.show_start_page()
+    page = window.start_page
+    assert window.centre.currentWidget() is page
+    assert {"iris", "spiral"} <= set(page.samples) and "mlp-classifier" in page.templates
+    assert all(button.description() for button in (*page.samples.values(), *page.templates.values()))
+    assert not page.findChild(QScrollArea).horizontalScrollBar().isVisible()
+    with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=60000):
+        qtbot.mouseClick(page.samples["iris"], Qt.MouseButton.LeftButton)
+    assert window.centre.currentWidget() is window.stack_editor and window.project.path is None
+    assert window.project.data == {"source": "sample", "name": "iris"} and len(window.design.stack) == 3
+    workflow = window.workflow
+    workflow.training_panel.epochs.setValue(1)
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        qtbot.mouseClick(workflow.run_toolbar.widgetForAction(workflow.start), Qt.MouseButton.LeftButton)
+    assert workflow.last_run_dir and (Path(workflow.last_run_dir) / "model.pt2").is_file()
+    assert workflow.loss_plot.point_count() > 0
+
+
+def test_a_template_from_the_start_page_replaces_it_with_the_design(qtbot, window):
+    window.show_start_page()
+    qtbot.mouseClick(window.start_page.templates["mlp-classifier"], Qt.MouseButton.LeftButton)
+    assert window.centre.currentWidget() is window.stack_editor and len(window.design.stack) == 6
+
+
+def test_the_decision_boundary_view_is_the_datas_range_and_plots_have_no_negative_epochs(qtbot, window):
+    workflow = window.workflow
+    with qtbot.waitSignal(workflow.data_panel.dataset_loaded, timeout=60000):
+        workflow.data_panel.use_synthetic("moons", 200, 0.1)
+    evaluation = workflow.evaluation
+    (x0, x1), (y0, y1) = evaluation.boundary.getViewBox().viewRange()
+    grid = evaluation.grid
+    assert x0 == pytest.approx(grid.xs[0], abs=1e-3) and x1 == pytest.approx(grid.xs[-1], abs=1e-3)
+    assert y0 == pytest.approx(grid.ys[0], abs=1e-3) and y1 == pytest.approx(grid.ys[-1], abs=1e-3)
+    for plot in (workflow.loss_plot.loss_plot, workflow.loss_plot.metric_plot):
+        assert plot.getViewBox().state["limits"]["xLimits"][0] == 0
