@@ -176,7 +176,8 @@ def _train(args, distributed=None) -> int:
                               distributed=distributed)
     data = session.dataset
     where = f"{session.trainer.device}" + (f" × {distributed.describe()}" if distributed else "")
-    say(f"Training {project.name!r} on {where}: {data.n_train:,} training and {data.n_val:,} "
+    test = f", {data.n_test:,} test" if data.n_test else ""
+    say(f"Training {project.name!r} on {where}: {data.n_train:,} training{test} and {data.n_val:,} "
         f"validation samples, {data.task}" + (f" ({len(data.classes)} classes)" if data.classes else "")
         + f", {session.validation.total_parameters:,} parameters")
     notes = list(getattr(data.summary, "notes", [])) + (distributed.notes if distributed else [])
@@ -199,6 +200,9 @@ def _train(args, distributed=None) -> int:
         best = summary.best()
         extra = "  ".join(f"{k} {_fmt(v)}" for k, v in best.values.items())
         say(f"best epoch {summary.best_epoch}: val_loss {_fmt(best.val_loss)}  {extra}".rstrip())
+    if summary.test:
+        say(f"test ({data.n_test:,} samples, scored once): "
+            + "  ".join(f"{k} {_fmt(v)}" for k, v in summary.test.items()))
     if summary.status in ("stopped", "early_stopped"):
         say(summary.message)
     say(f"run saved to {folder}")

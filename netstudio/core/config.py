@@ -35,6 +35,8 @@ KINDS = ("int", "float", "bool", "choice", "text", "path", "names", "device", "c
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 #: Largest side of an image the data section may ask for.
 MAX_IMAGE_SIDE = 4096
+#: Largest share of the rows validation and test may hold out together.
+MAX_HELD_OUT = 0.9
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,9 @@ class DataConfig:
                         choices=TASK_LABELS)
     validation_split: float = setting(0.2, "Share of the rows held out for validation (stratified by class)",
                                       minimum=0.0, maximum=0.9)
+    test_split: float = setting(0.0, "Share of the rows held out for a final test, scored once after training and "
+                                     "never used to choose the weights (stratified by class)",
+                                minimum=0.0, maximum=0.5)
     normalize: bool = setting(True, "Subtract the training mean and divide by the standard deviation")
     seed: int = setting(0, "Seed of the train/validation split", minimum=0)
     path: str = setting(None, "The data file or image folder (relative to the project's folder)", kind="path",
@@ -320,6 +325,14 @@ class DataConfig:
                            deferred=True, sources=("synthetic",), message="must be an integer from 2 to 10")
     name: str = setting(None, "The bundled sample's name", required="is required for a bundled sample",
                         sources=("sample",))
+
+    @staticmethod
+    def cross_check(values: dict) -> tuple[str, str] | None:
+        """A rule between keys: ``(key, problem)``, or None."""
+        if values.get("validation_split", 0.0) + values.get("test_split", 0.0) > MAX_HELD_OUT + 1e-9:
+            return "test_split", (f"together with validation_split ({values['validation_split']:g}) it holds out "
+                                  f"more than {MAX_HELD_OUT:.0%} of the rows: lower one of them")
+        return None
 
 
 def data_defaults(source: str | None) -> dict:

@@ -78,6 +78,7 @@ def summary_doc(session, summary: FitSummary) -> dict:
         "classes": data.classes,
         "n_train": data.n_train,
         "n_val": data.n_val,
+        "n_test": data.n_test,
         "epochs_run": summary.epochs_run,
         "best_epoch": summary.best_epoch,
         "val_loss": _finite(best.val_loss) if best else None,
@@ -85,6 +86,8 @@ def summary_doc(session, summary: FitSummary) -> dict:
     metrics = METRIC_COLUMNS[data.task]
     for key in metrics:
         doc[key] = _finite(best.values.get(key)) if best else None
+    for key, value in summary.test.items():  # the test split's scores, when there is one
+        doc[key] = _finite(value)
     doc.update({
         "samples_per_second": summary.samples_per_second,
         "device": summary.device,

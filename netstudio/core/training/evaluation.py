@@ -98,8 +98,9 @@ def model_outputs(model, X: np.ndarray, output_transform: str) -> np.ndarray:
 
 
 def evaluate_model(model, dataset, output_transform: str, split: str = "val"):
-    """Evaluate *model* on the ``val`` (or ``train``) split of a prepared dataset."""
-    X, y = (dataset.X_val, dataset.y_val) if split == "val" else (dataset.X_train, dataset.y_train)
+    """Evaluate *model* on the ``val`` (or ``train``, ``test``) split of a prepared dataset."""
+    X, y = {"val": (dataset.X_val, dataset.y_val), "train": (dataset.X_train, dataset.y_train),
+            "test": (dataset.X_test, dataset.y_test)}[split]
     out = model_outputs(model, X, output_transform)
     if dataset.task == "regression":
         scale = lambda v: np.asarray(v, dtype=np.float64).reshape(-1) * dataset.target_std + dataset.target_mean  # noqa: E731

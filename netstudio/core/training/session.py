@@ -66,7 +66,8 @@ def apply_overrides(project: Project, *, data_path: str | Path | None = None, ep
             if source is None:
                 source = data.get("source") if data.get("source") in ("csv", "npz") else "csv"
         if data.get("source") != source:
-            data = {k: v for k, v in data.items() if k in ("target", "exclude", "task", "validation_split", "normalize", "seed")}
+            data = {k: v for k, v in data.items() if k in ("target", "exclude", "task", "validation_split", "test_split",
+                                                          "normalize", "seed")}
             data["source"] = source
         data["path"] = str(path)
         project.data = validate_data(data)

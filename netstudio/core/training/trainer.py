@@ -212,7 +212,8 @@ class Trainer:
         seconds = sum(m.seconds for m in self.history)
         summary = FitSummary(status, message, len(self.history), self.best_epoch, list(self.history),
                              samples / seconds if seconds else 0.0, str(self.device), parameters, self.plan.name,
-                             self.plan.output, train_seconds, self.dist.world_size)
+                             self.plan.output, train_seconds, self.dist.world_size,
+                             self._score_test() if status.ok else {})
         for cb in callbacks:
             cb.on_fit_end(summary)
         return summary
@@ -241,6 +242,20 @@ class Trainer:
                                                  f"epochs; restored the best weights (epoch {self.best_epoch})"), \
                     train_seconds
         return FitStatus.COMPLETED, "", train_seconds
+
+    def _score_test(self) -> dict:
+        """The final weights' scores on the test split (``test_loss``, ``test_accuracy``...), once."""
+        import torch
+
+        d = self.data
+        if not d.n_test:
+            return {}
+        ytype = torch.float32 if self.plan.target == "float" else torch.int64
+        y = torch.as_tensor(d.y_test).to(ytype)
+        y = (y.reshape(-1, 1) if self.plan.target == "float" else y.reshape(-1)).to(self.device)
+        X = torch.as_tensor(d.X_test, dtype=torch.float32).to(self.device)
+        values, loss = evaluate(self.model, X, y, self.loss_fn, self.plan, d)
+        return {"test_loss": loss, **{"test_" + k.removeprefix("val_"): v for k, v in values.items()}}
 
     def _failed(self, exc: Exception, first: int, callbacks: Sequence[Callback]):
         """An out-of-memory error on one process ends the fit as failed; anything else propagates

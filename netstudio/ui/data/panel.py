@@ -168,6 +168,7 @@ class DataPanel(QWidget):
         self.task = choice_box(s["task"])
         self.detected = QLabel()
         self.split = double_spin_box(s["validation_split"], 2, singleStep=0.05)
+        self.test_split = double_spin_box(s["test_split"], 2, singleStep=0.05)
         self.normalize = check_box(s["normalize"], "Standardise features")
         self.seed = spin_box(s["seed"])
         task_row = QHBoxLayout()
@@ -176,12 +177,14 @@ class DataPanel(QWidget):
         form = QFormLayout()
         form.addRow("Task", task_row)
         form.addRow("Validation split", self.split)
+        form.addRow("Test split", self.test_split)
         form.addRow("Split seed", self.seed)
         form.addRow("", self.normalize)
         self.options = QGroupBox("Preparation")
         self.options.setLayout(form)
         self.task.currentIndexChanged.connect(self._on_options_edited)
         self.split.valueChanged.connect(self._on_options_edited)
+        self.test_split.valueChanged.connect(self._on_options_edited)
         self.seed.valueChanged.connect(self._on_options_edited)
         self.normalize.toggled.connect(self._on_options_edited)
         return self.options
@@ -219,7 +222,7 @@ class DataPanel(QWidget):
         """Use a CSV/TSV/.npz file or an image folder as the project's data."""
         path = Path(path)
         source = "images" if path.is_dir() else ("npz" if path.suffix.lower() == ".npz" else "csv")
-        keep = {k: self.config[k] for k in ("validation_split", "normalize", "seed") if k in self.config}
+        keep = {k: self.config[k] for k in ("validation_split", "test_split", "normalize", "seed") if k in self.config}
         self._table_cache = None
         self._apply({"source": source, "path": str(path.absolute()), **keep})
 
@@ -227,7 +230,7 @@ class DataPanel(QWidget):
         self._apply({"source": "sample", "name": name})
 
     def use_synthetic(self, kind: str, samples: int, noise: float) -> None:
-        keep = {k: self.config[k] for k in ("validation_split", "seed") if k in self.config}
+        keep = {k: self.config[k] for k in ("validation_split", "test_split", "seed") if k in self.config}
         self._apply({"source": "synthetic", "kind": kind, "samples": samples, "noise": noise, **keep})
 
     def fill_sample_menu(self) -> None:
@@ -389,6 +392,7 @@ class DataPanel(QWidget):
             c = {**data_defaults(self.config.get("source")), **self.config}
             select(self.task, c["task"])
             self.split.setValue(c["validation_split"])
+            self.test_split.setValue(c["test_split"])
             self.seed.setValue(c["seed"])
             self.normalize.setChecked(c["normalize"])
             self.options.setEnabled(bool(self.config))
@@ -404,7 +408,7 @@ class DataPanel(QWidget):
         if self._filling or not self.config:
             return
         config = dict(self.config, task=self.task.currentData(), validation_split=self.split.value(),
-                      seed=self.seed.value(), normalize=self.normalize.isChecked())
+                      test_split=self.test_split.value(), seed=self.seed.value(), normalize=self.normalize.isChecked())
         if config != self.config:
             self._apply(config)
 

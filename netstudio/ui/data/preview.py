@@ -89,7 +89,8 @@ class DataPreview(QStackedWidget):
 def summary_html(data) -> str:
     """The dataset summary as simple HTML for the Summary tab."""
     s = data.summary
-    rows = [("Rows", f"{s.rows:,} ({data.n_train:,} training, {data.n_val:,} validation)"),
+    test = f", {data.n_test:,} test" if data.n_test else ""
+    rows = [("Rows", f"{s.rows:,} ({data.n_train:,} training, {data.n_val:,} validation{test})"),
             ("Features", f"{s.features:,}"), ("Input shape", "[" + ", ".join(map(str, data.input_shape)) + "]"),
             ("Task", data.task)]
     if s.class_counts:

@@ -326,6 +326,11 @@ class TrainingPanel(QWidget):
         best = f"best epoch {summary['best_epoch']}" if summary.get("best_epoch") else "no best epoch"
         if metric:
             best += f": {metric.replace('val_', 'validation ')} {summary[metric]:.4f}"
+        tested = next((k for k in ("test_accuracy", "test_r2") if summary.get(k) is not None), None)
+        if tested:  # the held-out test split, scored once at the end
+            best += f"; {tested.replace('test_', 'test ')} {summary[tested]:.4f} on {summary.get('n_test', 0):,} rows"
+            self.append_log(f"test split ({summary.get('n_test', 0):,} rows): {tested.replace('_', ' ')} "
+                            f"{summary[tested]:.4f}")
         self.status.setText(f"{words}. {best}.")
 
     def run_failed(self, message: str) -> None:

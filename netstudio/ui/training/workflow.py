@@ -186,7 +186,7 @@ class TrainingWorkflow(QObject):
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
         self.window.statusBar().showMessage(
-            f"Data ready: {dataset.n_train + dataset.n_val:,} rows, input {list(dataset.input_shape)}, {dataset.task}", 6000)
+            f"Data ready: {dataset.n_train + dataset.n_val + dataset.n_test:,} rows, input {list(dataset.input_shape)}, {dataset.task}", 6000)
         self._update_ready()
 
     @Slot(str)
