@@ -228,6 +228,11 @@ class TrainConfig:
     epochs: int = setting(30, "Passes over the training data", minimum=1, maximum=1_000_000)
     loss: str = setting("auto", "The loss function; Auto picks it from the task and the last layer",
                         choices=LOSS_LABELS)
+    class_weights: str | None = setting(None, "auto: weight each class in the loss inverse to its share of the "
+                                              "training rows, so rare classes count as much as common ones "
+                                              "(classification; null: every row counts the same)",
+                                        choices={"auto": "Inverse class frequency"}, nullable=True,
+                                        message="must be \"auto\" or null")
     device: str = setting("auto", "Where to train: auto (a CUDA GPU, then Apple's MPS, then the CPU), cpu, cuda, "
                                   "cuda:N or mps",
                           kind="device", message="must be auto, cpu, cuda, cuda:N or mps")

@@ -65,8 +65,7 @@ def main() -> None:
 
     raw, y = load_data(exported, inputs, meta, data, args.data)
     classification = meta["task"] != "regression"
-    train, val = split_indices(len(y), y if classification else None,
-                               float(data.get("validation_split", 0.2)), int(data.get("seed", 0)))
+    train, val = split_rows(len(y), y if classification else None, data)
     from safetensors.torch import load_file, save_file
 
     preprocess, x = prepared(exported, load_file(str(HERE / "weights.safetensors")), raw)
@@ -218,6 +217,41 @@ def split_indices(n: int, labels: np.ndarray | None, fraction: float, seed: int)
     return np.flatnonzero(mask).astype(np.int64), np.sort(val).astype(np.int64)
 
 
+def split_rows(n: int, labels: np.ndarray | None, data: dict):
+    """NetStudio's training and validation rows: test_split rows held out first, then the
+    validation_split of all the rows taken from the rest (the test rows are not used here)."""
+    validation, test = float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.0))
+    seed = int(data.get("seed", 0))
+    if test <= 0:
+        return split_indices(n, labels, validation, seed)
+    rest, _ = split_indices(n, labels, test, seed)
+    train, val = split_indices(len(rest), None if labels is None else labels[rest],
+                               min(validation / (1.0 - test), 1.0), seed + 1)
+    return rest[train], rest[val]
+
+
+def make_loss(meta: dict, training: dict, y_train: torch.Tensor, device):
+    """The loss; with class_weights "auto", each class weighted N / (K * n_c) over the training
+    rows, the loss being the weighted mean over a batch (as CrossEntropyLoss(weight=...))."""
+    name = meta["loss"]
+    if training.get("class_weights") != "auto" or meta["task"] == "regression":
+        return LOSSES[name]()
+    k = len(meta["classes"])
+    counts = np.bincount(y_train.reshape(-1).long().cpu().numpy(), minlength=k)[:k]
+    weights = np.ones(k, dtype=np.float64)
+    weights[counts > 0] = counts.sum() / (k * counts[counts > 0])
+    weight = torch.as_tensor(weights.astype(np.float32), device=device)
+    if name in ("cross_entropy", "nll"):
+        return LOSSES[name](weight=weight)
+    base = LOSSES[name](reduction="none")
+
+    def weighted(output, target):
+        w = weight[target.long()]
+        return (base(output, target) * w).sum() / w.sum()
+
+    return weighted
+
+
 def targets(y: np.ndarray, meta: dict) -> torch.Tensor:
     """What the loss expects: class indices, a float column [N, 1], or standardised values."""
     if meta["task"] == "regression":
@@ -236,7 +270,7 @@ def fit(net, X, y, Xv, yv, meta, training, epochs, device, rank, world, say) -> 
     seed, batch = int(training["seed"]), int(training["batch_size"])
     torch.manual_seed(seed + rank)
     generator = torch.Generator().manual_seed(seed)
-    loss_fn = LOSSES[meta["loss"]]()
+    loss_fn = make_loss(meta, training, y, device)
     optimizer = make_optimizer(net, training)
     n = X.shape[0]
     shard = math.ceil(n / world)

@@ -18,7 +18,7 @@ from netstudio.core.config import TrainConfig, validate_data
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.losses import check_training
-from netstudio.core.design.validation import Validation
+from netstudio.core.design.validation import Issue, Validation
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import Project
 from netstudio.core.training.states import Callback, FitSummary
@@ -84,7 +84,11 @@ def apply_overrides(project: Project, *, data_path: str | Path | None = None, ep
 def check_design(project: Project, dataset: Dataset, config: TrainConfig) -> Validation:
     """The design validated against the data and the loss; errors are in the returned value."""
     validation = project.stack.validate(dataset.input_shape, dataset.output_width, batch_size=config.batch_size)
-    return check_training(validation, project.stack, dataset.task, dataset.classes, config.loss)
+    validation = check_training(validation, project.stack, dataset.task, dataset.classes, config.loss)
+    if config.class_weights is not None and not dataset.is_classification:
+        validation.issues.append(Issue("error", "training.class_weights: weights classes, but the task is "
+                                                f"{dataset.task}: set it to null"))
+    return validation
 
 
 def prepare_session(project: Project, *, dataset: Dataset | None = None,

@@ -27,8 +27,9 @@ from typing import Any
 
 from netstudio.core.config import TrainConfig
 from netstudio.core.data.dataset import Dataset
-from netstudio.core.design.losses import LossPlan, make_loss, plan_loss
+from netstudio.core.design.losses import LossPlan, plan_loss
 from netstudio.core.errors import ConfigError, TrainingError
+from netstudio.core.training.class_weights import training_loss
 from netstudio.core.training.distributed import SINGLE_PROCESS
 from netstudio.core.training.failures import (
     first_bad_loss,
@@ -89,6 +90,7 @@ class Trainer:
         self._since_best = 0
         self._diverged_on: int | None = None
         self._training_model = None
+        self.class_weights = None  # per class, when training.class_weights is "auto"
 
     # -- control (thread-safe) -------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -182,7 +184,7 @@ class Trainer:
             "Xv": torch.as_tensor(d.X_val, dtype=torch.float32).to(dev),
             "yv": target(d.y_val).to(dev),
         }
-        self.loss_fn = make_loss(self.plan)
+        self.loss_fn, self.class_weights = training_loss(self.plan, self.config, self.data, dev)
 
     def _steps_per_epoch(self) -> int:
         n = self.dist.shard_size(self.data.n_train)

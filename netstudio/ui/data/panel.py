@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from netstudio.core.config import DataConfig, data_defaults, settings, validate_data
 from netstudio.core.data.preview import LoadedData, load_for_panel
 from netstudio.core.errors import NetStudioError
-from netstudio.ui.data.preview import DataPreview, summary_html
+from netstudio.ui.data.preview import CLASS_WEIGHTS_LINK, DataPreview, summary_html
 from netstudio.ui.tasks import TaskRunner
 from netstudio.ui.widgets import check_box, choice_box, double_spin_box, select, spin_box
 
@@ -55,8 +55,11 @@ class DataPanel(QWidget):
     dataset_failed(str)
         The last load failed with this one-line message (the previous dataset is dropped).
     loading_changed(bool)
+    class_weights_requested()
+        The user took the imbalance warning's fix: weight the classes in the loss.
     """
 
+    class_weights_requested = Signal()
     data_config_changed = Signal(object)
     dataset_loaded = Signal(object)
     dataset_failed = Signal(str)
@@ -156,6 +159,8 @@ class DataPanel(QWidget):
         self.roles.verticalHeader().hide()
         self.summary = QTextBrowser()
         self.summary.setObjectName("dataSummary")
+        self.summary.setOpenLinks(False)
+        self.summary.anchorClicked.connect(self._on_summary_link)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.roles, "Columns")
@@ -352,6 +357,10 @@ class DataPanel(QWidget):
         self.preview.show_loaded(loaded)
         self._fill_roles(loaded)
         self.summary.setHtml(summary_html(data))
+
+    def _on_summary_link(self, url) -> None:
+        if url.toString() == CLASS_WEIGHTS_LINK:
+            self.class_weights_requested.emit()
 
     def _fill_roles(self, loaded: LoadedData) -> None:
         self._filling = True

@@ -139,6 +139,7 @@ class TrainingWorkflow(QObject):
         d.dataset_loaded.connect(self._on_dataset_loaded)
         d.dataset_failed.connect(self._on_dataset_failed)
         d.loading_changed.connect(lambda _l: self._update_ready())
+        d.class_weights_requested.connect(lambda: t.use_class_weights(True))
         t.config_changed.connect(self._on_training_config_changed)
         t.start_requested.connect(self.start_training)
         t.stop_requested.connect(c.stop)
