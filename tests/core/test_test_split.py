@@ -97,10 +97,11 @@ def test_the_test_split_never_steers_training_and_is_scored_once(tmp_path):
     _, other = train(flipped)
     assert [m.train_loss for m in summary.history] == [m.train_loss for m in other.history]
     assert summary.best_epoch == other.best_epoch
-    assert set(summary.test) == {"test_loss", "test_accuracy"}
+    assert set(summary.test) == {"test_loss", "test_accuracy", "test_auc"}
     report = evaluate_model(model, data, summary.output_transform, split="test")
     assert summary.test["test_accuracy"] == pytest.approx(report.accuracy)
     assert other.test["test_accuracy"] == pytest.approx(1 - report.accuracy)
+    assert other.test["test_auc"] == pytest.approx(1 - summary.test["test_auc"])
     assert all("test" not in key for m in summary.history for key in m.values)
 
 

@@ -33,7 +33,7 @@ from netstudio.core.fileio import atomic_folder, atomic_write_text
 from netstudio.core.strings import slug
 from netstudio.core.training.states import EpochMetrics, FitSummary
 
-METRIC_COLUMNS = {"binary": ["val_accuracy"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
+METRIC_COLUMNS = {"binary": ["val_accuracy", "val_auc"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
 TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]
 RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json")
 

@@ -47,6 +47,23 @@ class ClassificationReport:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(totals > 0, self.matrix / np.maximum(totals, 1), 0.0)
 
+    def curves(self) -> list:
+        """ROC and PR curves (:class:`netstudio.core.training.curves.Curve`): class 1's for two
+        classes, one per class (against the rest) for more."""
+        from netstudio.core.training.curves import one_vs_rest
+
+        return one_vs_rest(self.true, self.probabilities, self.classes)
+
+    def at_threshold(self, threshold: float) -> ClassificationReport:
+        """This report of a binary task with class 1 predicted when its probability is at least
+        *threshold* (0.5 is the usual argmax)."""
+        predicted = (self.probabilities[:, 1] >= threshold).astype(np.int64)
+        matrix = confusion_matrix(self.true, predicted, 2)
+        scores = per_class_scores(matrix)
+        accuracy = float((self.true == predicted).mean()) if len(self.true) else 0.0
+        return ClassificationReport(self.classes, self.true, predicted, self.probabilities, matrix,
+                                    scores["precision"], scores["recall"], scores["f1"], scores["support"], accuracy)
+
     def cell_samples(self, true_class: int, predicted_class: int) -> np.ndarray:
         """Indices (into the evaluated split) of the samples in one confusion-matrix cell."""
         return np.flatnonzero((self.true == true_class) & (self.predicted == predicted_class))

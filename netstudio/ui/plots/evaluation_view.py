@@ -4,7 +4,9 @@ Classification: a confusion matrix heatmap (counts or row-normalised) with per-c
 recall and F1 and the overall accuracy; clicking a cell lists its samples (their values, or
 thumbnails for images). Regression: predicted against true with the identity line, a residual
 histogram, R², MAE and RMSE. Two-feature classification: the decision boundary, the predicted
-probability field under the points, refreshed while training runs.
+probability field under the points, refreshed while training runs. Classification also gets ROC
+and precision–recall curves with their areas (class 1's for a binary task, with a threshold slider
+that re-draws the confusion matrix; one per class against the rest for more classes).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QSlider,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -97,6 +100,7 @@ class EvaluationView(QWidget):
         self.dataset = None
         self.report = None
         self.grid = None
+        self.curves: list = []
         self._build()
         self.set_dataset(None)
 
@@ -108,6 +112,7 @@ class EvaluationView(QWidget):
         self.tabs.addTab(self._build_classification(), "Confusion Matrix")
         self.tabs.addTab(self._build_regression(), "Regression")
         self.tabs.addTab(self._build_boundary(), "Decision Boundary")
+        self.tabs.addTab(self._build_curves(), "ROC / PR")
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.tabs)
@@ -126,7 +131,7 @@ class EvaluationView(QWidget):
         self.confusion.clicked.connect(self._on_cell_clicked)
         self.normalize = QCheckBox("Row percentages")
         self.normalize.setToolTip("Show each true class's row as shares of that class (recall on the diagonal)")
-        self.normalize.toggled.connect(lambda on: self.confusion_model.set_report(self.report, on))
+        self.normalize.toggled.connect(lambda on: self.confusion_model.set_report(self.confusion_model.report, on))
         self.accuracy = QLabel()
         self.scores = QTableWidget(0, 4)
         self.scores.setHorizontalHeaderLabels(["Precision", "Recall", "F1", "Samples"])
@@ -190,6 +195,50 @@ class EvaluationView(QWidget):
         self.boundary_points: list = []
         return self.boundary
 
+    def _build_curves(self) -> QWidget:
+        """ROC and precision–recall curves with their areas; a threshold slider for binary tasks."""
+        self.roc = pg.PlotWidget()
+        self.roc.setObjectName("rocCurve")
+        self.roc.setLabel("bottom", "false positive rate")
+        self.roc.setLabel("left", "true positive rate")
+        self.pr = pg.PlotWidget()
+        self.pr.setObjectName("prCurve")
+        self.pr.setLabel("bottom", "recall")
+        self.pr.setLabel("left", "precision")
+        for plot in (self.roc, self.pr):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setXRange(0, 1, padding=0.02)
+            plot.setYRange(0, 1, padding=0.02)
+            plot.addLegend(offset=(-10, -10) if plot is self.roc else (-10, 10))
+        self.curve_areas = QLabel()
+        self.curve_areas.setWordWrap(True)
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setObjectName("thresholdSlider")
+        self.threshold.setRange(1, 99)
+        self.threshold.setValue(50)
+        self.threshold.setToolTip("Predict the positive class when its probability is at least this; the "
+                                  "confusion matrix and the scores follow (0.50 is the usual choice)")
+        self.threshold_label = QLabel()
+        self.threshold_counts = QLabel()
+        self.threshold.valueChanged.connect(self._on_threshold)
+        self.threshold_row = QWidget()
+        row = QHBoxLayout(self.threshold_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Threshold"))
+        row.addWidget(self.threshold, 1)
+        row.addWidget(self.threshold_label)
+        row.addWidget(self.threshold_counts)
+        self.threshold_marks: list = []
+        plots = QSplitter()
+        plots.addWidget(self.roc)
+        plots.addWidget(self.pr)
+        self.curves_page = QWidget()
+        layout = QVBoxLayout(self.curves_page)
+        layout.addWidget(self.curve_areas)
+        layout.addWidget(self.threshold_row)
+        layout.addWidget(plots, 1)
+        return self.curves_page
+
     # -- data --------------------------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:
         """Prepare for a dataset's reports (which tabs apply, the boundary grid and points)."""
@@ -208,6 +257,15 @@ class EvaluationView(QWidget):
         self.tabs.setTabEnabled(1, dataset is not None and not classification)
         boundary = dataset is not None and supports_boundary(dataset)
         self.tabs.setTabEnabled(2, boundary)
+        self.tabs.setTabEnabled(3, classification)
+        self.threshold_row.setVisible(classification and len(dataset.classes) == 2)
+        self.threshold.blockSignals(True)
+        self.threshold.setValue(50)
+        self.threshold.blockSignals(False)
+        self.roc.clear()
+        self.pr.clear()
+        self.curve_areas.clear()
+        self.threshold_marks, self.curves = [], []
         self.field_image.clear()
         for item in self.boundary_points:
             self.boundary.removeItem(item)
@@ -241,8 +299,17 @@ class EvaluationView(QWidget):
             self._show_regression(report)
 
     def _show_classification(self, report) -> None:
+        self._show_curves(report)
+        if len(report.classes) == 2 and self.threshold.value() != 50:
+            self._show_scores(report.at_threshold(self.threshold.value() / 100))
+        else:
+            self._show_scores(report)
+
+    def _show_scores(self, report) -> None:
+        """The confusion matrix, accuracy and per-class scores of *report* (perhaps re-thresholded)."""
         self.confusion_model.set_report(report)
-        self.accuracy.setText(f"<b>Accuracy {report.accuracy:.2%}</b> on {len(report.true):,} validation samples")
+        at = f" at threshold {self.threshold.value() / 100:.2f}" if len(report.classes) == 2 else ""
+        self.accuracy.setText(f"<b>Accuracy {report.accuracy:.2%}</b> on {len(report.true):,} validation samples{at}")
         self.scores.setRowCount(len(report.classes))
         self.scores.setVerticalHeaderLabels(report.classes)
         for row in range(len(report.classes)):
@@ -252,6 +319,54 @@ class EvaluationView(QWidget):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.scores.setItem(row, col, item)
+
+    def _show_curves(self, report) -> None:
+        """Draw the ROC and PR curves of a classification report, with their areas in the legend."""
+        self.roc.clear()
+        self.pr.clear()
+        for plot in (self.roc, self.pr):
+            if plot.plotItem.legend is not None:
+                plot.plotItem.legend.clear()
+        self.roc.plot([0, 1], [0, 1], pen=pg.mkPen(150, 150, 150, width=1, style=Qt.PenStyle.DashLine))
+        self.curves = report.curves()
+        areas = []
+        for curve in self.curves:
+            color = class_color(report.classes.index(curve.name))
+            auc = "–" if curve.auc is None else f"{curve.auc:.3f}"
+            ap = "–" if curve.average_precision is None else f"{curve.average_precision:.3f}"
+            self.roc.plot(curve.fpr, curve.tpr, pen=pg.mkPen(color, width=2), name=f"{curve.name} (AUC {auc})")
+            self.pr.plot(curve.recall, curve.precision, pen=pg.mkPen(color, width=2), name=f"{curve.name} (AP {ap})")
+            areas.append(f"<b>{curve.name}</b>: ROC AUC {auc}, average precision {ap}")
+        what = ("positive class " if len(self.curves) == 1 else "each class against the rest: ")
+        self.curve_areas.setText(f"On {len(report.true):,} validation samples, {what}" + "; ".join(areas))
+        self.threshold_marks = []
+        if len(self.curves) == 1:
+            for plot in (self.roc, self.pr):
+                mark = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen(255, 200, 0, width=2))
+                plot.addItem(mark)
+                self.threshold_marks.append(mark)
+            self._mark_threshold()
+
+    def _on_threshold(self, value: int) -> None:
+        self.threshold_label.setText(f"{value / 100:.2f}")
+        if self.report is None or not hasattr(self.report, "matrix") or len(self.report.classes) != 2:
+            return
+        self._show_scores(self.report.at_threshold(value / 100))
+        self._mark_threshold()
+
+    def _mark_threshold(self) -> None:
+        """Circle the point of each curve at the slider's threshold; show the counts there."""
+        t = self.threshold.value() / 100
+        self.threshold_label.setText(f"{t:.2f}")
+        if not self.threshold_marks or self.report is None:
+            return
+        curve = self.curves[0]
+        i = int(np.flatnonzero(curve.roc_thresholds >= t)[-1])  # the last point still predicting at >= t
+        j = int(np.flatnonzero(curve.pr_thresholds >= t)[-1])
+        self.threshold_marks[0].setData([curve.fpr[i]], [curve.tpr[i]])
+        self.threshold_marks[1].setData([curve.recall[j]], [curve.precision[j]])
+        (tn, fp), (fn, tp) = self.report.at_threshold(t).matrix.tolist()
+        self.threshold_counts.setText(f"TP {tp:,}  FP {fp:,}  FN {fn:,}  TN {tn:,}")
 
     def _show_regression(self, report) -> None:
         self.regression_scores.setText(f"<b>R² {report.r2:.4f}</b> &nbsp; MAE {report.mae:.4g} &nbsp; "
@@ -297,7 +412,7 @@ class EvaluationView(QWidget):
         from netstudio.core.data.preview import raw_features
         from netstudio.core.training.evaluation import sample_images
 
-        report, data = self.report, self.dataset
+        report, data = self.confusion_model.report, self.dataset  # at the slider's threshold
         rows = report.cell_samples(true_class, predicted_class)
         shown = rows[:MAX_SAMPLES]
         more = f" (first {MAX_SAMPLES} shown)" if len(rows) > MAX_SAMPLES else ""

@@ -355,7 +355,7 @@ class TrainingPanel(QWidget):
 def format_epoch_row(metrics: EpochMetrics) -> str:
     """One line of the log for a finished epoch."""
     parts = [f"epoch {metrics.epoch:>4}", f"loss {_fmt(metrics.train_loss)}", f"val {_fmt(metrics.val_loss)}"]
-    for key in ("val_accuracy", "val_r2", "val_mae"):
+    for key in ("val_accuracy", "val_auc", "val_r2", "val_mae"):
         if metrics.values.get(key) is not None:
             parts.append(f"{key[4:]} {_fmt(metrics.values[key])}")
     parts.append(f"{metrics.samples_per_second:,.0f}/s")

@@ -35,7 +35,7 @@ RUN_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#
                                    "#e84393", "#2d3436", "#00b894")]
 COLUMNS = ["Started", "Layers", "Parameters", "Optimizer", "Learning rate", "Best", "Test", "Epochs", "Duration", "Status"]
 CURVES = {"val_loss": "validation loss", "train_loss": "training loss", "val_accuracy": "validation accuracy",
-          "val_r2": "validation R²"}
+          "val_auc": "validation ROC AUC", "val_r2": "validation R²"}
 
 
 def run_color(name: str) -> QColor:
