@@ -170,9 +170,9 @@ def setting(default: Any, help: str, *, kind: str | None = None, **rules: Any):
     return field(default=value, metadata={"setting": spec})
 
 
-def subsection(section: type, help: str, *, message: str):
+def subsection(section: type, help: str, *, message: str, **rules: Any):
     """A field holding a nested section (a dataclass of settings) with its defaults."""
-    spec = Setting("section", None, help, section=section, message=message)
+    spec = Setting("section", None, help, section=section, message=message, **rules)
     return field(default_factory=section, metadata={"setting": spec})
 
 
@@ -186,7 +186,7 @@ def defaults(section: type) -> dict:
     """A fresh dict of the defaults of *section*'s keys (nested sections as dicts), in file order."""
     out = {}
     for name, spec in settings(section).items():
-        if spec.kind == "section":
+        if spec.kind == "section" and spec.fill:
             out[name] = defaults(spec.section)
         elif spec.required is None and spec.fill:
             out[name] = copy.deepcopy(spec.default)
@@ -297,6 +297,22 @@ def _image_size(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Augment:
+    """``data.augment``: random changes to each training batch of images (never validation or test)."""
+
+    hflip: bool = setting(False, "Flip half the images left to right")
+    vflip: bool = setting(False, "Flip half the images upside down")
+    rotate: float = setting(0.0, "Rotate each image by a random angle up to this many degrees either way",
+                            minimum=0.0, maximum=180.0)
+    shift: float = setting(0.0, "Move each image by up to this many pixels in each direction", minimum=0.0,
+                           maximum=MAX_IMAGE_SIDE)
+    brightness: float = setting(0.0, "Scale each image's pixels by a random factor within 1 ± this", minimum=0.0,
+                                maximum=1.0)
+    contrast: float = setting(0.0, "Stretch or flatten each image around its mean by a factor within 1 ± this",
+                              minimum=0.0, maximum=1.0)
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """The ``data`` section: where the dataset is and how to prepare it (keys by source)."""
 
@@ -330,6 +346,9 @@ class DataConfig:
                            deferred=True, sources=("synthetic",), message="must be an integer from 2 to 10")
     name: str = setting(None, "The bundled sample's name", required="is required for a bundled sample",
                         sources=("sample",))
+    augment: Augment = subsection(Augment, "Random flips, rotations, shifts, brightness and contrast of the "
+                                           "training images", message="must be an object of augment settings",
+                                  sources=("images", "sample"), fill=False)
 
     @staticmethod
     def cross_check(values: dict) -> tuple[str, str] | None:
@@ -342,7 +361,8 @@ class DataConfig:
 
 def data_defaults(source: str | None) -> dict:
     """The default of every key *source* reads (what a loader takes for a key a section lacks)."""
-    return {name: copy.deepcopy(spec.default) for name, spec in settings(DataConfig).items()
+    return {name: defaults(spec.section) if spec.kind == "section" else copy.deepcopy(spec.default)
+            for name, spec in settings(DataConfig).items()
             if spec.applies_to(source) and spec.required is None and name != "source"}
 
 
@@ -387,6 +407,8 @@ def _check(section: type, values: dict, prefix: str, source: str | None = None) 
     if broken:
         _fail(f"{prefix}.{broken[0]}", broken[1])
     for key, spec in nested:
+        if key not in values and not spec.fill:  # an optional section: checked when given
+            continue
         inner = values.get(key)
         if inner is None:
             inner = {}

@@ -74,6 +74,10 @@ def main() -> None:
     seed = int(training["seed"])
     torch.manual_seed(seed)
     net = exported.Net().to(device)  # the same initial weights as the NetStudio run
+    augment = data.get("augment") or {}
+    if any(augment.get(k) for k in ("hflip", "vflip", "rotate", "shift", "brightness", "contrast")):
+        say("note: this script does not apply data.augment; NetStudio's run augmented the "
+            "training images, so the losses here will differ from it")
     say(f"training {meta.get('name')!r} on {device} ({world} process{'es' if world > 1 else ''}): "
         f"{len(train)} training and {len(val)} validation samples, {epochs} epochs")
     best = fit(net, x[train].to(device), target[train].to(device), x[val].to(device),

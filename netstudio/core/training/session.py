@@ -21,6 +21,7 @@ from netstudio.core.design.losses import check_training
 from netstudio.core.design.validation import Issue, Validation
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import Project
+from netstudio.core.training.augment import is_active
 from netstudio.core.training.states import Callback, FitSummary
 from netstudio.core.training.trainer import Trainer
 
@@ -88,6 +89,9 @@ def check_design(project: Project, dataset: Dataset, config: TrainConfig) -> Val
     if config.class_weights is not None and not dataset.is_classification:
         validation.issues.append(Issue("error", "training.class_weights: weights classes, but the task is "
                                                 f"{dataset.task}: set it to null"))
+    if is_active(project.data.get("augment")) and len(dataset.input_shape) != 3:
+        validation.issues.append(Issue("error", "data.augment: changes images, but this data is not images: "
+                                                "remove it"))
     return validation
 
 
@@ -132,4 +136,5 @@ def prepare_session(project: Project, *, dataset: Dataset | None = None,
     device = distributed.join(config.device) if distributed is not None else resolve_device(config.device)
     model = build_model(project.stack, dataset.input_shape, dataset.output_width, seed=config.seed,
                         validation=validation)
-    return TrainingSession(project, dataset, validation, config, model, Trainer(config, device, distributed))
+    trainer = Trainer(config, device, distributed, augment=project.data.get("augment"))
+    return TrainingSession(project, dataset, validation, config, model, trainer)

@@ -29,6 +29,7 @@ from netstudio.core.config import TrainConfig
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.design.losses import LossPlan, plan_loss
 from netstudio.core.errors import ConfigError, TrainingError
+from netstudio.core.training.augment import make_augmenter
 from netstudio.core.training.class_weights import training_loss
 from netstudio.core.training.distributed import SINGLE_PROCESS
 from netstudio.core.training.failures import (
@@ -69,8 +70,9 @@ class Trainer:
         This process's place in a torchrun job (already joined, ``device`` is its device).
     """
 
-    def __init__(self, config: TrainConfig, device=None, distributed=None):
+    def __init__(self, config: TrainConfig, device=None, distributed=None, augment: dict | None = None):
         self.config = config
+        self.augment = augment  # data.augment: applied to training batches of images only
         self._device = device
         self.dist = distributed if distributed is not None else SINGLE_PROCESS
         self._stop = threading.Event()
@@ -91,6 +93,7 @@ class Trainer:
         self._diverged_on: int | None = None
         self._training_model = None
         self.class_weights = None  # per class, when training.class_weights is "auto"
+        self.augmenter = None
 
     # -- control (thread-safe) -------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -185,6 +188,8 @@ class Trainer:
             "yv": target(d.y_val).to(dev),
         }
         self.loss_fn, self.class_weights = training_loss(self.plan, self.config, self.data, dev)
+        # Its own generator, so augmenting leaves the batch order and initial weights unchanged.
+        self.augmenter = make_augmenter(self.augment, d, dev, self.config.seed + 7919 * (self.dist.rank + 1))
 
     def _steps_per_epoch(self) -> int:
         n = self.dist.shard_size(self.data.n_train)
@@ -295,6 +300,7 @@ class Trainer:
         batch_hooks = [cb for cb in callbacks if _overrides(cb, "on_batch_end")]
         onecycle = cfg.scheduler == "onecycle"
         clip = cfg.gradient_clip
+        augmenter = self.augmenter
         stop, unpaused = self._stop, self._unpaused
         perm = self.dist.shard(torch.randperm(X.shape[0], generator=self._generator)).to(self.device)
         n = perm.shape[0]
@@ -307,6 +313,8 @@ class Trainer:
         for step in range(steps):
             lo = step * bs
             xb, yb = Xp[lo:lo + bs], yp[lo:lo + bs]
+            if augmenter is not None:
+                xb = augmenter(xb)
             loss = loss_fn(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
