@@ -26,3 +26,25 @@ def test_the_imbalance_warning_offers_class_weights(qtbot, window, tmp_path):
     assert workflow.training_panel.balance.isChecked()
     assert workflow.training_panel.config()["class_weights"] == "auto"
     assert window.project.training["class_weights"] == "auto"
+
+
+def test_augmentation_settings_and_their_preview_grid(qtbot, window, repo, tmp_path):
+    from netstudio.ui.data.panel import AUGMENT_DRAWS, AUGMENT_ROWS
+
+    panel = window.workflow.data_panel
+    with qtbot.waitSignal(panel.dataset_loaded, timeout=60000):
+        panel.open_path(repo / "samples" / "shapes")
+    assert not panel.augment_box.isHidden()
+    assert panel.tabs.isTabVisible(panel.tabs.indexOf(panel.augmented)) and panel.augmented.count() == 1
+    loaded = panel.loaded
+    panel.rotate.setValue(20)
+    panel.hflip.setChecked(True)
+    assert window.project.data["augment"] == {"hflip": True, "vflip": False, "rotate": 20.0, "shift": 0.0,
+                                              "brightness": 0.0, "contrast": 0.0}
+    assert panel.loaded is loaded and not panel.is_loading  # the dataset stays: augmenting changes batches only
+    assert panel.augmented.count() == AUGMENT_ROWS * (1 + AUGMENT_DRAWS)
+    assert panel.augmented.item(0).text() == "1: original" and panel.augmented.item(1).text() == "1: draw 1"
+    with qtbot.waitSignal(panel.dataset_loaded, timeout=60000):
+        panel.open_path(imbalanced_csv(tmp_path))
+    assert panel.augment_box.isHidden() and not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.augmented))
+

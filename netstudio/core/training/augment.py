@@ -95,9 +95,10 @@ def make_augmenter(augment: dict | None, dataset, device, seed: int) -> Augmente
     return Augmenter(augment, dataset.preprocessor, device, seed)
 
 
-def preview(dataset, augment: dict, count: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``(originals, augmented)``: *count* training images as 8-bit pixels ``[N, C, H, W]``, and the
-    same images through the augmenter (the Data panel's preview grid)."""
+def preview(dataset, augment: dict, count: int = 16, seed: int = 0, draw: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``(originals, augmented)``: *count* training images (chosen by *seed*) as 8-bit pixels
+    ``[N, C, H, W]``, and the same images through the augmenter (the Data panel's preview grid);
+    each *draw* number gives other random changes of the same images."""
     import torch
 
     from netstudio.core.training.evaluation import sample_images
@@ -105,7 +106,7 @@ def preview(dataset, augment: dict, count: int = 16, seed: int = 0) -> tuple[np.
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(dataset.n_train, size=min(count, dataset.n_train), replace=False))
     X = dataset.X_train[rows]
-    augmenter = Augmenter(augment, dataset.preprocessor, "cpu", seed)
+    augmenter = Augmenter(augment, dataset.preprocessor, "cpu", seed * 1000 + draw)
     with torch.no_grad():
         changed = augmenter(torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32)).numpy()
     return sample_images(dataset, X), sample_images(dataset, changed)

@@ -11,7 +11,8 @@ import copy
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -32,14 +35,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from netstudio.core.config import DataConfig, data_defaults, settings, validate_data
+from netstudio.core.config import Augment, DataConfig, data_defaults, settings, validate_data
 from netstudio.core.data.preview import LoadedData, load_for_panel
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.data.preview import CLASS_WEIGHTS_LINK, DataPreview, summary_html
 from netstudio.ui.tasks import TaskRunner
-from netstudio.ui.widgets import check_box, choice_box, double_spin_box, select, spin_box
+from netstudio.ui.widgets import (
+    check_box,
+    choice_box,
+    double_spin_box,
+    pixels_to_qimage,
+    select,
+    spin_box,
+)
 
 ROLES = ("feature", "target", "exclude")
+#: The Augmented tab: training images shown, augmented draws of each, thumbnail side in pixels.
+AUGMENT_ROWS, AUGMENT_DRAWS, AUGMENT_THUMBNAIL = 6, 3, 64
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.tab *.psv *.npz *.csv.gz *.tsv.gz);;All files (*)"
 
 
@@ -96,6 +108,7 @@ class DataPanel(QWidget):
         layout.addWidget(self._build_loading_row())
         layout.addWidget(self._build_tabs(), 1)
         layout.addWidget(self._build_options())
+        layout.addWidget(self._build_augment())
 
     def _build_sources(self) -> QHBoxLayout:
         """Open File…, Open Image Folder…, Samples."""
@@ -165,7 +178,46 @@ class DataPanel(QWidget):
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.roles, "Columns")
         self.tabs.addTab(self.summary, "Summary")
+        self.augmented = QListWidget()
+        self.augmented.setObjectName("augmentedPreview")
+        self.augmented.setViewMode(QListWidget.ViewMode.IconMode)
+        self.augmented.setIconSize(QSize(AUGMENT_THUMBNAIL, AUGMENT_THUMBNAIL))
+        self.augmented.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.augmented.setMovement(QListWidget.Movement.Static)
+        self.augmented.setSpacing(4)
+        self.augmented.setToolTip("Training images as batches see them after augmentation: each original "
+                                  f"followed by {AUGMENT_DRAWS} random draws of it")
+        self.tabs.addTab(self.augmented, "Augmented")
         return self.tabs
+
+    def _build_augment(self) -> QGroupBox:
+        """data.augment (images): flips, rotation, shift, brightness and contrast of training batches."""
+        s = settings(Augment)
+        self.hflip = check_box(s["hflip"], "Flip left–right")
+        self.vflip = check_box(s["vflip"], "Flip up–down")
+        self.rotate = double_spin_box(s["rotate"], 0, suffix="°", singleStep=5)
+        self.shift = double_spin_box(s["shift"], 0, suffix=" px")
+        self.brightness = double_spin_box(s["brightness"], 2, singleStep=0.05)
+        self.contrast = double_spin_box(s["contrast"], 2, singleStep=0.05)
+        flips = QHBoxLayout()
+        flips.addWidget(self.hflip)
+        flips.addWidget(self.vflip)
+        form = QFormLayout()
+        form.addRow("Flips", flips)
+        form.addRow("Rotate ±", self.rotate)
+        form.addRow("Shift ±", self.shift)
+        form.addRow("Brightness ±", self.brightness)
+        form.addRow("Contrast ±", self.contrast)
+        self.augment_box = QGroupBox("Augmentation (training images only)")
+        self.augment_box.setToolTip("Random changes to every training batch, on the training device; validation "
+                                    "and test images are never changed")
+        self.augment_box.setLayout(form)
+        self.augment_box.hide()
+        for box in (self.hflip, self.vflip):
+            box.toggled.connect(self._on_augment_edited)
+        for box in (self.rotate, self.shift, self.brightness, self.contrast):
+            box.valueChanged.connect(self._on_augment_edited)
+        return self.augment_box
 
     def _build_options(self) -> QGroupBox:
         """How the data is prepared: task, validation split, split seed, standardisation."""
@@ -303,6 +355,7 @@ class DataPanel(QWidget):
         self.loaded = loaded
         self._table_cache = loaded.table
         self._show_loaded(loaded)
+        self._show_augmented()
         self.dataset_loaded.emit(loaded.dataset)
 
     @Slot(str)
@@ -332,8 +385,10 @@ class DataPanel(QWidget):
         self.roles.setRowCount(0)
         self.summary.setHtml("<p>No dataset loaded.</p>")
         self.detected.clear()
+        self.augment_box.hide()
 
     def _show_error(self, message: str) -> None:
+        self.augment_box.hide()
         self.source_label.setText(f"<span style='color:#c0392b'>Cannot use this data: {html.escape(message)}</span>")
         self.summary.setHtml(f"<p style='color:#c0392b'><b>Cannot use this data.</b><br>{html.escape(message)}</p>")
         self.tabs.setCurrentWidget(self.summary)
@@ -405,12 +460,63 @@ class DataPanel(QWidget):
             self.seed.setValue(c["seed"])
             self.normalize.setChecked(c["normalize"])
             self.options.setEnabled(bool(self.config))
+            augment = {**{k: v.default for k, v in settings(Augment).items()}, **(c.get("augment") or {})}
+            self.hflip.setChecked(bool(augment["hflip"]))
+            self.vflip.setChecked(bool(augment["vflip"]))
+            self.rotate.setValue(augment["rotate"])
+            self.shift.setValue(augment["shift"])
+            self.brightness.setValue(augment["brightness"])
+            self.contrast.setValue(augment["contrast"])
             if c.get("source") == "synthetic":  # the generator shows what was generated
                 self.kind.setCurrentIndex(max(0, self.kind.findData(c.get("kind"))))
                 self.samples.setValue(c["samples"])
                 self.noise.setValue(c["noise"])
         finally:
             self._filling = False
+
+    def _augment_values(self) -> dict:
+        return {"hflip": self.hflip.isChecked(), "vflip": self.vflip.isChecked(), "rotate": self.rotate.value(),
+                "shift": self.shift.value(), "brightness": self.brightness.value(),
+                "contrast": self.contrast.value()}
+
+    @Slot()
+    def _on_augment_edited(self, *args) -> None:
+        """A new data.augment: the project's data section changes, the dataset stays (no reload)."""
+        if self._filling or not self.config:
+            return
+        config = dict(self.config, augment=self._augment_values())
+        if config == self.config:
+            return
+        try:
+            self.config = validate_data(config)
+        except NetStudioError as exc:
+            self._show_error(str(exc))
+            return
+        self.data_config_changed.emit(copy.deepcopy(self.config))
+        self._show_augmented()
+
+    def _show_augmented(self) -> None:
+        """The Augmented tab: a few training images, each followed by augmented draws of it."""
+        from netstudio.core.training.augment import is_active, preview
+
+        data = self.dataset
+        images = data is not None and len(data.input_shape) == 3
+        self.augment_box.setVisible(images)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.augmented), images)
+        self.augmented.clear()
+        augment = self.config.get("augment")
+        if not images or not data.n_train:
+            return
+        if not is_active(augment):
+            self.augmented.addItem("Switch on an augmentation below to see what training batches get.")
+            return
+        originals, _ = preview(data, augment, count=AUGMENT_ROWS, seed=0)
+        draws = [preview(data, augment, count=AUGMENT_ROWS, seed=0, draw=k)[1] for k in range(1, AUGMENT_DRAWS + 1)]
+        for row in range(len(originals)):
+            for column, pixels in enumerate([originals[row], *(d[row] for d in draws)]):
+                item = QListWidgetItem(QIcon(QPixmap.fromImage(pixels_to_qimage(pixels).scaled(
+                    AUGMENT_THUMBNAIL, AUGMENT_THUMBNAIL))), f"{row + 1}: original" if column == 0 else f"{row + 1}: draw {column}")
+                self.augmented.addItem(item)
 
     @Slot()
     def _on_options_edited(self, *args) -> None:

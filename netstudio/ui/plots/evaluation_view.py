@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, Slot
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.ui.theme import class_color
+from netstudio.ui.widgets import pixels_to_qimage
 
 #: Samples listed for one confusion-matrix cell, at most.
 MAX_SAMPLES = 60
@@ -442,18 +443,4 @@ class EvaluationView(QWidget):
         return rows
 
 
-def _to_qimage(pixels: np.ndarray) -> QImage:
-    """A ``[C, H, W]`` uint8 array (1 or 3 channels) as a QImage that owns its pixels.
-
-    The image is allocated by Qt and filled through ``bits()``: building a QImage on a Python
-    buffer is where PySide has had reference-count bugs.
-    """
-    channels, height, width = pixels.shape
-    gray = channels == 1
-    image = QImage(width, height, QImage.Format.Format_Grayscale8 if gray else QImage.Format.Format_RGB888)
-    rows = np.frombuffer(image.bits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
-    if gray:
-        rows[:, :width] = pixels[0]
-    else:
-        rows[:, :3 * width] = np.transpose(pixels[:3], (1, 2, 0)).reshape(height, 3 * width)
-    return image
+_to_qimage = pixels_to_qimage  # the samples' thumbnails
