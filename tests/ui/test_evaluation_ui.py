@@ -131,7 +131,7 @@ def test_training_feeds_the_boundary_and_the_report(qtbot, moons_window):
     assert fields[-1].shape[2] == 2 and workflow.evaluation.field_image.image is not None
     final = reports[-1]
     assert final.accuracy == pytest.approx(result.summary["val_accuracy"], abs=1e-6)
-    assert workflow.evaluation.stack.currentWidget() is workflow.evaluation.tabs
+    assert workflow.evaluation.stack.currentWidget() is workflow.evaluation.page
 
 
 def test_runs_table_overlay_compare_restore_and_delete(qtbot, moons_window, monkeypatch):

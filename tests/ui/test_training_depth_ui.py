@@ -48,3 +48,42 @@ def test_augmentation_settings_and_their_preview_grid(qtbot, window, repo, tmp_p
         panel.open_path(imbalanced_csv(tmp_path))
     assert panel.augment_box.isHidden() and not panel.tabs.isTabVisible(panel.tabs.indexOf(panel.augmented))
 
+
+
+def test_the_evaluation_view_switches_between_validation_and_the_test_split(qtbot):
+    from netstudio.core.config import validate_data
+    from netstudio.core.design.stack import LayerSpec, LayerStack
+    from netstudio.core.project import new_project
+    from netstudio.core.training.evaluation import EvaluationProbe
+    from netstudio.core.training.session import prepare_session
+    from netstudio.ui.plots.evaluation_view import EvaluationView
+
+    project = new_project("split")
+    project.data = validate_data({"source": "synthetic", "kind": "moons", "samples": 300, "test_split": 0.2})
+    project.stack = LayerStack([LayerSpec.create("Linear", out_features=8), LayerSpec.create("ReLU"),
+                                LayerSpec.create("Linear", out_features="auto")])
+    project.training.update(epochs=2, device="cpu")
+    session = prepare_session(project)
+    reports = []
+    summary = session.fit([EvaluationProbe(session, reports.append)])
+    assert [r.split for r in reports][-2:] == ["val", "test"] and "test" not in [r.split for r in reports[:-1]]
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.set_dataset(session.dataset)
+    assert not view.split_row.isHidden()
+    for report in reports[:-1]:
+        view.show_report(report)
+    assert not view.split_choice.model().item(1).isEnabled()  # no test report until training ends
+    view.show_report(reports[-1])
+    assert view.report.split == "val" and "60 validation samples" in view.accuracy.text()
+    view.split_choice.setCurrentIndex(1)
+    test = reports[-1]
+    assert view.report is test and f"{test.accuracy:.2%}</b> on 60 test samples" in view.accuracy.text()
+    assert test.accuracy == summary.test["test_accuracy"]
+    assert int(view.confusion_model.report.matrix.sum()) == 60
+    view.show_cell(0, 1)  # an empty cell lists nothing
+    true, predicted = np.unravel_index(int(np.argmax(test.matrix)), test.matrix.shape)
+    rows = view.show_cell(int(true), int(predicted))
+    assert len(rows) and list(rows) == list(test.cell_samples(int(true), int(predicted))) and view.samples_table.rowCount() == min(len(rows), 60)
+    view.split_choice.setCurrentIndex(0)
+    assert view.report.split == "val"

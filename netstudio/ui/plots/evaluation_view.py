@@ -17,6 +17,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, 
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -36,6 +37,8 @@ from PySide6.QtWidgets import (
 from netstudio.ui.theme import class_color
 from netstudio.ui.widgets import pixels_to_qimage
 
+#: What the view calls each split in its texts.
+SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
 #: Samples listed for one confusion-matrix cell, at most.
 MAX_SAMPLES = 60
 HEAT = QColor(52, 120, 246)
@@ -100,6 +103,7 @@ class EvaluationView(QWidget):
         self.setObjectName("evaluationView")
         self.dataset = None
         self.report = None
+        self.reports: dict = {}  # the latest report of each split
         self.grid = None
         self.curves: list = []
         self._build()
@@ -114,9 +118,28 @@ class EvaluationView(QWidget):
         self.tabs.addTab(self._build_regression(), "Regression")
         self.tabs.addTab(self._build_boundary(), "Decision Boundary")
         self.tabs.addTab(self._build_curves(), "ROC / PR")
+        self.split_choice = QComboBox()
+        self.split_choice.setObjectName("evaluationSplit")
+        self.split_choice.addItem("Validation", "val")
+        self.split_choice.addItem("Test", "test")
+        self.split_choice.setToolTip("Which split the view scores: validation (during and after training) or the "
+                                     "held-out test split (scored once, when training ends)")
+        self.split_choice.currentIndexChanged.connect(self._on_split_chosen)
+        self.split_row = QWidget()
+        split_layout = QHBoxLayout(self.split_row)
+        split_layout.setContentsMargins(4, 2, 4, 0)
+        split_layout.addWidget(QLabel("Evaluate on"))
+        split_layout.addWidget(self.split_choice)
+        split_layout.addStretch(1)
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.split_row)
+        page_layout.addWidget(self.tabs, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.tabs)
+        self.stack.addWidget(page)
+        self.page = page
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
@@ -246,7 +269,12 @@ class EvaluationView(QWidget):
         from netstudio.core.data.preview import raw_features
         from netstudio.core.training.evaluation import boundary_grid, supports_boundary
 
-        self.dataset, self.report = dataset, None
+        self.dataset, self.report, self.reports = dataset, None, {}
+        self.split_row.setVisible(dataset is not None and dataset.n_test > 0)
+        self.split_choice.blockSignals(True)
+        self.split_choice.setCurrentIndex(0)
+        self.split_choice.blockSignals(False)
+        self._enable_test_choice()
         self.confusion_model.set_report(None)
         self.scores.setRowCount(0)
         self.accuracy.clear()
@@ -289,11 +317,30 @@ class EvaluationView(QWidget):
         if dataset is not None:
             self.tabs.setCurrentIndex(2 if boundary else (0 if classification else 1))
 
+    def _enable_test_choice(self) -> None:
+        """Test can be chosen once the test split's report has come (when training ends)."""
+        item = self.split_choice.model().item(1)
+        item.setEnabled("test" in self.reports)
+        item.setToolTip("" if "test" in self.reports else "The test split is scored once, when training ends")
+
+    def _on_split_chosen(self, _index: int) -> None:
+        report = self.reports.get(self.split_choice.currentData())
+        if report is not None:
+            self._show(report)
+
     @Slot(object)
     def show_report(self, report) -> None:
-        """Show a :class:`ClassificationReport` or :class:`RegressionReport` of the validation split."""
+        """Take a :class:`ClassificationReport` or :class:`RegressionReport` of a split (its
+        ``split``); it is shown when that split is the one chosen."""
+        split = getattr(report, "split", "val")
+        self.reports[split] = report
+        self._enable_test_choice()
+        if split == (self.split_choice.currentData() or "val"):
+            self._show(report)
+
+    def _show(self, report) -> None:
         self.report = report
-        self.stack.setCurrentWidget(self.tabs)
+        self.stack.setCurrentWidget(self.page)
         if hasattr(report, "matrix"):
             self._show_classification(report)
         else:
@@ -310,7 +357,7 @@ class EvaluationView(QWidget):
         """The confusion matrix, accuracy and per-class scores of *report* (perhaps re-thresholded)."""
         self.confusion_model.set_report(report)
         at = f" at threshold {self.threshold.value() / 100:.2f}" if len(report.classes) == 2 else ""
-        self.accuracy.setText(f"<b>Accuracy {report.accuracy:.2%}</b> on {len(report.true):,} validation samples{at}")
+        self.accuracy.setText(f"<b>Accuracy {report.accuracy:.2%}</b> on {len(report.true):,} {SPLIT_WORDS[report.split]} samples{at}")
         self.scores.setRowCount(len(report.classes))
         self.scores.setVerticalHeaderLabels(report.classes)
         for row in range(len(report.classes)):
@@ -339,7 +386,7 @@ class EvaluationView(QWidget):
             self.pr.plot(curve.recall, curve.precision, pen=pg.mkPen(color, width=2), name=f"{curve.name} (AP {ap})")
             areas.append(f"<b>{curve.name}</b>: ROC AUC {auc}, average precision {ap}")
         what = ("positive class " if len(self.curves) == 1 else "each class against the rest: ")
-        self.curve_areas.setText(f"On {len(report.true):,} validation samples, {what}" + "; ".join(areas))
+        self.curve_areas.setText(f"On {len(report.true):,} {SPLIT_WORDS[report.split]} samples, {what}" + "; ".join(areas))
         self.threshold_marks = []
         if len(self.curves) == 1:
             for plot in (self.roc, self.pr):
@@ -371,7 +418,7 @@ class EvaluationView(QWidget):
 
     def _show_regression(self, report) -> None:
         self.regression_scores.setText(f"<b>R² {report.r2:.4f}</b> &nbsp; MAE {report.mae:.4g} &nbsp; "
-                                       f"RMSE {report.rmse:.4g} &nbsp; ({len(report.true):,} validation samples)")
+                                       f"RMSE {report.rmse:.4g} &nbsp; ({len(report.true):,} {SPLIT_WORDS[report.split]} samples)")
         self.scatter.clear()
         self.scatter.plot(report.true, report.predicted, pen=None, symbol="o", symbolSize=5,
                           symbolBrush=QColor(52, 120, 246, 150), symbolPen=None)
@@ -399,7 +446,7 @@ class EvaluationView(QWidget):
         self.field_image.setImage((image * 255).astype(np.ubyte), autoLevels=False, levels=(0, 255))
         xs, ys = self.grid.xs, self.grid.ys
         self.field_image.setRect(QRectF(float(xs[0]), float(ys[0]), float(xs[-1] - xs[0]), float(ys[-1] - ys[0])))
-        self.stack.setCurrentWidget(self.tabs)
+        self.stack.setCurrentWidget(self.page)
 
     # -- cell samples ------------------------------------------------------------------------------
     @Slot(QModelIndex)
@@ -409,11 +456,12 @@ class EvaluationView(QWidget):
         self.show_cell(index.row(), index.column())
 
     def show_cell(self, true_class: int, predicted_class: int) -> np.ndarray:
-        """List the validation samples of one cell; returns their indices in the validation split."""
+        """List the samples of one cell; returns their indices in the split shown."""
         from netstudio.core.data.preview import raw_features
         from netstudio.core.training.evaluation import sample_images
 
         report, data = self.confusion_model.report, self.dataset  # at the slider's threshold
+        X = {"val": data.X_val, "test": data.X_test, "train": data.X_train}[report.split]
         rows = report.cell_samples(true_class, predicted_class)
         shown = rows[:MAX_SAMPLES]
         more = f" (first {MAX_SAMPLES} shown)" if len(rows) > MAX_SAMPLES else ""
@@ -421,14 +469,14 @@ class EvaluationView(QWidget):
                                 f"<b>{report.classes[predicted_class]}</b>: {len(rows):,} samples{more}")
         if len(data.input_shape) == 3:
             self.samples_thumbs.clear()
-            for i, pixels in zip(shown, sample_images(data, data.X_val[shown])):
+            for i, pixels in zip(shown, sample_images(data, X[shown])):
                 item = QListWidgetItem(QIcon(QPixmap.fromImage(_to_qimage(pixels))),
                                        f"{report.probabilities[i, predicted_class]:.0%}")
-                item.setToolTip(f"validation sample {i + 1}")
+                item.setToolTip(f"{SPLIT_WORDS[report.split]} sample {i + 1}")
                 self.samples_thumbs.addItem(item)
             self.samples.setCurrentWidget(self.samples_thumbs)
         else:
-            values = raw_features(data, data.X_val[shown].reshape(len(shown), -1))
+            values = raw_features(data, X[shown].reshape(len(shown), int(np.prod(X.shape[1:]))))
             names = data.feature_names or [f"x{j + 1}" for j in range(values.shape[1] if values.ndim > 1 else 0)]
             headers = ["p(" + report.classes[predicted_class] + ")", *names]
             self.samples_table.clear()
