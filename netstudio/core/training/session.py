@@ -42,8 +42,9 @@ class TrainingSession:
     started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now().astimezone())
     summary: FitSummary | None = None
 
-    def fit(self, callbacks: Sequence[Callback] = ()) -> FitSummary:
-        self.summary = self.trainer.fit(self.model, self.dataset, callbacks, stack=self.project.stack)
+    def fit(self, callbacks: Sequence[Callback] = (), resume=None) -> FitSummary:
+        """Train; *resume* (a ``ResumePoint``) goes on from a saved run for ``config.epochs`` more epochs."""
+        self.summary = self.trainer.fit(self.model, self.dataset, callbacks, stack=self.project.stack, resume=resume)
         return self.summary
 
     def continue_fit(self, epochs: int, callbacks: Sequence[Callback] = ()) -> FitSummary:

@@ -126,8 +126,11 @@ class Trainer:
         return self._device
 
     # -- training --------------------------------------------------------------------------------
-    def fit(self, model, data: Dataset, callbacks: Sequence[Callback] = (), stack=None) -> FitSummary:
+    def fit(self, model, data: Dataset, callbacks: Sequence[Callback] = (), stack=None, resume=None) -> FitSummary:
         """Train *model* on *data* for ``config.epochs`` epochs.
+
+        *resume* (a :class:`~netstudio.core.training.resume.ResumePoint`) continues a saved run:
+        its weights, optimizer, scheduler, generators and history, then ``config.epochs`` more.
 
         *stack* (the LayerStack the model was built from) lets ``loss: auto`` see the last layer.
         Returns a :class:`FitSummary`; a diverged or out-of-memory run returns ``status`` diverged
@@ -154,6 +157,10 @@ class Trainer:
         self.scheduler = self._make_scheduler(self.config.epochs)
         # Training steps go through the wrapper (DDP averages gradients); everything else
         # (validation, snapshots, saving) uses the plain module.
+        if resume is not None:
+            from netstudio.core.training.resume import apply_resume
+
+            apply_resume(self, resume)
         self._training_model = self.dist.wrap(self.model)
         return self._run(self.config.epochs, callbacks)
 
