@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--seed", type=non_negative_int, metavar="N", help=_project_default("seed"))
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-<timestamp>/ beside the project)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="go on from this run folder's weights, optimizer and scheduler state for --epochs more "
+                             "epochs, into a new run folder whose metrics.csv continues the epoch numbers")
     parser.add_argument("--onnx", action="store_true",
                         help="also write model.onnx into the run folder (needs the onnx extra; "
                              "'netstudio export RUN --format onnx' writes it later)")
@@ -175,21 +178,32 @@ def _train(args, distributed=None) -> int:
     main = distributed is None or distributed.is_main
     quiet = args.quiet or not main
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    from netstudio.core.errors import ConfigError
+    from netstudio.core.training.resume import read_resume
+
+    resume = None
+    if getattr(args, "resume", None):
+        if distributed is not None:
+            raise ConfigError("--resume trains in one process: run it without torchrun")
+        resume = read_resume(args.resume)
     project = load_project(args.project)
     session = prepare_session(project, data_path=args.data, epochs=args.epochs, device=args.device, seed=args.seed,
                               distributed=distributed)
     data = session.dataset
     where = f"{session.trainer.device}" + (f" × {distributed.describe()}" if distributed else "")
-    say(f"Training {project.name!r} on {where}: {data.n_train:,} training and {data.n_val:,} "
+    test = f", {data.n_test:,} test" if data.n_test else ""
+    say(f"Training {project.name!r} on {where}: {data.n_train:,} training{test} and {data.n_val:,} "
         f"validation samples, {data.task}" + (f" ({len(data.classes)} classes)" if data.classes else "")
         + f", {session.validation.total_parameters:,} parameters")
     notes = list(getattr(data.summary, "notes", [])) + (distributed.notes if distributed else [])
     for line in notes + [f"warning: {w}" for w in getattr(data.summary, "warnings", [])]:
         say(f"  {line}")
+    if resume is not None:
+        say(f"  resuming {args.resume} after epoch {resume.epochs_done}, for {session.config.epochs} more")
     callbacks = [] if quiet else [ConsolePrinter(session.config.epochs)]
     interrupted = _stop_on_ctrl_c(session, announce=main, together=distributed is not None)
     try:
-        summary = session.fit(callbacks)
+        summary = session.fit(callbacks, resume=resume)
     finally:
         signal.signal(signal.SIGINT, interrupted)
     writer = functools.partial(write_run_models, onnx=args.onnx)
@@ -204,6 +218,9 @@ def _train(args, distributed=None) -> int:
         best = summary.best()
         extra = "  ".join(f"{k} {_fmt(v)}" for k, v in best.values.items())
         say(f"best epoch {summary.best_epoch}: val_loss {_fmt(best.val_loss)}  {extra}".rstrip())
+    if summary.test:
+        say(f"test ({data.n_test:,} samples, scored once): "
+            + "  ".join(f"{k} {_fmt(v)}" for k, v in summary.test.items()))
     if summary.status in ("stopped", "early_stopped"):
         say(summary.message)
     say(f"run saved to {folder}")

@@ -35,6 +35,8 @@ KINDS = ("int", "float", "bool", "choice", "text", "path", "names", "device", "c
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 #: Largest side of an image the data section may ask for.
 MAX_IMAGE_SIDE = 4096
+#: Largest share of the rows validation and test may hold out together.
+MAX_HELD_OUT = 0.9
 
 
 @dataclass(frozen=True)
@@ -168,9 +170,9 @@ def setting(default: Any, help: str, *, kind: str | None = None, **rules: Any):
     return field(default=value, metadata={"setting": spec})
 
 
-def subsection(section: type, help: str, *, message: str):
+def subsection(section: type, help: str, *, message: str, **rules: Any):
     """A field holding a nested section (a dataclass of settings) with its defaults."""
-    spec = Setting("section", None, help, section=section, message=message)
+    spec = Setting("section", None, help, section=section, message=message, **rules)
     return field(default_factory=section, metadata={"setting": spec})
 
 
@@ -184,7 +186,7 @@ def defaults(section: type) -> dict:
     """A fresh dict of the defaults of *section*'s keys (nested sections as dicts), in file order."""
     out = {}
     for name, spec in settings(section).items():
-        if spec.kind == "section":
+        if spec.kind == "section" and spec.fill:
             out[name] = defaults(spec.section)
         elif spec.required is None and spec.fill:
             out[name] = copy.deepcopy(spec.default)
@@ -226,6 +228,11 @@ class TrainConfig:
     epochs: int = setting(30, "Passes over the training data", minimum=1, maximum=1_000_000)
     loss: str = setting("auto", "The loss function; Auto picks it from the task and the last layer",
                         choices=LOSS_LABELS)
+    class_weights: str | None = setting(None, "auto: weight each class in the loss inverse to its share of the "
+                                              "training rows, so rare classes count as much as common ones "
+                                              "(classification; null: every row counts the same)",
+                                        choices={"auto": "Inverse class frequency"}, nullable=True,
+                                        message="must be \"auto\" or null")
     device: str = setting("auto", "Where to train: auto (a CUDA GPU, then Apple's MPS, then the CPU), cpu, cuda, "
                                   "cuda:N or mps",
                           kind="device", message="must be auto, cpu, cuda, cuda:N or mps")
@@ -290,6 +297,22 @@ def _image_size(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Augment:
+    """``data.augment``: random changes to each training batch of images (never validation or test)."""
+
+    hflip: bool = setting(False, "Flip half the images left to right")
+    vflip: bool = setting(False, "Flip half the images upside down")
+    rotate: float = setting(0.0, "Rotate each image by a random angle up to this many degrees either way",
+                            minimum=0.0, maximum=180.0)
+    shift: float = setting(0.0, "Move each image by up to this many pixels in each direction", minimum=0.0,
+                           maximum=MAX_IMAGE_SIDE)
+    brightness: float = setting(0.0, "Scale each image's pixels by a random factor within 1 ± this", minimum=0.0,
+                                maximum=1.0)
+    contrast: float = setting(0.0, "Stretch or flatten each image around its mean by a factor within 1 ± this",
+                              minimum=0.0, maximum=1.0)
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """The ``data`` section: where the dataset is and how to prepare it (keys by source)."""
 
@@ -298,6 +321,9 @@ class DataConfig:
                         choices=TASK_LABELS)
     validation_split: float = setting(0.2, "Share of the rows held out for validation (stratified by class)",
                                       minimum=0.0, maximum=0.9)
+    test_split: float = setting(0.0, "Share of the rows held out for a final test, scored once after training and "
+                                     "never used to choose the weights (stratified by class)",
+                                minimum=0.0, maximum=0.5)
     normalize: bool = setting(True, "Subtract the training mean and divide by the standard deviation")
     seed: int = setting(0, "Seed of the train/validation split", minimum=0)
     path: str = setting(None, "The data file or image folder (relative to the project's folder)", kind="path",
@@ -320,11 +346,23 @@ class DataConfig:
                            deferred=True, sources=("synthetic",), message="must be an integer from 2 to 10")
     name: str = setting(None, "The bundled sample's name", required="is required for a bundled sample",
                         sources=("sample",))
+    augment: Augment = subsection(Augment, "Random flips, rotations, shifts, brightness and contrast of the "
+                                           "training images", message="must be an object of augment settings",
+                                  sources=("images", "sample"), fill=False)
+
+    @staticmethod
+    def cross_check(values: dict) -> tuple[str, str] | None:
+        """A rule between keys: ``(key, problem)``, or None."""
+        if values.get("validation_split", 0.0) + values.get("test_split", 0.0) > MAX_HELD_OUT + 1e-9:
+            return "test_split", (f"together with validation_split ({values['validation_split']:g}) it holds out "
+                                  f"more than {MAX_HELD_OUT:.0%} of the rows: lower one of them")
+        return None
 
 
 def data_defaults(source: str | None) -> dict:
     """The default of every key *source* reads (what a loader takes for a key a section lacks)."""
-    return {name: copy.deepcopy(spec.default) for name, spec in settings(DataConfig).items()
+    return {name: defaults(spec.section) if spec.kind == "section" else copy.deepcopy(spec.default)
+            for name, spec in settings(DataConfig).items()
             if spec.applies_to(source) and spec.required is None and name != "source"}
 
 
@@ -474,6 +512,8 @@ def _check(section: type, values: dict, prefix: str, source: str | None = None) 
     if broken:
         _fail(f"{prefix}.{broken[0]}", broken[1])
     for key, spec in nested:
+        if key not in values and not spec.fill:  # an optional section: checked when given
+            continue
         inner = values.get(key)
         if inner is None:
             inner = {}

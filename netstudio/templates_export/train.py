@@ -65,8 +65,7 @@ def main() -> None:
 
     raw, y = load_data(exported, inputs, meta, data, args.data)
     classification = meta["task"] != "regression"
-    train, val = split_indices(len(y), y if classification else None,
-                               float(data.get("validation_split", 0.2)), int(data.get("seed", 0)))
+    train, val = split_rows(len(y), y if classification else None, data)
     from safetensors.torch import load_file, save_file
 
     preprocess, x = prepared(exported, load_file(str(HERE / "weights.safetensors")), raw)
@@ -75,6 +74,10 @@ def main() -> None:
     seed = int(training["seed"])
     torch.manual_seed(seed)
     net = exported.Net().to(device)  # the same initial weights as the NetStudio run
+    augment = data.get("augment") or {}
+    if any(augment.get(k) for k in ("hflip", "vflip", "rotate", "shift", "brightness", "contrast")):
+        say("note: this script does not apply data.augment; NetStudio's run augmented the "
+            "training images, so the losses here will differ from it")
     say(f"training {meta.get('name')!r} on {device} ({world} process{'es' if world > 1 else ''}): "
         f"{len(train)} training and {len(val)} validation samples, {epochs} epochs")
     best = fit(net, x[train].to(device), target[train].to(device), x[val].to(device),
@@ -157,8 +160,8 @@ def load_data(exported, inputs, meta: dict, data: dict, override: str | None):
                         skiprows=fmt.get("skip_rows") or None, compression=fmt.get("compression"),
                         encoding_errors="replace")
     # the column NetStudio trained on (it may have guessed it when data.target is null)
-    name = data.get("target") or ((meta.get("preprocessing") or {}).get("target") or {}).get("column") \
-        or frame.columns[-1]
+    trained = ((meta.get("preprocessing") or {}).get("target") or {}).get("column")
+    name = data.get("target") or trained or frame.columns[-1]
     column = frame[name if name in frame.columns else name.strip()]
     numbers = inputs.parse_numbers(column, exported.DECIMAL, exported.THOUSANDS)[0]
     text = inputs.text_values(column)
@@ -220,6 +223,41 @@ def split_indices(n: int, labels: np.ndarray | None, fraction: float, seed: int)
     return np.flatnonzero(mask).astype(np.int64), np.sort(val).astype(np.int64)
 
 
+def split_rows(n: int, labels: np.ndarray | None, data: dict):
+    """NetStudio's training and validation rows: test_split rows held out first, then the
+    validation_split of all the rows taken from the rest (the test rows are not used here)."""
+    validation, test = float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.0))
+    seed = int(data.get("seed", 0))
+    if test <= 0:
+        return split_indices(n, labels, validation, seed)
+    rest, _ = split_indices(n, labels, test, seed)
+    train, val = split_indices(len(rest), None if labels is None else labels[rest],
+                               min(validation / (1.0 - test), 1.0), seed + 1)
+    return rest[train], rest[val]
+
+
+def make_loss(meta: dict, training: dict, y_train: torch.Tensor, device):
+    """The loss; with class_weights "auto", each class weighted N / (K * n_c) over the training
+    rows, the loss being the weighted mean over a batch (as CrossEntropyLoss(weight=...))."""
+    name = meta["loss"]
+    if training.get("class_weights") != "auto" or meta["task"] == "regression":
+        return LOSSES[name]()
+    k = len(meta["classes"])
+    counts = np.bincount(y_train.reshape(-1).long().cpu().numpy(), minlength=k)[:k]
+    weights = np.ones(k, dtype=np.float64)
+    weights[counts > 0] = counts.sum() / (k * counts[counts > 0])
+    weight = torch.as_tensor(weights.astype(np.float32), device=device)
+    if name in ("cross_entropy", "nll"):
+        return LOSSES[name](weight=weight)
+    base = LOSSES[name](reduction="none")
+
+    def weighted(output, target):
+        w = weight[target.long()]
+        return (base(output, target) * w).sum() / w.sum()
+
+    return weighted
+
+
 def targets(y: np.ndarray, meta: dict) -> torch.Tensor:
     """What the loss expects: class indices, a float column [N, 1], or standardised values."""
     if meta["task"] == "regression":
@@ -238,7 +276,7 @@ def fit(net, X, y, Xv, yv, meta, training, epochs, device, rank, world, say) -> 
     seed, batch = int(training["seed"]), int(training["batch_size"])
     torch.manual_seed(seed + rank)
     generator = torch.Generator().manual_seed(seed)
-    loss_fn = LOSSES[meta["loss"]]()
+    loss_fn = make_loss(meta, training, y, device)
     optimizer = make_optimizer(net, training)
     n = X.shape[0]
     shard = math.ceil(n / world)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -107,6 +109,23 @@ def check_box(spec: Setting, text: str) -> QCheckBox:
 def select(combo: QComboBox, value) -> None:
     """Show the item whose data is *value* (the first one if there is none)."""
     combo.setCurrentIndex(max(combo.findData(value), 0))
+
+
+def pixels_to_qimage(pixels: np.ndarray) -> QImage:
+    """A ``[C, H, W]`` uint8 array (1 or 3 channels) as a QImage that owns its pixels.
+
+    The image is allocated by Qt and filled through ``bits()``: building a QImage on a Python
+    buffer is where PySide has had reference-count bugs.
+    """
+    channels, height, width = pixels.shape
+    gray = channels == 1
+    image = QImage(width, height, QImage.Format.Format_Grayscale8 if gray else QImage.Format.Format_RGB888)
+    rows = np.frombuffer(image.bits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
+    if gray:
+        rows[:, :width] = pixels[0]
+    else:
+        rows[:, :3 * width] = np.transpose(pixels[:3], (1, 2, 0)).reshape(height, 3 * width)
+    return image
 
 
 def offer_sweep(widget: QWidget, path: str, request) -> None:

@@ -48,10 +48,10 @@ def test_train_writes_the_run_folder_per_contract(tmp_path):
     assert not (run / "model.onnx").exists()  # only with --onnx
     rows = read_metrics(run)
     assert rows[0][:3] == ["epoch", "train_loss", "val_loss"]
-    assert rows[0][3:] == ["val_accuracy", "learning_rate", "samples_per_second", "seconds"]
+    assert rows[0][3:] == ["val_accuracy", "val_auc", "learning_rate", "samples_per_second", "seconds"]
     assert [r[0] for r in rows[1:]] == ["1", "2", "3"]
     summary = json.loads((run / "summary.json").read_text())
-    assert SUMMARY_KEYS <= set(summary) and "val_accuracy" in summary
+    assert SUMMARY_KEYS <= set(summary) and "val_accuracy" in summary and 0 <= summary["val_auc"] <= 1
     assert summary["task"] == "binary" and summary["n_train"] + summary["n_val"] == 400
     assert summary["epochs_run"] == 3 and summary["device"] == "cpu" and summary["samples_per_second"] > 0
     used = json.loads((run / "project.nsproj").read_text())

@@ -44,10 +44,11 @@ def test_the_trainers_dispatch_covers_every_choice_of_the_schema():
 
 
 @pytest.mark.parametrize("source, keys", [
-    ("csv", {"task", "validation_split", "normalize", "seed", "target", "exclude"}),
-    ("images", {"task", "validation_split", "normalize", "seed", "image_size", "color"}),
-    ("synthetic", {"task", "validation_split", "normalize", "seed", "kind", "samples", "noise", "classes"}),
-    ("sample", {"task", "validation_split", "normalize", "seed"}),
+    ("csv", {"task", "validation_split", "test_split", "normalize", "seed", "target", "exclude"}),
+    ("images", {"task", "validation_split", "test_split", "normalize", "seed", "image_size", "color", "augment"}),
+    ("synthetic", {"task", "validation_split", "test_split", "normalize", "seed", "kind", "samples", "noise",
+                   "classes"}),
+    ("sample", {"task", "validation_split", "test_split", "normalize", "seed", "augment"}),
 ])
 def test_each_source_reads_its_own_keys(source, keys):
     assert set(data_defaults(source)) == keys

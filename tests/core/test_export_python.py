@@ -150,6 +150,25 @@ def test_train_py_runs_one_epoch_and_reproduces_the_run(folder, tmp_path):
     ''', cwd=work)
 
 
+def test_train_py_holds_out_the_test_rows_and_weights_the_classes_as_netstudio_does(tmp_path):
+    data = {"source": "csv", "path": str(write_table(tmp_path / "table.csv", rows=200)), "target": "label",
+            "test_split": 0.2}
+    run = train_run(tmp_path, "weighted", data, MLP, {"epochs": 1, "batch_size": 32, "class_weights": "auto"})
+    out = tmp_path / "python"
+    export_run(run, "python", out)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_NETSTUDIO)
+    result = subprocess.run([sys.executable, "train.py", "--epochs", "1", "--out", "again.safetensors"], cwd=out,
+                            env=_env(site), capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "120 training and 40 validation samples" in result.stdout  # 40 test rows held out
+    line = next(line for line in result.stdout.splitlines() if line.startswith("epoch "))
+    got, want = _epoch_values(line), _first_epoch(run)
+    for key in ("train_loss", "val_loss", "val_accuracy"):
+        assert got[key] == pytest.approx(float(want[key]), rel=2e-4, abs=2e-5), key
+
+
 @pytest.mark.parametrize("folder", ["table"], indirect=True)
 def test_torchrun_trains_with_two_gloo_processes_as_netstudio_does(folder):
     _, run, out, site = folder

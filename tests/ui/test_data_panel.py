@@ -29,7 +29,7 @@ def test_load_a_sample_through_the_panel(qtbot, panel):
     data = load(qtbot, panel, lambda: panel.use_sample("iris"))
     assert data.task == "multiclass" and len(data.classes) == 3
     assert configs == [{"source": "sample", "name": "iris", "task": "auto", "validation_split": 0.2,
-                        "normalize": True, "seed": 0}]
+                        "test_split": 0.0, "normalize": True, "seed": 0}]
     assert panel.preview.table_model.rowCount() > 0 and panel.preview.currentWidget() is panel.preview.table
     assert panel.roles.rowCount() == panel.preview.table_model.columnCount()
     assert "Classes" in panel.summary.toPlainText() and panel.detected.text() == "detected: multiclass, 3 classes"

@@ -131,7 +131,7 @@ def test_training_feeds_the_boundary_and_the_report(qtbot, moons_window):
     assert fields[-1].shape[2] == 2 and workflow.evaluation.field_image.image is not None
     final = reports[-1]
     assert final.accuracy == pytest.approx(result.summary["val_accuracy"], abs=1e-6)
-    assert workflow.evaluation.stack.currentWidget() is workflow.evaluation.tabs
+    assert workflow.evaluation.stack.currentWidget() is workflow.evaluation.page
 
 
 def test_runs_table_overlay_compare_restore_and_delete(qtbot, moons_window, monkeypatch):
@@ -163,3 +163,40 @@ def test_runs_table_overlay_compare_restore_and_delete(qtbot, moons_window, monk
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert panel.delete_selected() == 1
     assert panel.model.rowCount() == 1 and panel.model.runs[0].path.as_posix() == second.run_dir
+
+
+def test_roc_and_pr_curves_with_a_threshold_that_moves_the_confusion_matrix(view, tmp_path):
+    from netstudio.core.training.curves import average_precision, roc_auc
+
+    data = load({"source": "synthetic", "kind": "moons", "samples": 200}, tmp_path)
+    view.set_dataset(data)
+    rng = np.random.default_rng(0)
+    p1 = np.clip(data.y_val * 0.5 + rng.random(data.n_val) * 0.5, 0, 1)
+    report = classification_report(data.y_val, np.column_stack([1 - p1, p1]), data.classes)
+    view.show_report(report)
+    assert view.tabs.isTabEnabled(3) and not view.threshold_row.isHidden()
+    auc = roc_auc(data.y_val == 1, p1)
+    assert f"ROC AUC {auc:.3f}" in view.curve_areas.text()
+    assert f"average precision {average_precision(data.y_val == 1, p1):.3f}" in view.curve_areas.text()
+    legend = [label.text for _, label in view.roc.plotItem.legend.items]
+    assert legend == [f"{data.classes[1]} (AUC {auc:.3f})"]
+    view.threshold.setValue(80)
+    expected = report.at_threshold(0.8).matrix
+    model = view.confusion_model
+    assert [[int(model.data(model.index(r, c))) for c in range(2)] for r in range(2)] == expected.tolist()
+    assert "at threshold 0.80" in view.accuracy.text()
+    (tn, fp), (fn, tp) = expected.tolist()
+    assert view.threshold_counts.text() == f"TP {tp:,}  FP {fp:,}  FN {fn:,}  TN {tn:,}"
+    x, y = view.threshold_marks[0].getData()
+    assert (x[0], y[0]) == (pytest.approx(fp / (fp + tn)), pytest.approx(tp / (tp + fn)))
+    rows = view.show_cell(1, 0)  # the positives missed at 0.80
+    assert list(rows) == list(np.flatnonzero((data.y_val == 1) & (p1 < 0.8)))
+
+
+def test_multiclass_gets_one_curve_per_class_and_no_threshold(view, tmp_path):
+    data = load({"source": "synthetic", "kind": "gaussians", "samples": 90, "classes": 3}, tmp_path)
+    view.set_dataset(data)
+    probs = np.eye(3)[data.y_val] * 0.6 + 0.4 / 3
+    view.show_report(classification_report(data.y_val, probs, data.classes))
+    assert view.threshold_row.isHidden() and "each class against the rest" in view.curve_areas.text()
+    assert [label.text for _, label in view.roc.plotItem.legend.items] == [f"{c} (AUC 1.000)" for c in data.classes]

@@ -8,7 +8,7 @@ import numpy as np
 
 from netstudio.core.config import DataConfig, settings
 from netstudio.core.data.columns import Column
-from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_indices
+from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_rows
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.data.target import classify_target
@@ -37,11 +37,11 @@ def load_synthetic(config: dict, monitor: Monitor | None = None) -> Dataset:
     samples, noise, seed = int(config["samples"]), float(config["noise"]), int(config["seed"])
     X, y = make_synthetic(kind, samples, noise, seed, len(classes))
     task = "binary" if len(classes) == 2 else "multiclass"
-    train, val = split_indices(len(y), y, float(config["validation_split"]), seed)
+    train, val, test = split_rows(len(y), y, config)
     pre = Preprocessor("tabular", (2,), task, classes, columns=[Column("x1"), Column("x2")], stat_shape=(2,))
     X = X.astype(np.float32)
     return assemble(kind, "synthetic", pre, X[train], X[val], y[train], y[val],
-                    normalize=bool(config["normalize"]),
+                    normalize=bool(config["normalize"]), raw_test=X[test], y_test=y[test],
                     notes=[f"{samples:,} {kind} points, noise {noise:g}, seed {seed}"], warnings=[])
 
 
@@ -108,8 +108,7 @@ def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
     keep, codes, task, classes = _npz_target(path, y, config["task"])
     rows = np.flatnonzero(keep)
     dropped = len(y) - len(rows)
-    train, val = split_indices(len(rows), codes if classes else None,
-                               float(config["validation_split"]), int(config["seed"]))
+    train, val, test = split_rows(len(rows), codes if classes else None, config)
     shape = X.shape[1:]
     if X.ndim == 2:
         stat_shape = shape
@@ -124,7 +123,9 @@ def load_npz(config: dict, base_dir: Path, monitor: Monitor | None = None) -> Da
         notes.append(f"{plural(dropped, 'row')} without a target dropped")
     raw_train = X[rows[train]].astype(np.float32)
     raw_val = X[rows[val]].astype(np.float32)
-    return assemble(path.stem, "npz", pre, raw_train, raw_val, codes[train], codes[val],
+    raw_test = X[rows[test]].astype(np.float32)
+    return assemble(path.stem, "npz", pre, raw_train, raw_val, codes[train], codes[val], raw_test=raw_test,
+                    y_test=codes[test],
                     normalize=bool(config["normalize"]), notes=notes, warnings=[], dropped=dropped,
                     where=str(path))
 

@@ -91,24 +91,46 @@ def split_indices(n: int, labels: np.ndarray | None = None, fraction: float = 0.
     return np.flatnonzero(mask).astype(np.int64), np.sort(val).astype(np.int64)
 
 
+def split_rows(n: int, labels: np.ndarray | None, config: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices of the training, validation and test splits of a data section (each sorted).
+
+    ``test_split`` rows are held out first (stratified like :func:`split_indices`), then
+    ``validation_split`` of all the rows is taken from the rest; without a test split this is
+    exactly :func:`split_indices`, so older projects keep their split.
+    """
+    validation, test, seed = float(config["validation_split"]), float(config.get("test_split", 0.0)), int(config["seed"])
+    if test <= 0:
+        return (*split_indices(n, labels, validation, seed), np.zeros(0, dtype=np.int64))
+    rest, held = split_indices(n, labels, test, seed)
+    train, val = split_indices(len(rest), None if labels is None else labels[rest],
+                               min(validation / (1.0 - test), 1.0), seed + 1)
+    return rest[train], rest[val], held
+
+
 def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, raw_val: np.ndarray,
              y_train: np.ndarray, y_val: np.ndarray, *, normalize: bool, notes: list[str],
              warnings: list[str], dropped: int = 0, extra_missing: int = 0, where: str = "",
-             imputed: int | None = None) -> Dataset:
-    """Fit *pre*'s statistics on the training split, transform both splits and build the Dataset.
+             imputed: int | None = None, raw_test: np.ndarray | None = None,
+             y_test: np.ndarray | None = None) -> Dataset:
+    """Fit *pre*'s statistics on the training split, transform the splits and build the Dataset.
 
     Float32 raw arrays are transformed in place (the caller hands them over). Non-finite raw
     values are counted as missing (and imputed); *extra_missing* adds those a loader encoded
     otherwise (missing categories). With *imputed* (a count), the caller has fitted *pre* and
     transformed the splits already (:meth:`Preprocessor.fit_transform_frame`), imputing that
-    many values.
+    many values. *raw_test* and *y_test* are the test split, treated as the validation split is
+    (none: an empty one).
     """
+    if raw_test is None:
+        raw_test = np.zeros((0, *raw_val.shape[1:]), dtype=np.float32)
+        y_test = np.zeros(0, dtype=y_val.dtype if hasattr(y_val, "dtype") else np.int64)
     if imputed is None:
-        imputed = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val)
+        imputed = pre.fit_stats(raw_train, normalize) + _nonfinite(raw_val) + _nonfinite(raw_test)
         X_train = pre.transform_array(raw_train, inplace=True)
         X_val = pre.transform_array(raw_val, inplace=True)
+        X_test = pre.transform_array(raw_test, inplace=True)
     else:
-        X_train, X_val = raw_train, raw_val
+        X_train, X_val, X_test = raw_train, raw_val, raw_test
     missing = imputed + int(extra_missing)
     mean, std = 0.0, 1.0
     if pre.task == "regression":
@@ -125,24 +147,26 @@ def assemble(name: str, source: str, pre: Preprocessor, raw_train: np.ndarray, r
         with np.errstate(over="ignore", invalid="ignore"):
             y_train = ((y_train - mean) / std).astype(np.float32)
             y_val = ((np.asarray(y_val, dtype=np.float64) - mean) / std).astype(np.float32)
-        if not (np.isfinite(y_train).all() and np.isfinite(y_val).all()):
+            y_test = ((np.asarray(y_test, dtype=np.float64) - mean) / std).astype(np.float32)
+        if not (np.isfinite(y_train).all() and np.isfinite(y_val).all() and np.isfinite(y_test).all()):
             raise DataError(f"{where or name}: the target's values are too far apart to standardise in float32")
         counts = None
     else:
         y_train = np.asarray(y_train, dtype=np.int64)
         y_val = np.asarray(y_val, dtype=np.int64)
-        tally = np.bincount(np.concatenate([y_train, y_val]), minlength=len(pre.classes))
+        y_test = np.asarray(y_test, dtype=np.int64)
+        tally = np.bincount(np.concatenate([y_train, y_val, y_test]), minlength=len(pre.classes))
         counts = {c: int(k) for c, k in zip(pre.classes, tally)}
         warnings = warnings + imbalance_warnings(counts)
     if imputed:
         notes = notes + [f"{plural(imputed, 'missing value')} imputed with the training split's mean"]
-    summary = DataSummary(source=source, rows=len(y_train) + len(y_val),
+    summary = DataSummary(source=source, rows=len(y_train) + len(y_val) + len(y_test),
                           features=int(np.prod(pre.input_shape)), input_shape=pre.input_shape,
                           task=pre.task, class_counts=counts, missing_values=int(missing),
                           dropped_rows=int(dropped), notes=list(notes), warnings=list(warnings))
     return Dataset(name=name, task=pre.task, X_train=X_train, y_train=y_train, X_val=X_val, y_val=y_val,
                    classes=pre.classes, feature_names=pre.feature_names, preprocessor=pre,
-                   summary=summary, target_mean=mean, target_std=std)
+                   summary=summary, target_mean=mean, target_std=std, X_test=X_test, y_test=y_test)
 
 
 def imbalance_warnings(counts: dict[str, int]) -> list[str]:

@@ -66,6 +66,9 @@ class Dataset:
     summary : DataSummary
     target_mean, target_std : float
         The regression target's scaling (0 and 1 for classification).
+    X_test, y_test : numpy.ndarray or None
+        The test split (``data.test_split``), prepared like the validation split; scored once,
+        after training. None or empty without one.
     """
 
     name: str
@@ -80,6 +83,8 @@ class Dataset:
     summary: DataSummary
     target_mean: float = 0.0
     target_std: float = 1.0
+    X_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -97,6 +102,10 @@ class Dataset:
     @property
     def n_val(self) -> int:
         return int(self.X_val.shape[0])
+
+    @property
+    def n_test(self) -> int:
+        return 0 if self.X_test is None else int(self.X_test.shape[0])
 
     @property
     def is_classification(self) -> bool:

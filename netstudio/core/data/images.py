@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_indices
+from netstudio.core.data.common import Monitor, assemble, output_width, resolve_path, split_rows
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.model_inputs import images_under, read_image, visible
 from netstudio.core.data.preprocess import Preprocessor
@@ -162,7 +162,7 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
     present = np.unique(labels)
     if len(present) < 2:
         raise DataError(f"{folder}: only class {classes[present[0]]!r} has readable images: need at least two classes")
-    train, val = split_indices(kept, labels, float(config["validation_split"]), int(config["seed"]))
+    train, val, test = split_rows(kept, labels, config)
     pre = Preprocessor("images", (channels, h, w), task, classes, stat_shape=(channels, 1, 1), divide_by=255.0,
                        image={"size": [h, w], "color": color})
     sizes = Counter(hd[0] for hd in headers if hd is not None)
@@ -170,4 +170,4 @@ def load_images(config: dict, base_dir: Path, monitor: Monitor | None = None) ->
              + ("" if len(sizes) == 1 and (h, w) in sizes else f" ({len(sizes)} different sizes found)")]
     return assemble(folder.name, "images", pre, pixels[train].astype(np.float32), pixels[val].astype(np.float32),
                     labels[train], labels[val], normalize=bool(config["normalize"]), notes=notes,
-                    warnings=warnings, where=str(folder))
+                    warnings=warnings, where=str(folder), raw_test=pixels[test].astype(np.float32), y_test=labels[test])

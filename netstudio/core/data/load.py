@@ -144,7 +144,7 @@ def resolve_sample(config: dict, base_dir: Path) -> tuple[dict, Path]:
     if name not in SAMPLES:
         raise DataError(f"data.name: no bundled sample called {name!r} (available: {', '.join(sorted(SAMPLES))})")
     resolved = copy.deepcopy(SAMPLES[name])
-    for key in ("validation_split", "seed", "normalize", "task"):
+    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment"):
         if key in config:
             resolved[key] = config[key]
     return resolved, samples_dir()

@@ -18,7 +18,7 @@ import numpy as np
 
 from netstudio.core.data.cells import is_bool_like
 from netstudio.core.data.columns import Column
-from netstudio.core.data.common import Monitor, assemble, resolve_path, split_indices
+from netstudio.core.data.common import Monitor, assemble, resolve_path, split_rows
 from netstudio.core.data.csv import TableFormat, read_table
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.data.model_inputs import parse_numbers, text_values
@@ -63,8 +63,8 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
     if not columns:
         why = f"; left out: {', '.join(left_out)}" if left_out else ""
         raise DataError(f"{where}: no usable feature column (target {target!r}{why})")
-    train, val = split_indices(len(rows), y if classes else None, float(config["validation_split"]), int(config["seed"]))
-    train_rows, val_rows = (train, val) if len(rows) == len(frame) else (rows[train], rows[val])
+    train, val, test = split_rows(len(rows), y if classes else None, config)
+    train_rows, val_rows, test_rows = (train, val, test) if len(rows) == len(frame) else (rows[train], rows[val], rows[test])
     categorical_missing = _fit_categories(frame, columns, train_rows, rows, notes)
     if not columns:
         raise DataError(f"{where}: no usable feature column (target {target!r})")
@@ -75,15 +75,18 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
         monitor.check()
     # Encode each split straight from the frame (no full-size intermediate array), fitting the
     # statistics and standardising on the way.
-    X_train, X_val, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
-                                                      val_rows, bool(config["normalize"]),
-                                                      check=monitor.check if monitor is not None else None)
+    # The test rows are encoded with the validation rows, then split off.
+    X_train, X_held, imputed = pre.fit_transform_frame(frame, None if len(train_rows) == len(frame) else train_rows,
+                                                       np.concatenate([val_rows, test_rows]), bool(config["normalize"]),
+                                                       check=monitor.check if monitor is not None else None)
+    X_val, X_test = X_held[:len(val_rows)], X_held[len(val_rows):]
     if categorical_missing:
         notes.append(f"{plural(categorical_missing, 'missing categorical value')} "
                      "encoded as all-zero one-hot rows")
     return assemble(path.name.split(".")[0] or path.stem, "csv", pre, X_train, X_val, y[train], y[val],
                     normalize=bool(config["normalize"]), notes=notes, warnings=warnings,
-                    dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed)
+                    dropped=dropped, extra_missing=categorical_missing, where=where, imputed=imputed,
+                    raw_test=X_test, y_test=y[test])
 
 
 def _choose_columns(config: dict, frame, where: str, notes: list[str], warnings: list[str]):

@@ -4,6 +4,7 @@ A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default
 
 ``metrics.csv``            one row per epoch: epoch, train_loss, val_loss, metrics, learning rate, samples/s, seconds
 ``summary.json``           task, classes, sizes, best epoch and its metrics, throughput, device, parameters
+``resume.safetensors``     what ``train --resume`` needs, with ``resume.json`` (core/training/resume.py)
 ``project.nsproj``         the exact configuration used (data path rewritten to still point at the data)
 ``weights.safetensors``    the trained weights (best epoch where early stopping restored them)
 ``preprocessing.json``     the fitted preprocessing
@@ -31,11 +32,13 @@ from netstudio import __version__
 from netstudio.core.errors import ConfigError, ExportError
 from netstudio.core.fileio import atomic_folder, atomic_write_text
 from netstudio.core.strings import slug
+from netstudio.core.training.resume import write_resume
 from netstudio.core.training.states import EpochMetrics, FitSummary
 
-METRIC_COLUMNS = {"binary": ["val_accuracy"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
+METRIC_COLUMNS = {"binary": ["val_accuracy", "val_auc"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
 TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]
-RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json")
+RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json",
+             "resume.safetensors", "resume.json")
 
 #: Writes the model files into a run folder being assembled: ``write(session, summary, folder)``.
 ModelWriter = Callable[[object, FitSummary, Path], object]
@@ -78,6 +81,7 @@ def summary_doc(session, summary: FitSummary) -> dict:
         "classes": data.classes,
         "n_train": data.n_train,
         "n_val": data.n_val,
+        "n_test": data.n_test,
         "epochs_run": summary.epochs_run,
         "best_epoch": summary.best_epoch,
         "val_loss": _finite(best.val_loss) if best else None,
@@ -85,6 +89,8 @@ def summary_doc(session, summary: FitSummary) -> dict:
     metrics = METRIC_COLUMNS[data.task]
     for key in metrics:
         doc[key] = _finite(best.values.get(key)) if best else None
+    for key, value in summary.test.items():  # the test split's scores, when there is one
+        doc[key] = _finite(value)
     doc.update({
         "samples_per_second": summary.samples_per_second,
         "device": summary.device,
@@ -174,6 +180,7 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
             {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
         # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
         session.project.copy().save(tmp / "project.nsproj")
+        write_resume(session.trainer, tmp)  # what `train --resume` needs
         if write_models is not None:
             write_models(session, summary, tmp)
     return target

@@ -36,6 +36,7 @@ class RunRow:
     status: str
     task: str | None
     extra: dict = field(default_factory=dict)
+    test_metric: float | None = None  # the same metric on the test split (data.test_split), if any
 
 
 def runs_folder(project) -> Path:
@@ -84,6 +85,7 @@ def run_row(run: Run) -> RunRow:
         learning_rate=training.get("learning_rate"), metric_name=metric, best_metric=s.get(metric),
         best_epoch=s.get("best_epoch"), epochs_run=s.get("epochs_run"), duration_seconds=duration,
         status=s.get("status", "completed"), task=s.get("task"),
+        test_metric=s.get(metric.replace("val_", "test_", 1)),
     )
 
 

@@ -40,12 +40,31 @@ class ClassificationReport:
     f1: np.ndarray
     support: np.ndarray
     accuracy: float
+    split: str = "val"          # the split evaluated: val, test or train
 
     def normalized(self) -> np.ndarray:
         """The confusion matrix with each row divided by its total (0 for empty rows)."""
         totals = self.matrix.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(totals > 0, self.matrix / np.maximum(totals, 1), 0.0)
+
+    def curves(self) -> list:
+        """ROC and PR curves (:class:`netstudio.core.training.curves.Curve`): class 1's for two
+        classes, one per class (against the rest) for more."""
+        from netstudio.core.training.curves import one_vs_rest
+
+        return one_vs_rest(self.true, self.probabilities, self.classes)
+
+    def at_threshold(self, threshold: float) -> ClassificationReport:
+        """This report of a binary task with class 1 predicted when its probability is at least
+        *threshold* (0.5 is the usual argmax)."""
+        predicted = (self.probabilities[:, 1] >= threshold).astype(np.int64)
+        matrix = confusion_matrix(self.true, predicted, 2)
+        scores = per_class_scores(matrix)
+        accuracy = float((self.true == predicted).mean()) if len(self.true) else 0.0
+        return ClassificationReport(self.classes, self.true, predicted, self.probabilities, matrix,
+                                    scores["precision"], scores["recall"], scores["f1"], scores["support"], accuracy,
+                                    self.split)
 
     def cell_samples(self, true_class: int, predicted_class: int) -> np.ndarray:
         """Indices (into the evaluated split) of the samples in one confusion-matrix cell."""
@@ -59,6 +78,7 @@ class RegressionReport:
     r2: float
     mae: float
     rmse: float
+    split: str = "val"
 
     @property
     def residuals(self) -> np.ndarray:
@@ -98,13 +118,17 @@ def model_outputs(model, X: np.ndarray, output_transform: str) -> np.ndarray:
 
 
 def evaluate_model(model, dataset, output_transform: str, split: str = "val"):
-    """Evaluate *model* on the ``val`` (or ``train``) split of a prepared dataset."""
-    X, y = (dataset.X_val, dataset.y_val) if split == "val" else (dataset.X_train, dataset.y_train)
+    """Evaluate *model* on the ``val`` (or ``train``, ``test``) split of a prepared dataset."""
+    X, y = {"val": (dataset.X_val, dataset.y_val), "train": (dataset.X_train, dataset.y_train),
+            "test": (dataset.X_test, dataset.y_test)}[split]
     out = model_outputs(model, X, output_transform)
     if dataset.task == "regression":
         scale = lambda v: np.asarray(v, dtype=np.float64).reshape(-1) * dataset.target_std + dataset.target_mean  # noqa: E731
-        return regression_report(scale(y), scale(out))
-    return classification_report(y, out, dataset.classes)
+        report = regression_report(scale(y), scale(out))
+    else:
+        report = classification_report(y, out, dataset.classes)
+    report.split = split
+    return report
 
 
 # ------------------------------------------------------------------------------------------------
@@ -190,7 +214,8 @@ class BoundaryProbe(_RateLimited):
 
 class EvaluationProbe(_RateLimited):
     """Evaluates the validation split while training runs (between steps, at most ``rate`` per
-    second) and once at the end; ``on_report(report)`` gets a classification or regression report."""
+    second) and once at the end, and the test split once, at the end, when there is one;
+    ``on_report(report)`` gets a classification or regression report (its ``split`` says which)."""
 
     def __init__(self, session, on_report: Callable[[object], None], rate: float = 1.0):
         super().__init__(session, rate)
@@ -202,6 +227,12 @@ class EvaluationProbe(_RateLimited):
 
     def on_epoch_end(self, metrics):
         self._maybe()
+
+    def on_fit_end(self, summary):
+        super().on_fit_end(summary)
+        if self.session.dataset.n_test:
+            self.on_report(evaluate_model(self.session.model, self.session.dataset,
+                                          self.session.trainer.plan.output, split="test"))
 
 
 def sample_images(dataset, X: np.ndarray) -> np.ndarray:

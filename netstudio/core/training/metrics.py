@@ -54,7 +54,14 @@ def evaluate(model, X, y, loss_fn, plan, data) -> tuple[dict, float]:
         labels = y.reshape(-1).long()
         accuracy = (probs.argmax(dim=1) == labels).float().mean()
         loss_v, acc_v = torch.stack([loss.float(), accuracy]).tolist()
-        return {"val_accuracy": acc_v}, loss_v
+        values = {"val_accuracy": acc_v}
+        if data.task == "binary":  # class 1's ROC AUC (left out when the split has one class only)
+            from netstudio.core.training.curves import binary_auc
+
+            auc = binary_auc(labels.cpu().numpy(), probs.float().cpu().numpy())
+            if auc is not None:
+                values["val_auc"] = auc
+        return values, loss_v
 
 
 def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:

@@ -18,9 +18,10 @@ from netstudio.core.config import TrainConfig, validate_data
 from netstudio.core.data.dataset import Dataset
 from netstudio.core.design.builder import build_model
 from netstudio.core.design.losses import check_training
-from netstudio.core.design.validation import Validation
+from netstudio.core.design.validation import Issue, Validation
 from netstudio.core.errors import ProjectError
 from netstudio.core.project import Project
+from netstudio.core.training.augment import is_active
 from netstudio.core.training.states import Callback, FitSummary
 from netstudio.core.training.trainer import Trainer
 
@@ -41,8 +42,9 @@ class TrainingSession:
     started: _dt.datetime = field(default_factory=lambda: _dt.datetime.now().astimezone())
     summary: FitSummary | None = None
 
-    def fit(self, callbacks: Sequence[Callback] = ()) -> FitSummary:
-        self.summary = self.trainer.fit(self.model, self.dataset, callbacks, stack=self.project.stack)
+    def fit(self, callbacks: Sequence[Callback] = (), resume=None) -> FitSummary:
+        """Train; *resume* (a ``ResumePoint``) goes on from a saved run for ``config.epochs`` more epochs."""
+        self.summary = self.trainer.fit(self.model, self.dataset, callbacks, stack=self.project.stack, resume=resume)
         return self.summary
 
     def continue_fit(self, epochs: int, callbacks: Sequence[Callback] = ()) -> FitSummary:
@@ -66,7 +68,8 @@ def apply_overrides(project: Project, *, data_path: str | Path | None = None, ep
             if source is None:
                 source = data.get("source") if data.get("source") in ("csv", "npz") else "csv"
         if data.get("source") != source:
-            data = {k: v for k, v in data.items() if k in ("target", "exclude", "task", "validation_split", "normalize", "seed")}
+            data = {k: v for k, v in data.items() if k in ("target", "exclude", "task", "validation_split", "test_split",
+                                                          "normalize", "seed")}
             data["source"] = source
         data["path"] = str(path)
         project.data = validate_data(data)
@@ -83,7 +86,14 @@ def apply_overrides(project: Project, *, data_path: str | Path | None = None, ep
 def check_design(project: Project, dataset: Dataset, config: TrainConfig) -> Validation:
     """The design validated against the data and the loss; errors are in the returned value."""
     validation = project.stack.validate(dataset.input_shape, dataset.output_width, batch_size=config.batch_size)
-    return check_training(validation, project.stack, dataset.task, dataset.classes, config.loss)
+    validation = check_training(validation, project.stack, dataset.task, dataset.classes, config.loss)
+    if config.class_weights is not None and not dataset.is_classification:
+        validation.issues.append(Issue("error", "training.class_weights: weights classes, but the task is "
+                                                f"{dataset.task}: set it to null"))
+    if is_active(project.data.get("augment")) and len(dataset.input_shape) != 3:
+        validation.issues.append(Issue("error", "data.augment: changes images, but this data is not images: "
+                                                "remove it"))
+    return validation
 
 
 def prepare_session(project: Project, *, dataset: Dataset | None = None,
@@ -127,4 +137,5 @@ def prepare_session(project: Project, *, dataset: Dataset | None = None,
     device = distributed.join(config.device) if distributed is not None else resolve_device(config.device)
     model = build_model(project.stack, dataset.input_shape, dataset.output_width, seed=config.seed,
                         validation=validation)
-    return TrainingSession(project, dataset, validation, config, model, Trainer(config, device, distributed))
+    trainer = Trainer(config, device, distributed, augment=project.data.get("augment"))
+    return TrainingSession(project, dataset, validation, config, model, trainer)

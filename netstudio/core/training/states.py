@@ -85,7 +85,9 @@ class EpochMetrics:
 @dataclass(frozen=True)
 class FitSummary:
     """How a fit ended. ``world_size`` is the number of processes that trained together (1
-    without torchrun)."""
+    without torchrun). ``test`` holds the test split's scores of the final weights
+    (``test_loss``, ``test_accuracy``...), computed once after training; empty without a test
+    split or when the fit diverged or failed."""
 
     status: FitStatus
     message: str
@@ -99,6 +101,7 @@ class FitSummary:
     output_transform: str
     train_seconds: float
     world_size: int = 1
+    test: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -27,8 +27,10 @@ from typing import Any
 
 from netstudio.core.config import TrainConfig
 from netstudio.core.data.dataset import Dataset
-from netstudio.core.design.losses import LossPlan, make_loss, plan_loss
+from netstudio.core.design.losses import LossPlan, plan_loss
 from netstudio.core.errors import ConfigError, TrainingError
+from netstudio.core.training.augment import make_augmenter
+from netstudio.core.training.class_weights import training_loss
 from netstudio.core.training.distributed import SINGLE_PROCESS
 from netstudio.core.training.failures import (
     first_bad_loss,
@@ -68,8 +70,9 @@ class Trainer:
         This process's place in a torchrun job (already joined, ``device`` is its device).
     """
 
-    def __init__(self, config: TrainConfig, device=None, distributed=None):
+    def __init__(self, config: TrainConfig, device=None, distributed=None, augment: dict | None = None):
         self.config = config
+        self.augment = augment  # data.augment: applied to training batches of images only
         self._device = device
         self.dist = distributed if distributed is not None else SINGLE_PROCESS
         self._stop = threading.Event()
@@ -89,6 +92,8 @@ class Trainer:
         self._since_best = 0
         self._diverged_on: int | None = None
         self._training_model = None
+        self.class_weights = None  # per class, when training.class_weights is "auto"
+        self.augmenter = None
 
     # -- control (thread-safe) -------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -121,8 +126,11 @@ class Trainer:
         return self._device
 
     # -- training --------------------------------------------------------------------------------
-    def fit(self, model, data: Dataset, callbacks: Sequence[Callback] = (), stack=None) -> FitSummary:
+    def fit(self, model, data: Dataset, callbacks: Sequence[Callback] = (), stack=None, resume=None) -> FitSummary:
         """Train *model* on *data* for ``config.epochs`` epochs.
+
+        *resume* (a :class:`~netstudio.core.training.resume.ResumePoint`) continues a saved run:
+        its weights, optimizer, scheduler, generators and history, then ``config.epochs`` more.
 
         *stack* (the LayerStack the model was built from) lets ``loss: auto`` see the last layer.
         Returns a :class:`FitSummary`; a diverged or out-of-memory run returns ``status`` diverged
@@ -149,6 +157,10 @@ class Trainer:
         self.scheduler = self._make_scheduler(self.config.epochs)
         # Training steps go through the wrapper (DDP averages gradients); everything else
         # (validation, snapshots, saving) uses the plain module.
+        if resume is not None:
+            from netstudio.core.training.resume import apply_resume
+
+            apply_resume(self, resume)
         self._training_model = self.dist.wrap(self.model)
         return self._run(self.config.epochs, callbacks)
 
@@ -182,7 +194,9 @@ class Trainer:
             "Xv": torch.as_tensor(d.X_val, dtype=torch.float32).to(dev),
             "yv": target(d.y_val).to(dev),
         }
-        self.loss_fn = make_loss(self.plan)
+        self.loss_fn, self.class_weights = training_loss(self.plan, self.config, self.data, dev)
+        # Its own generator, so augmenting leaves the batch order and initial weights unchanged.
+        self.augmenter = make_augmenter(self.augment, d, dev, self.config.seed + 7919 * (self.dist.rank + 1))
 
     def _steps_per_epoch(self) -> int:
         n = self.dist.shard_size(self.data.n_train)
@@ -212,7 +226,8 @@ class Trainer:
         seconds = sum(m.seconds for m in self.history)
         summary = FitSummary(status, message, len(self.history), self.best_epoch, list(self.history),
                              samples / seconds if seconds else 0.0, str(self.device), parameters, self.plan.name,
-                             self.plan.output, train_seconds, self.dist.world_size)
+                             self.plan.output, train_seconds, self.dist.world_size,
+                             self._score_test() if status.ok else {})
         for cb in callbacks:
             cb.on_fit_end(summary)
         return summary
@@ -241,6 +256,20 @@ class Trainer:
                                                  f"epochs; restored the best weights (epoch {self.best_epoch})"), \
                     train_seconds
         return FitStatus.COMPLETED, "", train_seconds
+
+    def _score_test(self) -> dict:
+        """The final weights' scores on the test split (``test_loss``, ``test_accuracy``...), once."""
+        import torch
+
+        d = self.data
+        if not d.n_test:
+            return {}
+        ytype = torch.float32 if self.plan.target == "float" else torch.int64
+        y = torch.as_tensor(d.y_test).to(ytype)
+        y = (y.reshape(-1, 1) if self.plan.target == "float" else y.reshape(-1)).to(self.device)
+        X = torch.as_tensor(d.X_test, dtype=torch.float32).to(self.device)
+        values, loss = evaluate(self.model, X, y, self.loss_fn, self.plan, d)
+        return {"test_loss": loss, **{"test_" + k.removeprefix("val_"): v for k, v in values.items()}}
 
     def _failed(self, exc: Exception, first: int, callbacks: Sequence[Callback]):
         """An out-of-memory error on one process ends the fit as failed; anything else propagates
@@ -278,6 +307,7 @@ class Trainer:
         batch_hooks = [cb for cb in callbacks if _overrides(cb, "on_batch_end")]
         onecycle = cfg.scheduler == "onecycle"
         clip = cfg.gradient_clip
+        augmenter = self.augmenter
         stop, unpaused = self._stop, self._unpaused
         perm = self.dist.shard(torch.randperm(X.shape[0], generator=self._generator)).to(self.device)
         n = perm.shape[0]
@@ -290,6 +320,8 @@ class Trainer:
         for step in range(steps):
             lo = step * bs
             xb, yb = Xp[lo:lo + bs], yp[lo:lo + bs]
+            if augmenter is not None:
+                xb = augmenter(xb)
             loss = loss_fn(model(xb), yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -11,7 +11,8 @@ import copy
 import html
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QListWidget,
+    QListWidgetItem,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -32,14 +35,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from netstudio.core.config import DataConfig, data_defaults, settings, validate_data
+from netstudio.core.config import Augment, DataConfig, data_defaults, settings, validate_data
 from netstudio.core.data.preview import LoadedData, load_for_panel
 from netstudio.core.errors import NetStudioError
-from netstudio.ui.data.preview import DataPreview, summary_html
+from netstudio.ui.data.preview import CLASS_WEIGHTS_LINK, DataPreview, summary_html
 from netstudio.ui.tasks import TaskRunner
-from netstudio.ui.widgets import check_box, choice_box, double_spin_box, select, spin_box
+from netstudio.ui.widgets import (
+    check_box,
+    choice_box,
+    double_spin_box,
+    pixels_to_qimage,
+    select,
+    spin_box,
+)
 
 ROLES = ("feature", "target", "exclude")
+#: The Augmented tab: training images shown, augmented draws of each, thumbnail side in pixels.
+AUGMENT_ROWS, AUGMENT_DRAWS, AUGMENT_THUMBNAIL = 6, 3, 64
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.tab *.psv *.npz *.csv.gz *.tsv.gz);;All files (*)"
 
 
@@ -55,8 +67,11 @@ class DataPanel(QWidget):
     dataset_failed(str)
         The last load failed with this one-line message (the previous dataset is dropped).
     loading_changed(bool)
+    class_weights_requested()
+        The user took the imbalance warning's fix: weight the classes in the loss.
     """
 
+    class_weights_requested = Signal()
     data_config_changed = Signal(object)
     dataset_loaded = Signal(object)
     dataset_failed = Signal(str)
@@ -93,6 +108,7 @@ class DataPanel(QWidget):
         layout.addWidget(self._build_loading_row())
         layout.addWidget(self._build_tabs(), 1)
         layout.addWidget(self._build_options())
+        layout.addWidget(self._build_augment())
 
     def _build_sources(self) -> QHBoxLayout:
         """Open File…, Open Image Folder…, Samples."""
@@ -156,11 +172,52 @@ class DataPanel(QWidget):
         self.roles.verticalHeader().hide()
         self.summary = QTextBrowser()
         self.summary.setObjectName("dataSummary")
+        self.summary.setOpenLinks(False)
+        self.summary.anchorClicked.connect(self._on_summary_link)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.preview, "Preview")
         self.tabs.addTab(self.roles, "Columns")
         self.tabs.addTab(self.summary, "Summary")
+        self.augmented = QListWidget()
+        self.augmented.setObjectName("augmentedPreview")
+        self.augmented.setViewMode(QListWidget.ViewMode.IconMode)
+        self.augmented.setIconSize(QSize(AUGMENT_THUMBNAIL, AUGMENT_THUMBNAIL))
+        self.augmented.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.augmented.setMovement(QListWidget.Movement.Static)
+        self.augmented.setSpacing(4)
+        self.augmented.setToolTip("Training images as batches see them after augmentation: each original "
+                                  f"followed by {AUGMENT_DRAWS} random draws of it")
+        self.tabs.addTab(self.augmented, "Augmented")
         return self.tabs
+
+    def _build_augment(self) -> QGroupBox:
+        """data.augment (images): flips, rotation, shift, brightness and contrast of training batches."""
+        s = settings(Augment)
+        self.hflip = check_box(s["hflip"], "Flip left–right")
+        self.vflip = check_box(s["vflip"], "Flip up–down")
+        self.rotate = double_spin_box(s["rotate"], 0, suffix="°", singleStep=5)
+        self.shift = double_spin_box(s["shift"], 0, suffix=" px")
+        self.brightness = double_spin_box(s["brightness"], 2, singleStep=0.05)
+        self.contrast = double_spin_box(s["contrast"], 2, singleStep=0.05)
+        flips = QHBoxLayout()
+        flips.addWidget(self.hflip)
+        flips.addWidget(self.vflip)
+        form = QFormLayout()
+        form.addRow("Flips", flips)
+        form.addRow("Rotate ±", self.rotate)
+        form.addRow("Shift ±", self.shift)
+        form.addRow("Brightness ±", self.brightness)
+        form.addRow("Contrast ±", self.contrast)
+        self.augment_box = QGroupBox("Augmentation (training images only)")
+        self.augment_box.setToolTip("Random changes to every training batch, on the training device; validation "
+                                    "and test images are never changed")
+        self.augment_box.setLayout(form)
+        self.augment_box.hide()
+        for box in (self.hflip, self.vflip):
+            box.toggled.connect(self._on_augment_edited)
+        for box in (self.rotate, self.shift, self.brightness, self.contrast):
+            box.valueChanged.connect(self._on_augment_edited)
+        return self.augment_box
 
     def _build_options(self) -> QGroupBox:
         """How the data is prepared: task, validation split, split seed, standardisation."""
@@ -176,6 +233,7 @@ class DataPanel(QWidget):
         self.detected.setObjectName("detectedTask")
         self.detected.setWordWrap(True)  # its own row: the data dock stays narrow
         self.split = double_spin_box(s["validation_split"], 2, singleStep=0.05)
+        self.test_split = double_spin_box(s["test_split"], 2, singleStep=0.05)
         self.normalize = check_box(s["normalize"], "Standardise features")
         self.seed = spin_box(s["seed"])
         form = QFormLayout()
@@ -183,6 +241,7 @@ class DataPanel(QWidget):
         form.addRow("Task", self.task)
         form.addRow("", self.detected)
         form.addRow("Validation split", self.split)
+        form.addRow("Test split", self.test_split)
         form.addRow("Split seed", self.seed)
         form.addRow("", self.normalize)
         self.options = QGroupBox("Preparation")
@@ -192,6 +251,7 @@ class DataPanel(QWidget):
         self.target.currentIndexChanged.connect(self._on_target_chosen)
         self.task.currentIndexChanged.connect(self._on_options_edited)
         self.split.valueChanged.connect(self._on_options_edited)
+        self.test_split.valueChanged.connect(self._on_options_edited)
         self.seed.valueChanged.connect(self._on_options_edited)
         self.normalize.toggled.connect(self._on_options_edited)
         return self.options
@@ -229,7 +289,7 @@ class DataPanel(QWidget):
         """Use a CSV/TSV/.npz file or an image folder as the project's data."""
         path = Path(path)
         source = "images" if path.is_dir() else ("npz" if path.suffix.lower() == ".npz" else "csv")
-        keep = {k: self.config[k] for k in ("validation_split", "normalize", "seed") if k in self.config}
+        keep = {k: self.config[k] for k in ("validation_split", "test_split", "normalize", "seed") if k in self.config}
         self._table_cache = None
         self._apply({"source": source, "path": str(path.absolute()), **keep})
 
@@ -237,7 +297,7 @@ class DataPanel(QWidget):
         self._apply({"source": "sample", "name": name})
 
     def use_synthetic(self, kind: str, samples: int, noise: float) -> None:
-        keep = {k: self.config[k] for k in ("validation_split", "seed") if k in self.config}
+        keep = {k: self.config[k] for k in ("validation_split", "test_split", "seed") if k in self.config}
         self._apply({"source": "synthetic", "kind": kind, "samples": samples, "noise": noise, **keep})
 
     def fill_sample_menu(self) -> None:
@@ -305,6 +365,7 @@ class DataPanel(QWidget):
         self.loaded = loaded
         self._table_cache = loaded.table
         self._show_loaded(loaded)
+        self._show_augmented()
         self.dataset_loaded.emit(loaded.dataset)
 
     @Slot(str)
@@ -335,8 +396,10 @@ class DataPanel(QWidget):
         self.options_form.setRowVisible(self.target, False)
         self.summary.setHtml("<p>No dataset loaded.</p>")
         self.detected.clear()
+        self.augment_box.hide()
 
     def _show_error(self, message: str) -> None:
+        self.augment_box.hide()
         self.source_label.setText(f"<span style='color:#c0392b'>Cannot use this data: {html.escape(message)}</span>")
         self.summary.setHtml(f"<p style='color:#c0392b'><b>Cannot use this data.</b><br>{html.escape(message)}</p>")
         self.tabs.setCurrentWidget(self.summary)
@@ -362,6 +425,10 @@ class DataPanel(QWidget):
         self._fill_roles(loaded)
         self._fill_target(loaded)
         self.summary.setHtml(summary_html(data))
+
+    def _on_summary_link(self, url) -> None:
+        if url.toString() == CLASS_WEIGHTS_LINK:
+            self.class_weights_requested.emit()
 
     def _fill_roles(self, loaded: LoadedData) -> None:
         self._filling = True
@@ -426,9 +493,17 @@ class DataPanel(QWidget):
             c = {**data_defaults(self.config.get("source")), **self.config}
             select(self.task, c["task"])
             self.split.setValue(c["validation_split"])
+            self.test_split.setValue(c["test_split"])
             self.seed.setValue(c["seed"])
             self.normalize.setChecked(c["normalize"])
             self.options.setEnabled(bool(self.config))
+            augment = {**{k: v.default for k, v in settings(Augment).items()}, **(c.get("augment") or {})}
+            self.hflip.setChecked(bool(augment["hflip"]))
+            self.vflip.setChecked(bool(augment["vflip"]))
+            self.rotate.setValue(augment["rotate"])
+            self.shift.setValue(augment["shift"])
+            self.brightness.setValue(augment["brightness"])
+            self.contrast.setValue(augment["contrast"])
             if c.get("source") == "synthetic":  # the generator shows what was generated
                 self.kind.setCurrentIndex(max(0, self.kind.findData(c.get("kind"))))
                 self.samples.setValue(c["samples"])
@@ -436,12 +511,56 @@ class DataPanel(QWidget):
         finally:
             self._filling = False
 
+    def _augment_values(self) -> dict:
+        return {"hflip": self.hflip.isChecked(), "vflip": self.vflip.isChecked(), "rotate": self.rotate.value(),
+                "shift": self.shift.value(), "brightness": self.brightness.value(),
+                "contrast": self.contrast.value()}
+
+    @Slot()
+    def _on_augment_edited(self, *args) -> None:
+        """A new data.augment: the project's data section changes, the dataset stays (no reload)."""
+        if self._filling or not self.config:
+            return
+        config = dict(self.config, augment=self._augment_values())
+        if config == self.config:
+            return
+        try:
+            self.config = validate_data(config)
+        except NetStudioError as exc:
+            self._show_error(str(exc))
+            return
+        self.data_config_changed.emit(copy.deepcopy(self.config))
+        self._show_augmented()
+
+    def _show_augmented(self) -> None:
+        """The Augmented tab: a few training images, each followed by augmented draws of it."""
+        from netstudio.core.training.augment import is_active, preview
+
+        data = self.dataset
+        images = data is not None and len(data.input_shape) == 3
+        self.augment_box.setVisible(images)
+        self.tabs.setTabVisible(self.tabs.indexOf(self.augmented), images)
+        self.augmented.clear()
+        augment = self.config.get("augment")
+        if not images or not data.n_train:
+            return
+        if not is_active(augment):
+            self.augmented.addItem("Switch on an augmentation below to see what training batches get.")
+            return
+        originals, _ = preview(data, augment, count=AUGMENT_ROWS, seed=0)
+        draws = [preview(data, augment, count=AUGMENT_ROWS, seed=0, draw=k)[1] for k in range(1, AUGMENT_DRAWS + 1)]
+        for row in range(len(originals)):
+            for column, pixels in enumerate([originals[row], *(d[row] for d in draws)]):
+                item = QListWidgetItem(QIcon(QPixmap.fromImage(pixels_to_qimage(pixels).scaled(
+                    AUGMENT_THUMBNAIL, AUGMENT_THUMBNAIL))), f"{row + 1}: original" if column == 0 else f"{row + 1}: draw {column}")
+                self.augmented.addItem(item)
+
     @Slot()
     def _on_options_edited(self, *args) -> None:
         if self._filling or not self.config:
             return
         config = dict(self.config, task=self.task.currentData(), validation_split=self.split.value(),
-                      seed=self.seed.value(), normalize=self.normalize.isChecked())
+                      test_split=self.test_split.value(), seed=self.seed.value(), normalize=self.normalize.isChecked())
         if config != self.config:
             self._apply(config)
 

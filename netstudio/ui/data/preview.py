@@ -17,12 +17,15 @@ from PySide6.QtWidgets import (
     QTableView,
 )
 
+from netstudio.core.data.common import imbalance_warnings
 from netstudio.core.data.preview import LoadedData
 from netstudio.ui.data.models import FrameModel
 from netstudio.ui.theme import class_color
 
 #: Side of a thumbnail, in pixels.
 THUMBNAIL_SIZE = 64
+#: The summary's link that offers class weights as the fix of an imbalance warning.
+CLASS_WEIGHTS_LINK = "netstudio:class-weights"
 
 
 class DataPreview(QStackedWidget):
@@ -89,7 +92,8 @@ class DataPreview(QStackedWidget):
 def summary_html(data) -> str:
     """The dataset summary as simple HTML for the Summary tab."""
     s = data.summary
-    rows = [("Rows", f"{s.rows:,} ({data.n_train:,} training, {data.n_val:,} validation)"),
+    test = f", {data.n_test:,} test" if data.n_test else ""
+    rows = [("Rows", f"{s.rows:,} ({data.n_train:,} training, {data.n_val:,} validation{test})"),
             ("Features", f"{s.features:,}"), ("Input shape", "[" + ", ".join(map(str, data.input_shape)) + "]"),
             ("Task", data.task)]
     if s.class_counts:
@@ -100,8 +104,10 @@ def summary_html(data) -> str:
     rows.append(("Dropped rows", f"{s.dropped_rows:,}"))
     text = "<table cellspacing='4'>" + "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in rows) + "</table>"
     if s.warnings:
+        fix = {w: f" <a href='{CLASS_WEIGHTS_LINK}'>Weight the classes in the loss</a>"
+               for w in imbalance_warnings(s.class_counts or {})}
         text += "<p><b style='color:#b9770e'>Warnings</b></p><ul>" + "".join(
-            f"<li style='color:#b9770e'>{html.escape(w)}</li>" for w in s.warnings) + "</ul>"
+            f"<li style='color:#b9770e'>{html.escape(w)}{fix.get(w, '')}</li>" for w in s.warnings) + "</ul>"
     if s.notes:
         text += "<p><b>Notes</b></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in s.notes) + "</ul>"
     return text

@@ -4,7 +4,9 @@ Classification: a confusion matrix heatmap (counts or row-normalised) with per-c
 recall and F1 and the overall accuracy; clicking a cell lists its samples (their values, or
 thumbnails for images). Regression: predicted against true with the identity line, a residual
 histogram, R², MAE and RMSE. Two-feature classification: the decision boundary, the predicted
-probability field under the points, refreshed while training runs.
+probability field under the points, refreshed while training runs. Classification also gets ROC
+and precision–recall curves with their areas (class 1's for a binary task, with a threshold slider
+that re-draws the confusion matrix; one per class against the rest for more classes).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, Slot
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QSlider,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -31,7 +35,10 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.ui.theme import class_color
+from netstudio.ui.widgets import pixels_to_qimage
 
+#: What the view calls each split in its texts.
+SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
 #: Samples listed for one confusion-matrix cell, at most.
 MAX_SAMPLES = 60
 HEAT = QColor(52, 120, 246)
@@ -96,7 +103,9 @@ class EvaluationView(QWidget):
         self.setObjectName("evaluationView")
         self.dataset = None
         self.report = None
+        self.reports: dict = {}  # the latest report of each split
         self.grid = None
+        self.curves: list = []
         self._build()
         self.set_dataset(None)
 
@@ -108,9 +117,29 @@ class EvaluationView(QWidget):
         self.tabs.addTab(self._build_classification(), "Confusion Matrix")
         self.tabs.addTab(self._build_regression(), "Regression")
         self.tabs.addTab(self._build_boundary(), "Decision Boundary")
+        self.tabs.addTab(self._build_curves(), "ROC / PR")
+        self.split_choice = QComboBox()
+        self.split_choice.setObjectName("evaluationSplit")
+        self.split_choice.addItem("Validation", "val")
+        self.split_choice.addItem("Test", "test")
+        self.split_choice.setToolTip("Which split the view scores: validation (during and after training) or the "
+                                     "held-out test split (scored once, when training ends)")
+        self.split_choice.currentIndexChanged.connect(self._on_split_chosen)
+        self.split_row = QWidget()
+        split_layout = QHBoxLayout(self.split_row)
+        split_layout.setContentsMargins(4, 2, 4, 0)
+        split_layout.addWidget(QLabel("Evaluate on"))
+        split_layout.addWidget(self.split_choice)
+        split_layout.addStretch(1)
+        page = QWidget()
+        page_layout = QVBoxLayout(page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.split_row)
+        page_layout.addWidget(self.tabs, 1)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
-        self.stack.addWidget(self.tabs)
+        self.stack.addWidget(page)
+        self.page = page
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
@@ -126,7 +155,7 @@ class EvaluationView(QWidget):
         self.confusion.clicked.connect(self._on_cell_clicked)
         self.normalize = QCheckBox("Row percentages")
         self.normalize.setToolTip("Show each true class's row as shares of that class (recall on the diagonal)")
-        self.normalize.toggled.connect(lambda on: self.confusion_model.set_report(self.report, on))
+        self.normalize.toggled.connect(lambda on: self.confusion_model.set_report(self.confusion_model.report, on))
         self.accuracy = QLabel()
         self.scores = QTableWidget(0, 4)
         self.scores.setHorizontalHeaderLabels(["Precision", "Recall", "F1", "Samples"])
@@ -190,13 +219,62 @@ class EvaluationView(QWidget):
         self.boundary_points: list = []
         return self.boundary
 
+    def _build_curves(self) -> QWidget:
+        """ROC and precision–recall curves with their areas; a threshold slider for binary tasks."""
+        self.roc = pg.PlotWidget()
+        self.roc.setObjectName("rocCurve")
+        self.roc.setLabel("bottom", "false positive rate")
+        self.roc.setLabel("left", "true positive rate")
+        self.pr = pg.PlotWidget()
+        self.pr.setObjectName("prCurve")
+        self.pr.setLabel("bottom", "recall")
+        self.pr.setLabel("left", "precision")
+        for plot in (self.roc, self.pr):
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setXRange(0, 1, padding=0.02)
+            plot.setYRange(0, 1, padding=0.02)
+            plot.addLegend(offset=(-10, -10) if plot is self.roc else (-10, 10))
+        self.curve_areas = QLabel()
+        self.curve_areas.setWordWrap(True)
+        self.threshold = QSlider(Qt.Orientation.Horizontal)
+        self.threshold.setObjectName("thresholdSlider")
+        self.threshold.setRange(1, 99)
+        self.threshold.setValue(50)
+        self.threshold.setToolTip("Predict the positive class when its probability is at least this; the "
+                                  "confusion matrix and the scores follow (0.50 is the usual choice)")
+        self.threshold_label = QLabel()
+        self.threshold_counts = QLabel()
+        self.threshold.valueChanged.connect(self._on_threshold)
+        self.threshold_row = QWidget()
+        row = QHBoxLayout(self.threshold_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Threshold"))
+        row.addWidget(self.threshold, 1)
+        row.addWidget(self.threshold_label)
+        row.addWidget(self.threshold_counts)
+        self.threshold_marks: list = []
+        plots = QSplitter()
+        plots.addWidget(self.roc)
+        plots.addWidget(self.pr)
+        self.curves_page = QWidget()
+        layout = QVBoxLayout(self.curves_page)
+        layout.addWidget(self.curve_areas)
+        layout.addWidget(self.threshold_row)
+        layout.addWidget(plots, 1)
+        return self.curves_page
+
     # -- data --------------------------------------------------------------------------------------
     def set_dataset(self, dataset) -> None:
         """Prepare for a dataset's reports (which tabs apply, the boundary grid and points)."""
         from netstudio.core.data.preview import raw_features
         from netstudio.core.training.evaluation import boundary_grid, supports_boundary
 
-        self.dataset, self.report = dataset, None
+        self.dataset, self.report, self.reports = dataset, None, {}
+        self.split_row.setVisible(dataset is not None and dataset.n_test > 0)
+        self.split_choice.blockSignals(True)
+        self.split_choice.setCurrentIndex(0)
+        self.split_choice.blockSignals(False)
+        self._enable_test_choice()
         self.confusion_model.set_report(None)
         self.scores.setRowCount(0)
         self.accuracy.clear()
@@ -208,6 +286,15 @@ class EvaluationView(QWidget):
         self.tabs.setTabEnabled(1, dataset is not None and not classification)
         boundary = dataset is not None and supports_boundary(dataset)
         self.tabs.setTabEnabled(2, boundary)
+        self.tabs.setTabEnabled(3, classification)
+        self.threshold_row.setVisible(classification and len(dataset.classes) == 2)
+        self.threshold.blockSignals(True)
+        self.threshold.setValue(50)
+        self.threshold.blockSignals(False)
+        self.roc.clear()
+        self.pr.clear()
+        self.curve_areas.clear()
+        self.threshold_marks, self.curves = [], []
         self.field_image.clear()
         for item in self.boundary_points:
             self.boundary.removeItem(item)
@@ -233,19 +320,47 @@ class EvaluationView(QWidget):
         if dataset is not None:
             self.tabs.setCurrentIndex(2 if boundary else (0 if classification else 1))
 
+    def _enable_test_choice(self) -> None:
+        """Test can be chosen once the test split's report has come (when training ends)."""
+        item = self.split_choice.model().item(1)
+        item.setEnabled("test" in self.reports)
+        item.setToolTip("" if "test" in self.reports else "The test split is scored once, when training ends")
+
+    def _on_split_chosen(self, _index: int) -> None:
+        report = self.reports.get(self.split_choice.currentData())
+        if report is not None:
+            self._show(report)
+
     @Slot(object)
     def show_report(self, report) -> None:
-        """Show a :class:`ClassificationReport` or :class:`RegressionReport` of the validation split."""
+        """Take a :class:`ClassificationReport` or :class:`RegressionReport` of a split (its
+        ``split``); it is shown when that split is the one chosen."""
+        split = getattr(report, "split", "val")
+        self.reports[split] = report
+        self._enable_test_choice()
+        if split == (self.split_choice.currentData() or "val"):
+            self._show(report)
+
+    def _show(self, report) -> None:
         self.report = report
-        self.stack.setCurrentWidget(self.tabs)
+        self.stack.setCurrentWidget(self.page)
         if hasattr(report, "matrix"):
             self._show_classification(report)
         else:
             self._show_regression(report)
 
     def _show_classification(self, report) -> None:
+        self._show_curves(report)
+        if len(report.classes) == 2 and self.threshold.value() != 50:
+            self._show_scores(report.at_threshold(self.threshold.value() / 100))
+        else:
+            self._show_scores(report)
+
+    def _show_scores(self, report) -> None:
+        """The confusion matrix, accuracy and per-class scores of *report* (perhaps re-thresholded)."""
         self.confusion_model.set_report(report)
-        self.accuracy.setText(f"<b>Accuracy {report.accuracy:.2%}</b> on {len(report.true):,} validation samples")
+        at = f" at threshold {self.threshold.value() / 100:.2f}" if len(report.classes) == 2 else ""
+        self.accuracy.setText(f"<b>Accuracy {report.accuracy:.2%}</b> on {len(report.true):,} {SPLIT_WORDS[report.split]} samples{at}")
         self.scores.setRowCount(len(report.classes))
         self.scores.setVerticalHeaderLabels(report.classes)
         for row in range(len(report.classes)):
@@ -256,9 +371,57 @@ class EvaluationView(QWidget):
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.scores.setItem(row, col, item)
 
+    def _show_curves(self, report) -> None:
+        """Draw the ROC and PR curves of a classification report, with their areas in the legend."""
+        self.roc.clear()
+        self.pr.clear()
+        for plot in (self.roc, self.pr):
+            if plot.plotItem.legend is not None:
+                plot.plotItem.legend.clear()
+        self.roc.plot([0, 1], [0, 1], pen=pg.mkPen(150, 150, 150, width=1, style=Qt.PenStyle.DashLine))
+        self.curves = report.curves()
+        areas = []
+        for curve in self.curves:
+            color = class_color(report.classes.index(curve.name))
+            auc = "–" if curve.auc is None else f"{curve.auc:.3f}"
+            ap = "–" if curve.average_precision is None else f"{curve.average_precision:.3f}"
+            self.roc.plot(curve.fpr, curve.tpr, pen=pg.mkPen(color, width=2), name=f"{curve.name} (AUC {auc})")
+            self.pr.plot(curve.recall, curve.precision, pen=pg.mkPen(color, width=2), name=f"{curve.name} (AP {ap})")
+            areas.append(f"<b>{curve.name}</b>: ROC AUC {auc}, average precision {ap}")
+        what = ("positive class " if len(self.curves) == 1 else "each class against the rest: ")
+        self.curve_areas.setText(f"On {len(report.true):,} {SPLIT_WORDS[report.split]} samples, {what}" + "; ".join(areas))
+        self.threshold_marks = []
+        if len(self.curves) == 1:
+            for plot in (self.roc, self.pr):
+                mark = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(255, 255, 255, 230), pen=pg.mkPen(255, 200, 0, width=2))
+                plot.addItem(mark)
+                self.threshold_marks.append(mark)
+            self._mark_threshold()
+
+    def _on_threshold(self, value: int) -> None:
+        self.threshold_label.setText(f"{value / 100:.2f}")
+        if self.report is None or not hasattr(self.report, "matrix") or len(self.report.classes) != 2:
+            return
+        self._show_scores(self.report.at_threshold(value / 100))
+        self._mark_threshold()
+
+    def _mark_threshold(self) -> None:
+        """Circle the point of each curve at the slider's threshold; show the counts there."""
+        t = self.threshold.value() / 100
+        self.threshold_label.setText(f"{t:.2f}")
+        if not self.threshold_marks or self.report is None:
+            return
+        curve = self.curves[0]
+        i = int(np.flatnonzero(curve.roc_thresholds >= t)[-1])  # the last point still predicting at >= t
+        j = int(np.flatnonzero(curve.pr_thresholds >= t)[-1])
+        self.threshold_marks[0].setData([curve.fpr[i]], [curve.tpr[i]])
+        self.threshold_marks[1].setData([curve.recall[j]], [curve.precision[j]])
+        (tn, fp), (fn, tp) = self.report.at_threshold(t).matrix.tolist()
+        self.threshold_counts.setText(f"TP {tp:,}  FP {fp:,}  FN {fn:,}  TN {tn:,}")
+
     def _show_regression(self, report) -> None:
         self.regression_scores.setText(f"<b>R² {report.r2:.4f}</b> &nbsp; MAE {report.mae:.4g} &nbsp; "
-                                       f"RMSE {report.rmse:.4g} &nbsp; ({len(report.true):,} validation samples)")
+                                       f"RMSE {report.rmse:.4g} &nbsp; ({len(report.true):,} {SPLIT_WORDS[report.split]} samples)")
         self.scatter.clear()
         self.scatter.plot(report.true, report.predicted, pen=None, symbol="o", symbolSize=5,
                           symbolBrush=QColor(52, 120, 246, 150), symbolPen=None)
@@ -286,7 +449,7 @@ class EvaluationView(QWidget):
         self.field_image.setImage((image * 255).astype(np.ubyte), autoLevels=False, levels=(0, 255))
         xs, ys = self.grid.xs, self.grid.ys
         self.field_image.setRect(QRectF(float(xs[0]), float(ys[0]), float(xs[-1] - xs[0]), float(ys[-1] - ys[0])))
-        self.stack.setCurrentWidget(self.tabs)
+        self.stack.setCurrentWidget(self.page)
 
     # -- cell samples ------------------------------------------------------------------------------
     @Slot(QModelIndex)
@@ -296,11 +459,12 @@ class EvaluationView(QWidget):
         self.show_cell(index.row(), index.column())
 
     def show_cell(self, true_class: int, predicted_class: int) -> np.ndarray:
-        """List the validation samples of one cell; returns their indices in the validation split."""
+        """List the samples of one cell; returns their indices in the split shown."""
         from netstudio.core.data.preview import raw_features
         from netstudio.core.training.evaluation import sample_images
 
-        report, data = self.report, self.dataset
+        report, data = self.confusion_model.report, self.dataset  # at the slider's threshold
+        X = {"val": data.X_val, "test": data.X_test, "train": data.X_train}[report.split]
         rows = report.cell_samples(true_class, predicted_class)
         shown = rows[:MAX_SAMPLES]
         more = f" (first {MAX_SAMPLES} shown)" if len(rows) > MAX_SAMPLES else ""
@@ -308,14 +472,14 @@ class EvaluationView(QWidget):
                                 f"<b>{report.classes[predicted_class]}</b>: {len(rows):,} samples{more}")
         if len(data.input_shape) == 3:
             self.samples_thumbs.clear()
-            for i, pixels in zip(shown, sample_images(data, data.X_val[shown])):
+            for i, pixels in zip(shown, sample_images(data, X[shown])):
                 item = QListWidgetItem(QIcon(QPixmap.fromImage(_to_qimage(pixels))),
                                        f"{report.probabilities[i, predicted_class]:.0%}")
-                item.setToolTip(f"validation sample {i + 1}")
+                item.setToolTip(f"{SPLIT_WORDS[report.split]} sample {i + 1}")
                 self.samples_thumbs.addItem(item)
             self.samples.setCurrentWidget(self.samples_thumbs)
         else:
-            values = raw_features(data, data.X_val[shown].reshape(len(shown), -1))
+            values = raw_features(data, X[shown].reshape(len(shown), int(np.prod(X.shape[1:]))))
             names = data.feature_names or [f"x{j + 1}" for j in range(values.shape[1] if values.ndim > 1 else 0)]
             headers = ["p(" + report.classes[predicted_class] + ")", *names]
             self.samples_table.clear()
@@ -330,18 +494,4 @@ class EvaluationView(QWidget):
         return rows
 
 
-def _to_qimage(pixels: np.ndarray) -> QImage:
-    """A ``[C, H, W]`` uint8 array (1 or 3 channels) as a QImage that owns its pixels.
-
-    The image is allocated by Qt and filled through ``bits()``: building a QImage on a Python
-    buffer is where PySide has had reference-count bugs.
-    """
-    channels, height, width = pixels.shape
-    gray = channels == 1
-    image = QImage(width, height, QImage.Format.Format_Grayscale8 if gray else QImage.Format.Format_RGB888)
-    rows = np.frombuffer(image.bits(), dtype=np.uint8).reshape(height, image.bytesPerLine())
-    if gray:
-        rows[:, :width] = pixels[0]
-    else:
-        rows[:, :3 * width] = np.transpose(pixels[:3], (1, 2, 0)).reshape(height, 3 * width)
-    return image
+_to_qimage = pixels_to_qimage  # the samples' thumbnails

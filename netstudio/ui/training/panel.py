@@ -30,7 +30,14 @@ from netstudio.core.config import (
 )
 from netstudio.core.training.states import EpochMetrics, FitStart
 from netstudio.ui.training.messages import RunFinished, RunProgress
-from netstudio.ui.widgets import choice_box, double_spin_box, offer_sweep, select, spin_box
+from netstudio.ui.widgets import (
+    check_box,
+    choice_box,
+    double_spin_box,
+    offer_sweep,
+    select,
+    spin_box,
+)
 
 #: What the patience spin box offers when early stopping is switched on.
 SUGGESTED_PATIENCE = 5
@@ -107,6 +114,7 @@ class TrainingPanel(QWidget):
         self.epochs = spin_box(s["epochs"])
         self.scheduler = choice_box(s["scheduler"])
         self.loss = choice_box(s["loss"])
+        self.balance = check_box(s["class_weights"], "Weight classes by inverse frequency")
         self.early = QCheckBox("Stop after")
         self.early.setToolTip("Stop when the validation loss has not improved for this many epochs, "
                               "and keep the best weights")
@@ -125,6 +133,7 @@ class TrainingPanel(QWidget):
                               ("Batch size", self.batch_size), ("Epochs", self.epochs),
                               ("Scheduler", self.scheduler), ("Loss", self.loss)):
             form.addRow(label, widget)
+        form.addRow("Class weights", self.balance)
         early_row = QHBoxLayout()
         early_row.addWidget(self.early)
         early_row.addWidget(self.patience, 1)
@@ -183,6 +192,7 @@ class TrainingPanel(QWidget):
                        self.patience, self.seed):
             widget.valueChanged.connect(self._on_form_edited)
         self.early.toggled.connect(self._on_form_edited)
+        self.balance.toggled.connect(self._on_form_edited)
         self.train_button.clicked.connect(lambda: self.start_requested.emit())
         self.stop_button.clicked.connect(lambda: self.stop_requested.emit())
         self.pause_button.clicked.connect(lambda checked: self.pause_requested.emit(bool(checked)))
@@ -206,6 +216,7 @@ class TrainingPanel(QWidget):
             self.epochs.setValue(c["epochs"])
             select(self.scheduler, c["scheduler"])
             select(self.loss, c["loss"])
+            self.balance.setChecked(c["class_weights"] == "auto")
             patience = c["early_stopping"].get("patience")
             self.early.setChecked(patience is not None)
             self.patience.setValue(patience or SUGGESTED_PATIENCE)
@@ -241,13 +252,18 @@ class TrainingPanel(QWidget):
                  momentum=self.momentum.value(), weight_decay=self.weight_decay.value(),
                  batch_size=self.batch_size.value(), epochs=self.epochs.value(),
                  scheduler=self.scheduler.currentData(), loss=self.loss.currentData(),
-                 seed=self.seed.value(), device=self.device.currentData())
+                 seed=self.seed.value(), device=self.device.currentData(),
+                 class_weights="auto" if self.balance.isChecked() else None)
         c["early_stopping"] = dict(c["early_stopping"], patience=self.patience.value() if self.early.isChecked() else None)
         if c["optimizer"] != "sgd" or c["momentum"] == 0:
             c["nesterov"] = False
         self._config = validate_training(c)
         self._update_enabled_fields()
         self.config_changed.emit(self.config())
+
+    def use_class_weights(self, on: bool) -> None:
+        """Weight the classes in the loss (the Data panel's fix for imbalanced classes)."""
+        self.balance.setChecked(on)  # an edit of the form: config_changed follows
 
     def _update_enabled_fields(self) -> None:
         self.momentum.setEnabled(self._config["optimizer"] == "sgd")
@@ -288,7 +304,8 @@ class TrainingPanel(QWidget):
         self.continue_button.setEnabled(not running and self._can_continue)
         self.continue_epochs.setEnabled(not running and self._can_continue)
         for widget in (self.optimizer, self.learning_rate, self.momentum, self.weight_decay, self.batch_size,
-                       self.epochs, self.scheduler, self.loss, self.early, self.patience, self.seed, self.device):
+                       self.epochs, self.scheduler, self.loss, self.balance, self.early, self.patience, self.seed,
+                       self.device):
             widget.setEnabled(not running)
         if not running:
             self._update_enabled_fields()
@@ -349,6 +366,11 @@ class TrainingPanel(QWidget):
         best = f"best epoch {summary['best_epoch']}" if summary.get("best_epoch") else "no best epoch"
         if metric:
             best += f": {metric.replace('val_', 'validation ')} {summary[metric]:.4f}"
+        tested = next((k for k in ("test_accuracy", "test_r2") if summary.get(k) is not None), None)
+        if tested:  # the held-out test split, scored once at the end
+            best += f"; {tested.replace('test_', 'test ')} {summary[tested]:.4f} on {summary.get('n_test', 0):,} rows"
+            self.append_log(f"test split ({summary.get('n_test', 0):,} rows): {tested.replace('_', ' ')} "
+                            f"{summary[tested]:.4f}")
         self.status.setText(f"{words}. {best}.")
 
     def run_failed(self, message: str) -> None:
@@ -363,7 +385,7 @@ class TrainingPanel(QWidget):
 def format_epoch_row(metrics: EpochMetrics) -> str:
     """One line of the log for a finished epoch."""
     parts = [f"epoch {metrics.epoch:>4}", f"loss {_fmt(metrics.train_loss)}", f"val {_fmt(metrics.val_loss)}"]
-    for key in ("val_accuracy", "val_r2", "val_mae"):
+    for key in ("val_accuracy", "val_auc", "val_r2", "val_mae"):
         if metrics.values.get(key) is not None:
             parts.append(f"{key[4:]} {_fmt(metrics.values[key])}")
     parts.append(f"{metrics.samples_per_second:,.0f}/s")

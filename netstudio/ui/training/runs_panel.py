@@ -35,9 +35,9 @@ from netstudio.core.strings import plural
 #: Curve colours; a run keeps its colour whatever else is selected (chosen from its name).
 RUN_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#8e44ad", "#16a085", "#d4ac0d",
                                    "#e84393", "#2d3436", "#00b894")]
-COLUMNS = ["Started", "Layers", "Parameters", "Optimizer", "Learning rate", "Best", "Epochs", "Duration", "Status"]
+COLUMNS = ["Started", "Layers", "Parameters", "Optimizer", "Learning rate", "Best", "Test", "Epochs", "Duration", "Status"]
 CURVES = {"val_loss": "validation loss", "train_loss": "training loss", "val_accuracy": "validation accuracy",
-          "val_r2": "validation R²"}
+          "val_auc": "validation ROC AUC", "val_r2": "validation R²"}
 
 
 def run_color(name: str) -> QColor:
@@ -81,6 +81,7 @@ class RunsModel(QAbstractTableModel):
             best = "–" if row.best_metric is None else f"{row.metric_name.replace('val_', '')} {row.best_metric:.4g}"
             values = [row.started, row.layers, f"{row.parameters:,}" if row.parameters is not None else "–",
                       row.optimizer, f"{row.learning_rate:g}" if row.learning_rate is not None else "–", best,
+                      "–" if row.test_metric is None else f"{row.test_metric:.4g}",
                       str(row.epochs_run or "–"), _duration(row.duration_seconds), row.status.replace("_", " ")]
             return values[index.column()]
         if role == Qt.ItemDataRole.DecorationRole and index.column() == 0:

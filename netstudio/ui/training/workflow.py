@@ -169,6 +169,7 @@ class TrainingWorkflow(QObject):
         d.dataset_loaded.connect(self._on_dataset_loaded)
         d.dataset_failed.connect(self._on_dataset_failed)
         d.loading_changed.connect(self._on_data_loading_changed)
+        d.class_weights_requested.connect(lambda: t.use_class_weights(True))
         t.config_changed.connect(self._on_training_config_changed)
         t.start_requested.connect(self.start_training)
         t.stop_requested.connect(c.stop)
@@ -255,7 +256,7 @@ class TrainingWorkflow(QObject):
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
         self.past_runs.on_dataset_loaded(dataset)
         self.window.statusBar().showMessage(
-            f"Data ready: {dataset.n_train + dataset.n_val:,} rows, input {list(dataset.input_shape)}, {dataset.task}", 6000)
+            f"Data ready: {dataset.n_train + dataset.n_val + dataset.n_test:,} rows, input {list(dataset.input_shape)}, {dataset.task}", 6000)
         self._update_ready()
 
     @Slot(str)
