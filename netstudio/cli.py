@@ -16,7 +16,8 @@ from netstudio import __version__
 from netstudio.core.errors import NetStudioError, describe
 
 #: Sub-command name -> module in netstudio.commands.
-COMMANDS = {"gui": "gui", "summary": "summary", "train": "train", "predict": "predict", "export": "export"}
+COMMANDS = {"gui": "gui", "summary": "summary", "train": "train", "predict": "predict", "export": "export",
+            "lr-find": "lr_find"}
 DEFAULT_COMMAND: str | None = "gui"
 
 
