@@ -21,6 +21,7 @@ from netstudio.core.training.inspection import (
     take_snapshot,
 )
 from netstudio.core.training.session import prepare_session
+from netstudio.core.training.states import Callback
 
 S = LayerSpec.create
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -171,3 +172,19 @@ def test_set_sample_changes_what_the_next_snapshot_shows():
     x = torch.as_tensor(session.dataset.X_val[1:2])
     np.testing.assert_allclose(seen[-1].layer("fc1").activation, session.model.fc1(x).detach().numpy()[0], rtol=1e-6)
     assert not np.array_equal(first, seen[-1].layer("fc1").activation)
+
+
+def test_call_soon_runs_on_the_training_thread_between_steps():
+    import threading
+
+    session = prepare_session(project(mlp(), epochs=2), device="cpu")
+    probe = probe_for_session(session)
+    ran = []
+
+    class Ask(Callback):  # asks during the first step, as the window does from its thread
+        def on_batch_end(self, state):
+            if state.global_step == 1:
+                probe.call_soon(lambda: ran.append((threading.current_thread(), session.model.training)))
+
+    session.fit([Ask(), probe])
+    assert ran == [(threading.current_thread(), True)]

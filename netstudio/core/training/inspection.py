@@ -267,6 +267,20 @@ class InspectionProbe(Callback):
         self._epoch = 0
         self._step = 0
         self._grad_params: list | None = None
+        self._calls: list = []
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Run *fn* on the training thread between the next two steps (thread-safe): how the
+        window predicts or explains with the model while it trains, without racing the optimizer."""
+        with self._lock:
+            self._calls.append(fn)
+
+    def _run_calls(self) -> None:
+        if self._calls:
+            with self._lock:
+                calls, self._calls = self._calls, []
+            for fn in calls:
+                fn()
 
     def set_sample(self, sample) -> None:
         """Show another sample from the next snapshot on (thread-safe)."""
@@ -287,6 +301,7 @@ class InspectionProbe(Callback):
             self._read_gradients(state.global_step)
         if time.perf_counter() - self._last >= self.interval:
             self._snapshot(state.global_step, state.epoch)
+        self._run_calls()
 
     def on_epoch_end(self, metrics):
         self.history.epochs.append(metrics)
@@ -296,6 +311,7 @@ class InspectionProbe(Callback):
     def on_fit_end(self, summary):
         self._snapshot(self._step, self._epoch)
         self._report_diagnoses()
+        self._run_calls()
 
     # -- internals -------------------------------------------------------------------------------
     def _read_losses(self, step_losses: list) -> None:

@@ -21,9 +21,11 @@ from netstudio.core.errors import NetStudioError
 from netstudio.core.training.states import FitStatus
 from netstudio.ui.data.panel import DataPanel
 from netstudio.ui.plots.evaluation_view import EvaluationView
+from netstudio.ui.plots.inside_view import InsideView
 from netstudio.ui.plots.loss_plot import LossPlot
 from netstudio.ui.settings import app_data_folder
 from netstudio.ui.training.controller import TrainingController
+from netstudio.ui.training.inside import InsideController
 from netstudio.ui.training.messages import RunFinished, RunProgress
 from netstudio.ui.training.panel import TrainingPanel
 from netstudio.ui.training.runs_panel import RunsPanel
@@ -82,6 +84,10 @@ class TrainingWorkflow(QObject):
                                                 "evaluationDock", tabify_with=self.plot_dock)
         self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock",
                                           tabify_with=self.plot_dock)
+        self.inside = InsideView()
+        self.inside_dock = window.add_panel(self.inside, "Inside", area.BottomDockWidgetArea, "insideDock",
+                                            tabify_with=self.plot_dock)
+        self.inside_controller = InsideController(self, self.inside)
         self._build_actions()
         self._connect()
 
@@ -152,6 +158,7 @@ class TrainingWorkflow(QObject):
         c.paused_changed.connect(t.set_paused)
         self.probes.field_ready.connect(self.evaluation.show_field)
         self.probes.report_ready.connect(self.evaluation.show_report)
+        self.evaluation.sample_chosen.connect(self._look_inside)
         self.runs_panel.restore_design_requested.connect(self.restore_design)
         self.runs_panel.restore_settings_requested.connect(self.restore_settings)
 
@@ -166,6 +173,8 @@ class TrainingWorkflow(QObject):
         self.training_panel.set_can_continue(False)
         self.loss_plot.clear()
         self.evaluation.set_dataset(None)
+        self.inside.set_dataset(None)
+        self.inside_controller.probe = None
         self.data_panel.set_project(project)
         self.runs_panel.set_folder(self.runs_folder())
         self._update_ready()
@@ -183,6 +192,7 @@ class TrainingWorkflow(QObject):
     def _on_dataset_loaded(self, dataset) -> None:
         self._data_error = None
         self.evaluation.set_dataset(dataset)
+        self.inside.set_dataset(dataset)
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
         self.window.statusBar().showMessage(
@@ -259,6 +269,7 @@ class TrainingWorkflow(QObject):
         self.loss_plot.clear()
         self.training_panel.log.clear()
         self.evaluation.set_dataset(session.dataset)
+        self.inside.set_dataset(session.dataset)
         return self.controller.start(session, self._out_dir(), self._probes(session))
 
     def continue_training(self, epochs: int) -> bool:
@@ -269,7 +280,7 @@ class TrainingWorkflow(QObject):
         """Callbacks that feed the evaluation view from the training thread, a few times a second."""
         from netstudio.core.training.evaluation import BoundaryProbe, EvaluationProbe
 
-        probes = [EvaluationProbe(session, self.probes.report_ready.emit)]
+        probes = [EvaluationProbe(session, self.probes.report_ready.emit), self.inside_controller.probe_for(session)]
         if self.evaluation.grid is not None:
             probes.append(BoundaryProbe(session, self.evaluation.grid, self.probes.field_ready.emit))
         return tuple(probes)
@@ -340,6 +351,18 @@ class TrainingWorkflow(QObject):
         self._on_training_config_changed(self.training_panel.config())
         self.window.statusBar().showMessage(f"Training settings of {run.path.name} restored", 8000)
 
+    @Slot(int)
+    def _look_inside(self, index: int) -> None:
+        """A sample double-clicked in the Evaluation view: show it in the Inside view."""
+        self.inside.choose_sample(index)
+        self.inside_dock.show()
+        self.inside_dock.raise_()
+
+    def set_training_settings(self, config: dict) -> None:
+        """Put *config* in the Training panel and the project (undo commands call this)."""
+        self.training_panel.set_config(config)
+        self._on_training_config_changed(self.training_panel.config())
+
     # -- export, cluster ---------------------------------------------------------------------------
     def export_model(self) -> None:
         if not self.last_run_dir:
@@ -387,6 +410,7 @@ class TrainingWorkflow(QObject):
         """Stop and join every background thread (the window is closing)."""
         self.controller.shutdown()
         self.data_panel.shutdown()
+        self.inside_controller.shutdown()
 
     @property
     def is_running(self) -> bool:
