@@ -25,7 +25,7 @@ from netstudio.ui.plots.inside_view import InsideView
 from netstudio.ui.plots.loss_plot import LossPlot
 from netstudio.ui.settings import app_data_folder
 from netstudio.ui.training.controller import TrainingController
-from netstudio.ui.training.inside import InsideController
+from netstudio.ui.training.inside import InsideController, SetTrainingSettings
 from netstudio.ui.training.messages import RunFinished, RunProgress
 from netstudio.ui.training.panel import TrainingPanel
 from netstudio.ui.training.runs_panel import RunsPanel
@@ -115,6 +115,8 @@ class TrainingWorkflow(QObject):
                                       lambda: self.continue_training(self.training_panel.continue_epochs.value()))
         self.export = self._action("&Export Model…", "Write the last run's model as .pt2, TorchScript, ONNX, "
                                    "safetensors or PyTorch code", self.export_model, "Ctrl+Shift+E")
+        self.find_rate = self._action("Find &Learning Rate…", "Range test: train a copy of the model with a rising "
+                                      "rate and suggest one", self.find_learning_rate)
         self.cluster = self._action("Train on a &Cluster…", "Show the torchrun commands that train this project "
                                     "on several GPUs or machines", self.show_cluster_dialog)
         self.data_menu = QMenu("&Data", self.window)
@@ -124,7 +126,8 @@ class TrainingWorkflow(QObject):
         self.data_menu.addSeparator()
         self.data_menu.addAction(self.reload_data)
         self.train_menu = QMenu("&Train", self.window)
-        for action in (self.start, self.pause, self.stop, self.continue_, None, self.export, self.cluster):
+        for action in (self.start, self.pause, self.stop, self.continue_, None, self.find_rate, self.export,
+                       self.cluster):
             self.train_menu.addSeparator() if action is None else self.train_menu.addAction(action)
         self.window.add_menu(self.data_menu)
         self.window.add_menu(self.train_menu)
@@ -150,6 +153,7 @@ class TrainingWorkflow(QObject):
         t.stop_requested.connect(c.stop)
         t.pause_requested.connect(lambda paused: c.pause() if paused else c.resume())
         t.continue_requested.connect(self.continue_training)
+        t.find_rate_requested.connect(self.find_learning_rate)
         c.run_started.connect(t.run_started)
         c.progressed.connect(self._on_progress)
         c.run_finished.connect(self._on_run_finished)
@@ -233,6 +237,7 @@ class TrainingWorkflow(QObject):
     def _update_actions(self) -> None:
         running = self.controller.is_running
         self.start.setEnabled(not running and self.ready_reason() is None)
+        self.find_rate.setEnabled(not running and self.ready_reason() is None)
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         self.continue_.setEnabled(self.controller.can_continue())
@@ -362,6 +367,25 @@ class TrainingWorkflow(QObject):
         """Put *config* in the Training panel and the project (undo commands call this)."""
         self.training_panel.set_config(config)
         self._on_training_config_changed(self.training_panel.config())
+
+    def find_learning_rate(self) -> None:
+        """The range test in a dialog; its "Use" sets the learning rate as one undo step."""
+        reason = self.ready_reason()
+        if reason is not None or self.controller.is_running:
+            self.window.statusBar().showMessage(f"Cannot run the range test now: {reason or 'a run is going'}", 6000)
+            return
+        from netstudio.ui.training.lr_finder_dialog import LearningRateDialog
+
+        dialog = LearningRateDialog(self.window.project, self.data_panel.dataset, self.window)
+        dialog.rate_chosen.connect(self._use_learning_rate)
+        dialog.start()
+        run_modal(dialog)
+
+    def _use_learning_rate(self, rate: float) -> None:
+        old = dict(self.window.project.training)
+        new = {**old, "learning_rate": rate}
+        self.window.design.undo_stack.push(SetTrainingSettings(old, new, self.set_training_settings,
+                                                               f"Learning Rate {rate:g}"))
 
     # -- export, cluster ---------------------------------------------------------------------------
     def export_model(self) -> None:
