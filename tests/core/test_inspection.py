@@ -188,3 +188,5 @@ def test_call_soon_runs_on_the_training_thread_between_steps():
 
     session.fit([Ask(), probe])
     assert ran == [(threading.current_thread(), True)]
+    assert probe.call_soon(lambda: ran.append("late")) is False  # the fit is over: the caller runs it itself
+    assert len(ran) == 1

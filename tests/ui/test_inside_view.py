@@ -86,3 +86,26 @@ def test_pictures_of_activations_and_histograms():
     image, low, high = histogram_image([H(0, 1, [1, 1]), H(0, 2, [2, 0])])
     assert (low, high) == (0, 2) and image.shape == (2, 2)
     np.testing.assert_allclose(image.sum(axis=1), 1.0)
+
+
+def test_try_it_and_explain_answer_while_a_run_trains(qtbot, window, iris_project):  # noqa: F811
+    workflow = open_with_data(qtbot, window, iris_project)
+    view, signals = workflow.inside, workflow.inside_controller.signals
+    workflow.training_panel.epochs.setValue(5000)
+    with qtbot.waitSignal(signals.snapshot_ready, timeout=60000):
+        qtbot.mouseClick(workflow.training_panel.train_button, Qt.MouseButton.LeftButton)
+    assert workflow.is_running
+    view.set_try_values({"sepal_length": "5.0", "sepal_width": "3.4", "petal_length": "1.5", "petal_width": "0.2"})
+    with qtbot.waitSignal(signals.try_ready, timeout=30000) as got:
+        qtbot.mouseClick(view.try_button, Qt.MouseButton.LeftButton)
+    assert got.args[0].prediction in ("setosa", "versicolor", "virginica")
+    with qtbot.waitSignal(signals.attribution_ready, timeout=30000) as explained:
+        qtbot.mouseClick(view.explain, Qt.MouseButton.LeftButton)
+    assert explained.args[0].names == ("sepal_length", "sepal_width", "petal_length", "petal_width")
+    assert workflow.is_running  # neither stopped the run
+    with qtbot.waitSignal(workflow.controller.idle, timeout=60000):
+        qtbot.mouseClick(workflow.training_panel.stop_button, Qt.MouseButton.LeftButton)
+    # after the run, Try it answers at once
+    with qtbot.waitSignal(signals.try_ready, timeout=10000):
+        qtbot.mouseClick(view.try_button, Qt.MouseButton.LeftButton)
+    assert running_threads() == []

@@ -268,17 +268,25 @@ class InspectionProbe(Callback):
         self._step = 0
         self._grad_params: list | None = None
         self._calls: list = []
+        self._accepting = True
 
-    def call_soon(self, fn: Callable[[], None]) -> None:
+    def call_soon(self, fn: Callable[[], None]) -> bool:
         """Run *fn* on the training thread between the next two steps (thread-safe): how the
-        window predicts or explains with the model while it trains, without racing the optimizer."""
-        with self._lock:
-            self._calls.append(fn)
+        window predicts or explains with the model while it trains, without racing the optimizer.
 
-    def _run_calls(self) -> None:
-        if self._calls:
+        False (and *fn* not queued) once the fit has ended: the caller runs it itself.
+        """
+        with self._lock:
+            if not self._accepting:
+                return False
+            self._calls.append(fn)
+            return True
+
+    def _run_calls(self, last: bool = False) -> None:
+        if self._calls or last:
             with self._lock:
                 calls, self._calls = self._calls, []
+                self._accepting = self._accepting and not last
             for fn in calls:
                 fn()
 
@@ -311,7 +319,11 @@ class InspectionProbe(Callback):
     def on_fit_end(self, summary):
         self._snapshot(self._step, self._epoch)
         self._report_diagnoses()
-        self._run_calls()
+        self._run_calls(last=summary is not None)
+
+    def on_exception(self, exc):
+        with self._lock:  # the fit is over: nothing queued will run; callers run theirs themselves
+            self._accepting, self._calls = False, []
 
     # -- internals -------------------------------------------------------------------------------
     def _read_losses(self, step_losses: list) -> None:

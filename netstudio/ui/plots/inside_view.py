@@ -48,6 +48,16 @@ _COLORMAP = pg.colormap.get("viridis")
 _DIVERGING = pg.colormap.get("CET-D1")
 
 
+#: Pixels of one layer's picture: a vector's strip, a sequence's heatmap, a feature-map grid.
+ROW_HEIGHTS = {1: 22, 2: 90, 3: 150}
+LABEL_HEIGHT = 20
+
+
+def _row_height(ndim: int) -> tuple[int, bool]:
+    """How tall a layer's picture is drawn, and whether its pixels stay square (feature maps)."""
+    return ROW_HEIGHTS.get(min(max(ndim, 1), 3)), ndim >= 3
+
+
 def activation_image(values: np.ndarray) -> np.ndarray:
     """A layer's output as a 2-D picture (row-major): a vector as a 1×F strip, a sequence as T×F,
     feature maps ``[C, H, W]`` as a grid of up to :data:`MAX_CHANNELS` channel tiles."""
@@ -160,9 +170,14 @@ class InsideView(QWidget):
         self.activations = pg.GraphicsLayoutWidget()
         self.activations.setToolTip("Each layer's output on the sample (bright: high)")
         self.activations.setMinimumWidth(200)
+        self.activations_scroll = QScrollArea()
+        self.activations_scroll.setWidgetResizable(True)
+        self.activations_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.activations_scroll.setWidget(self.activations)
         self.histogram_plot = pg.PlotWidget()
         self.histogram_plot.setLabel("bottom", "snapshot")
         self.histogram_plot.setLabel("left", "value")
+        self.histogram_plot.getAxis("left").enableAutoSIPrefix(False)
         self.histogram_item = pg.ImageItem()
         self.histogram_item.setColorMap(_COLORMAP)
         self.histogram_plot.addItem(self.histogram_item)
@@ -179,6 +194,8 @@ class InsideView(QWidget):
         cards_widget.setLayout(self.cards)
         cards_scroll = QScrollArea()
         cards_scroll.setWidgetResizable(True)
+        cards_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        cards_scroll.setFrameShape(QFrame.Shape.NoFrame)
         cards_scroll.setWidget(cards_widget)
         diagnoses = QGroupBox("Diagnoses")
         QVBoxLayout(diagnoses).addWidget(cards_scroll)
@@ -196,14 +213,17 @@ class InsideView(QWidget):
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(diagnoses)
         right.addWidget(self.try_box)
+        right.setMinimumWidth(240)
 
         split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(self.activations)
+        split.addWidget(self.activations_scroll)
         split.addWidget(middle)
         split.addWidget(right)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setStretchFactor(2, 2)
+        split.setSizes([400, 360, 300])
+        self.split = split
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(bar)
@@ -216,6 +236,7 @@ class InsideView(QWidget):
         """A new dataset: the sample range, the Try it fields; forgets what it showed."""
         self._snapshot, self._histograms, self._layer_names = None, {}, ()
         self.activations.clear()
+        self.activations.setMinimumHeight(0)
         self._images = []
         self.layer.clear()
         self.histogram_item.clear()
@@ -289,6 +310,7 @@ class InsideView(QWidget):
         plot.clear()
         plot.setTitle("Attribution (Integrated Gradients)")
         values = np.asarray(attribution.values, dtype=np.float32)
+        plot.setAspectLocked(values.ndim == 2)
         if values.ndim == 2:
             limit = float(np.abs(values).max()) or 1.0
             item = pg.ImageItem(values.T)
@@ -370,6 +392,7 @@ class InsideView(QWidget):
         current = self.layer.currentText()
         self.layer.blockSignals(True)
         self.layer.clear()
+        total = 0
         for row, layer in enumerate(snapshot.layers):
             stats = layer.stats
             extra = ""
@@ -379,14 +402,18 @@ class InsideView(QWidget):
                 extra = f" · {stats.saturated_fraction:.0%} saturated"
             label = f"{layer.name} ({layer.type}) {list(stats.shape)}{extra}"
             self.activations.addLabel(label, row=2 * row, col=0, justify="left", size="8pt")
-            box = self.activations.addViewBox(row=2 * row + 1, col=0, lockAspect=False, enableMouse=False)
+            height, square = _row_height(np.ndim(layer.activation))
+            box = self.activations.addViewBox(row=2 * row + 1, col=0, lockAspect=square, enableMouse=False)
+            box.setFixedHeight(height)
             box.invertY(True)
+            total += height + LABEL_HEIGHT
             item = pg.ImageItem()
             item.setColorMap(_COLORMAP)
             box.addItem(item)
             self._images.append(item)
             if layer.weights is not None:
                 self.layer.addItem(layer.name)
+        self.activations.setMinimumHeight(total + 8)
         index = self.layer.findText(current)
         self.layer.setCurrentIndex(max(0, index))
         self.layer.blockSignals(False)

@@ -23,13 +23,15 @@ class InsideSignals(QObject):
 
     Signals
     -------
-    snapshot_ready(Snapshot), diagnoses_ready(tuple), try_ready(object), attribution_ready(object)
+    snapshot_ready(Snapshot), diagnoses_ready(tuple), try_ready(object), attribution_ready(object),
+    failed(str) (an Explain that went wrong on the training thread)
     """
 
     snapshot_ready = Signal(object)
     diagnoses_ready = Signal(object)
     try_ready = Signal(object)
     attribution_ready = Signal(object)
+    failed = Signal(str)
 
 
 class SetTrainingSettings(QUndoCommand):
@@ -62,6 +64,7 @@ class InsideController(QObject):
         self.signals.diagnoses_ready.connect(view.show_diagnoses)
         self.signals.try_ready.connect(view.show_try_result)
         self.signals.attribution_ready.connect(view.show_attribution)
+        self.signals.failed.connect(view.set_status)
         self.explainer.succeeded.connect(view.show_attribution)
         self.explainer.task_failed.connect(lambda message: view.set_status(f"Explain failed: {message}"))
         view.sample_changed.connect(self._on_sample_changed)
@@ -99,12 +102,20 @@ class InsideController(QObject):
             if not self.workflow.is_running and self.probe.model is session.model:
                 self.probe.on_fit_end(None)  # idle: a fresh snapshot now (one forward pass)
 
-    def _on_model(self, fn: Callable[[], object], emit) -> None:
-        """Run *fn* where the model may be used: between two steps while training, else now."""
-        if self.workflow.is_running and self.probe is not None:
-            self.probe.call_soon(lambda: emit(fn()))
-        else:
-            emit(fn())
+    def _on_model(self, fn: Callable[[], object], emit, fail) -> None:
+        """Run *fn* where the model may be used: between two steps while training, else now.
+        Its result goes to *emit*, a failure's one-line message to *fail*: a Try it or Explain that
+        goes wrong must not stop the run it was queued in."""
+        def guarded():
+            try:
+                result = fn()
+            except Exception as exc:  # noqa: BLE001 - reported in the view, the run goes on
+                fail(f"{type(exc).__name__}: {exc}" if not isinstance(exc, NetStudioError) else str(exc))
+                return
+            emit(result)
+
+        if not (self.workflow.is_running and self.probe is not None and self.probe.call_soon(guarded)):
+            guarded()
 
     @Slot(object)
     def try_it(self, request: dict) -> None:
@@ -122,7 +133,7 @@ class InsideController(QObject):
             return
         output = session.trainer.plan.output
         self._on_model(lambda: predict_sample(session.model, session.dataset, output, sample),
-                       self.signals.try_ready.emit)
+                       self.signals.try_ready.emit, lambda message: self.signals.try_ready.emit(f"Cannot predict: {message}"))
 
     @Slot()
     def explain(self) -> None:
@@ -136,7 +147,8 @@ class InsideController(QObject):
         sample = pool[min(self.view.sample_index(), len(pool) - 1)]
         work = lambda: attribute(session.model, session.dataset, sample)  # noqa: E731
         if self.workflow.is_running and self.probe is not None:
-            self.probe.call_soon(lambda: self.signals.attribution_ready.emit(work()))
+            self._on_model(work, self.signals.attribution_ready.emit,
+                           lambda message: self.signals.failed.emit(f"Explain failed: {message}"))
         else:
             self.explainer.start(lambda progress, cancelled: work())
 
