@@ -17,7 +17,8 @@ from netstudio.core.errors import NetStudioError, describe
 
 #: Sub-command name -> module in netstudio.commands.
 COMMANDS = {"gui": "gui", "summary": "summary", "train": "train", "predict": "predict", "export": "export",
-            "lr-find": "lr_find"}
+            "lr-find": "lr_find",
+            "sweep": "sweep"}
 DEFAULT_COMMAND: str | None = "gui"
 
 

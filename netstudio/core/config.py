@@ -344,6 +344,111 @@ def validate_data(data: dict) -> dict:
 
 
 # ------------------------------------------------------------------------------------------------
+# The sweep section (hyper-parameter search, netstudio.core.search)
+
+#: Validation metrics a sweep may optimise, and whether a higher value is better.
+SWEEP_METRICS = {"val_loss": False, "val_accuracy": True, "val_auc": True, "val_r2": True, "val_mae": False}
+SAMPLER_LABELS = {"tpe": "TPE (Bayesian)", "random": "Random", "grid": "Grid (every combination)"}
+PRUNER_LABELS = {"median": "Median (stop below-median trials)", "hyperband": "Hyperband", "none": "None"}
+PARAMETER_TYPES = ("float", "int", "categorical")
+#: Most choices of one categorical parameter, and most points of one grid.
+MAX_CHOICES = 1000
+MAX_GRID = 100_000
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """The ``sweep`` section: which settings a hyper-parameter search varies, and how it searches.
+
+    ``parameters`` maps a setting's path in the project file (``training.learning_rate``,
+    ``model.layers[0].params.out_features``) to its range: ``{"type": "float", "low": 1e-4,
+    "high": 0.1, "log": true}``, ``{"type": "int", "low": 8, "high": 64, "step": 8}`` or
+    ``{"type": "categorical", "choices": [16, 32, 64]}``.
+    """
+
+    trials: int = setting(20, "Trials to run (each one a training run)", minimum=1, maximum=100_000)
+    timeout_s: float | None = setting(None, "Start no new trial after this many seconds (null: no limit)",
+                                      kind="float", minimum=0.0, low_open=True, nullable=True)
+    metric: str = setting("val_loss", "The validation metric to optimise (loss and MAE: lower is better)",
+                          choices={k: k for k in SWEEP_METRICS})
+    sampler: str = setting("tpe", "How the next trial's values are chosen", choices=SAMPLER_LABELS)
+    pruner: str = setting("median", "Stop a trial early when its validation metric falls behind the others",
+                          choices=PRUNER_LABELS)
+    startup_trials: int = setting(3, "Trials that always run to the end before pruning starts", minimum=0,
+                                  maximum=100_000)
+    seed: int = setting(0, "Seed of the sampler: same seed, same trials (on one worker)", minimum=0)
+    parameters: dict = setting({}, "The settings to vary, by their path in the project, with their ranges",
+                               kind="custom", check=lambda v: isinstance(v, dict),
+                               message='must be an object like {"training.learning_rate": {"type": "float", '
+                                       '"low": 0.0001, "high": 0.1, "log": true}}')
+
+    @property
+    def maximize(self) -> bool:
+        return SWEEP_METRICS[self.metric]
+
+    @classmethod
+    def from_dict(cls, sweep: dict) -> SweepConfig:
+        """Build from a project's sweep section (validated; ProjectError on a bad value)."""
+        s = validate_sweep(sweep)
+        return cls(**{k: s[k] for k in settings(cls)})
+
+
+def default_sweep() -> dict:
+    """A fresh sweep section with every default (no parameters yet)."""
+    return defaults(SweepConfig)
+
+
+def validate_sweep(sweep: Any) -> dict:
+    """Check the sweep section and each parameter's range; returns it with defaults filled in."""
+    if not isinstance(sweep, dict):
+        _fail("sweep", "must be an object")
+    merged = default_sweep()
+    merged.update(copy.deepcopy(sweep))
+    merged = _check(SweepConfig, merged, "sweep")
+    for path, spec in merged["parameters"].items():
+        merged["parameters"][path] = check_parameter(spec, f"sweep.parameters.{path}")
+    return merged
+
+
+def check_parameter(spec: Any, where: str) -> dict:
+    """Check one parameter's range (see :class:`SweepConfig`); returns it with ``log``/``step`` filled in."""
+    if not isinstance(spec, dict):
+        _fail(where, 'must be an object like {"type": "float", "low": 0.001, "high": 0.1}')
+    kind = spec.get("type")
+    if kind not in PARAMETER_TYPES:
+        _fail(f"{where}.type", "must be one of " + ", ".join(PARAMETER_TYPES))
+    spec = copy.deepcopy(spec)
+    if kind == "categorical":
+        choices = spec.get("choices")
+        if (not isinstance(choices, list) or not choices or len(choices) > MAX_CHOICES
+                or not all(c is None or isinstance(c, (str, bool)) or _is_number(c) for c in choices)):
+            _fail(f"{where}.choices", f"must be a list of 1 to {MAX_CHOICES} numbers, strings, booleans or nulls")
+        if len({(type(c).__name__, c) for c in choices}) != len(choices):
+            _fail(f"{where}.choices", "must not repeat a value")
+        return spec
+    number = _is_int if kind == "int" else _is_number
+    for key in ("low", "high"):
+        if not number(spec.get(key)):
+            _fail(f"{where}.{key}", "must be an integer" if kind == "int" else "must be a number")
+    if spec["low"] > spec["high"]:
+        _fail(f"{where}.high", "must be at least low")
+    spec.setdefault("log", False)
+    if not isinstance(spec["log"], bool):
+        _fail(f"{where}.log", "must be true or false")
+    if spec["log"] and spec["low"] <= 0:
+        _fail(f"{where}.low", "must be above 0 on a log scale")
+    step = spec.get("step", 1 if kind == "int" else None)
+    if step is not None:
+        if not number(step) or step <= 0:
+            _fail(f"{where}.step", "must be a positive " + ("integer" if kind == "int" else "number") + " or null")
+        if spec["log"] and step != 1:
+            _fail(f"{where}.step", "cannot be used with log (leave it out)")
+    if step is not None:
+        spec["step"] = step
+    return spec
+
+
+# ------------------------------------------------------------------------------------------------
 # Checking a section
 
 

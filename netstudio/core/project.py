@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from netstudio.core.config import default_training, validate_data, validate_training
+from netstudio.core.config import default_training, validate_data, validate_sweep, validate_training
 from netstudio.core.design.layers import Shape
 from netstudio.core.design.stack import LayerSpec, LayerStack, json_key
 from netstudio.core.design.templates import Template, check_input_shape
@@ -241,6 +241,8 @@ def project_from_json(doc: Any, path: Path | None = None) -> Project:
             raise ProjectError(f"model.layers[{index}].{exc}" if str(exc).startswith(("type", "params")) else
                                f"model.layers[{index}]: {exc}") from None
     known = {"format", "version", "name", "data", "model", "training"}
+    if "sweep" in doc:  # kept as written (in extra); netstudio.core.search reads it
+        validate_sweep(doc["sweep"])
     return Project(
         name=name,
         data=validate_data(data),

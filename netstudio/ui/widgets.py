@@ -90,3 +90,41 @@ def check_box(spec: Setting, text: str) -> QCheckBox:
 def select(combo: QComboBox, value) -> None:
     """Show the item whose data is *value* (the first one if there is none)."""
     combo.setCurrentIndex(max(combo.findData(value), 0))
+
+
+def offer_sweep(widget: QWidget, path: str, request) -> None:
+    """Right-clicking *widget* offers "Sweep This", which calls ``request(path)``: *path* is the
+    setting's place in the project file (``training.learning_rate``). A spin box keeps its own
+    entries (copy, paste, step) below."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QAbstractSpinBox
+
+    def show(pos) -> None:
+        menu = sweep_menu(widget, path, request)
+        menu.exec(widget.mapToGlobal(pos))
+        menu.deleteLater()
+
+    widget.setProperty("sweepPath", path)
+    widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    widget.customContextMenuRequested.connect(show)
+    if isinstance(widget, QAbstractSpinBox):
+        widget.lineEdit().setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+
+
+def sweep_menu(widget: QWidget, path: str, request):
+    """The context menu :func:`offer_sweep` shows (first entry: Sweep This)."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QMenu
+
+    menu = QMenu(widget)
+    action = menu.addAction("Sweep This")
+    action.setObjectName("sweepThisAction")
+    action.setStatusTip(f"Add {path} to the sweep with a range around its value (Sweep panel)")
+    action.triggered.connect(lambda _=False: request(path))
+    if isinstance(widget, QAbstractSpinBox):
+        standard = widget.lineEdit().createStandardContextMenu()
+        menu.addSeparator()
+        for entry in standard.actions():
+            entry.setParent(menu)
+            menu.addAction(entry)
+        standard.deleteLater()
+    return menu

@@ -124,7 +124,7 @@ class Param:
             if self.strings:
                 text += " or " + " or ".join(f'"{s}"' for s in self.strings)
         else:
-            text = "a non-empty list of positive integers"
+            text = f"a non-empty list of {'non-negative' if self.minimum == 0 else 'positive'} integers"
         if self.allow_auto:
             text += ' or "auto"'
         if self.allow_none:

@@ -11,7 +11,7 @@ A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default
 
 The folder is assembled under a temporary name and renamed into place at the end, so a crash never
 leaves half a run, and an existing folder is never overwritten. The model files (``model.pt2``,
-``model.onnx``) are the exporter's work: :func:`save_run` writes them when it is handed the writer
+and ``model.onnx`` on request) are the exporter's work: :func:`save_run` writes them when it is handed the writer
 (the command line and the window pass :func:`netstudio.core.export.exporter.write_run_models`).
 """
 
@@ -134,7 +134,7 @@ def model_metadata(session, summary: FitSummary) -> dict:
 
 
 def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = None, *,
-             write_models: ModelWriter | None = None) -> Path:
+             write_models: ModelWriter | None = None, marks: dict | None = None) -> Path:
     """Save the session's run; returns the folder.
 
     Parameters
@@ -148,6 +148,8 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
         ``write_models(session, summary, folder)`` writes the model files into the folder being
         assembled (:func:`netstudio.core.export.exporter.write_run_models`); without it the run
         holds the weights, which is all ``export`` needs.
+    marks : dict, optional
+        Keys added to ``summary.json`` (a sweep's trial: ``{"study": ..., "trial": 3}``).
 
     Raises
     ------
@@ -162,7 +164,8 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
     with atomic_folder(target, ConfigError, "the run folder") as tmp:
         metadata = model_metadata(session, summary)
         atomic_write_text(tmp / "metrics.csv", metrics_csv(summary.history, session.dataset.task))
-        atomic_write_text(tmp / "summary.json", json.dumps(summary_doc(session, summary), indent=2) + "\n")
+        atomic_write_text(tmp / "summary.json", json.dumps({**summary_doc(session, summary), **(marks or {})},
+                                                           indent=2) + "\n")
         atomic_write_text(tmp / "metadata.json", json.dumps(metadata, indent=2) + "\n")
         if session.dataset.preprocessor is not None:
             atomic_write_text(tmp / "preprocessing.json", json.dumps(session.dataset.preprocessor.to_json(), indent=2) + "\n")

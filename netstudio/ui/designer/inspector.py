@@ -31,6 +31,7 @@ from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
 from netstudio.ui.designer.param_editors import IntEditor, ParamEditor, make_editor
 from netstudio.ui.icons import category_icon, icon
+from netstudio.ui.widgets import offer_sweep
 
 #: Gives every editor a distinct merge key, so edits in a rebuilt form never merge with older ones.
 _EDITOR_SERIALS = itertools.count()
@@ -52,6 +53,10 @@ def _label(text: str, parent: QWidget, *, bold: bool = False, muted: bool = Fals
     return label
 
 
+#: Kinds of layer setting "Sweep This" is offered on.
+SWEEPABLE = ("int", "float", "choice", "bool")
+
+
 class Inspector(QWidget):
     """The settings of the current layer, or of the input, or a hint when nothing is selected.
 
@@ -59,9 +64,12 @@ class Inspector(QWidget):
     -------
     fix_applied(int)
         A fix button was clicked and applied to the layer at this index.
+    sweep_requested(str)
+        "Sweep This" on a setting: its path in the project file (``model.layers[0].params.p``).
     """
 
     fix_applied = Signal(int)
+    sweep_requested = Signal(str)
 
     def __init__(self, design: Design, parent=None):
         super().__init__(parent)
@@ -212,6 +220,9 @@ class Inspector(QWidget):
             label = QLabel(param.name, self._page)
             label.setToolTip(param.doc)
             label.setBuddy(editor)
+            if param.kind in SWEEPABLE:
+                label.setToolTip(f"{param.doc}\nRight-click: Sweep This")
+                offer_sweep(label, f"model.layers[{index}].params.{param.name}", self.sweep_requested.emit)
             form.addRow(label, editor)
             self.editors[param.name] = editor
         page.addLayout(form)

@@ -30,7 +30,7 @@ from netstudio.core.config import (
 )
 from netstudio.core.training.states import EpochMetrics, FitStart
 from netstudio.ui.training.messages import RunFinished, RunProgress
-from netstudio.ui.widgets import choice_box, double_spin_box, select, spin_box
+from netstudio.ui.widgets import choice_box, double_spin_box, offer_sweep, select, spin_box
 
 #: What the patience spin box offers when early stopping is switched on.
 SUGGESTED_PATIENCE = 5
@@ -73,6 +73,7 @@ class TrainingPanel(QWidget):
     pause_requested = Signal(bool)
     continue_requested = Signal(int)
     find_rate_requested = Signal()
+    sweep_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -140,6 +141,8 @@ class TrainingPanel(QWidget):
         form.addRow("Device", self.device)
         box = QGroupBox("Settings")
         box.setLayout(form)
+        for key in ("optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "epochs", "scheduler"):
+            offer_sweep(getattr(self, key), f"training.{key}", self.sweep_requested.emit)
         return box
 
     def _build_run_buttons(self) -> tuple[QHBoxLayout, QHBoxLayout]:

@@ -88,6 +88,9 @@ class TrainingWorkflow(QObject):
         self.inside_dock = window.add_panel(self.inside, "Inside", area.BottomDockWidgetArea, "insideDock",
                                             tabify_with=self.plot_dock)
         self.inside_controller = InsideController(self, self.inside)
+        from netstudio.ui.training.sweeping import SweepFlow
+
+        self.sweeps = SweepFlow(self)
         self._build_actions()
         self._connect()
 
@@ -168,8 +171,8 @@ class TrainingWorkflow(QObject):
 
     @Slot(object)
     def _on_project_changed(self, project) -> None:
-        if self.controller.is_running:
-            return  # the window asks before replacing a project during a run
+        if self.is_running:
+            return  # the window asks before replacing a project during a run or a sweep
         self.controller.session = None
         self.last_run_dir = None
         self._data_error = None
@@ -181,6 +184,7 @@ class TrainingWorkflow(QObject):
         self.inside_controller.probe = None
         self.data_panel.set_project(project)
         self.runs_panel.set_folder(self.runs_folder())
+        self.sweeps.show_project(project)
         self._update_ready()
 
     def runs_folder(self) -> Path:
@@ -197,6 +201,7 @@ class TrainingWorkflow(QObject):
         self._data_error = None
         self.evaluation.set_dataset(dataset)
         self.inside.set_dataset(dataset)
+        self.sweeps.show_dataset(dataset)
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
         self.window.statusBar().showMessage(
@@ -232,18 +237,19 @@ class TrainingWorkflow(QObject):
 
     def _update_ready(self) -> None:
         self.training_panel.set_ready(self.ready_reason())
+        self.sweeps.update_ready()
         self._update_actions()
 
     def _update_actions(self) -> None:
         running = self.controller.is_running
-        self.start.setEnabled(not running and self.ready_reason() is None)
-        self.find_rate.setEnabled(not running and self.ready_reason() is None)
+        self.start.setEnabled(not running and not self.sweeps.is_running and self.ready_reason() is None)
+        self.find_rate.setEnabled(not running and not self.sweeps.is_running and self.ready_reason() is None)
         self.pause.setEnabled(running)
         self.stop.setEnabled(running)
         self.continue_.setEnabled(self.controller.can_continue())
         self.export.setEnabled(not running and self.last_run_dir is not None)
         for action in (self.open_data, self.open_images, self.reload_data):
-            action.setEnabled(not running)
+            action.setEnabled(not running and not self.sweeps.is_running)
 
     # -- running -----------------------------------------------------------------------------------
     def _out_dir(self):
@@ -260,7 +266,7 @@ class TrainingWorkflow(QObject):
 
     def start_training(self) -> bool:
         reason = self.ready_reason()
-        if reason is not None or self.controller.is_running:
+        if reason is not None or self.controller.is_running or self.sweeps.is_running:
             if reason:
                 self.window.statusBar().showMessage(f"Cannot train yet: {reason}", 6000)
             return False
@@ -326,6 +332,7 @@ class TrainingWorkflow(QObject):
         self.training_panel.set_running(running)
         self.training_panel.set_can_continue(self.controller.can_continue())
         self.set_design_locked(running)
+        self.sweeps.update_ready()
         self._update_actions()
 
     def set_design_locked(self, locked: bool) -> None:
@@ -419,26 +426,29 @@ class TrainingWorkflow(QObject):
     # -- closing -----------------------------------------------------------------------------------
     def confirm_idle(self, doing: str = "close the window") -> bool:
         """Before closing or replacing the project: ask to stop a running run; True to go ahead."""
-        if not self.controller.is_running:
+        if not self.is_running:
             return True
+        what = "A training run" if self.controller.is_running else "A sweep"
         answer = QMessageBox.question(self.window, "Training Is Running",
-                                      f"A training run is going. Stop it (the run so far is saved) and {doing}?",
+                                      f"{what} is going. Stop it (the runs so far are saved) and {doing}?",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.No)
         if answer != QMessageBox.StandardButton.Yes:
             return False
         self.controller.shutdown()
+        self.sweeps.shutdown()
         return True
 
     def shutdown(self) -> None:
         """Stop and join every background thread (the window is closing)."""
         self.controller.shutdown()
+        self.sweeps.shutdown()
         self.data_panel.shutdown()
         self.inside_controller.shutdown()
 
     @property
     def is_running(self) -> bool:
-        return self.controller.is_running
+        return self.controller.is_running or self.sweeps.is_running
 
     def open_data_path(self, path: str) -> None:
         """Use the data file or image folder at *path* (dropped on the window) and show the Data panel."""
