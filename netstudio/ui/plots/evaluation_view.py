@@ -2,7 +2,8 @@
 
 Classification: a confusion matrix heatmap (counts or row-normalised) with per-class precision,
 recall and F1 and the overall accuracy; clicking a cell lists its samples (their values, or
-thumbnails for images). Regression: predicted against true with the identity line, a residual
+thumbnails for images); double-clicking one of them sends it to the Inside view (signal
+``sample_chosen(int)``, its index in the validation split). Regression: predicted against true with the identity line, a residual
 histogram, R², MAE and RMSE. Two-feature classification: the decision boundary, the predicted
 probability field under the points, refreshed while training runs. Classification also gets ROC
 and precision–recall curves with their areas (class 1's for a binary task, with a threshold slider
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, Slot
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -98,6 +99,8 @@ class ConfusionModel(QAbstractTableModel):
 class EvaluationView(QWidget):
     """Shows evaluation reports and the decision boundary of the current run."""
 
+    sample_chosen = Signal(int)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("evaluationView")
@@ -164,10 +167,14 @@ class EvaluationView(QWidget):
         self.cell_label.setWordWrap(True)
         self.samples_table = QTableWidget()
         self.samples_table.setObjectName("cellSamples")
+        self.samples_table.setToolTip("Double-click a sample to look inside the model with it (Inside view)")
+        self.samples_table.cellDoubleClicked.connect(lambda row, _col: self._choose(row))
         self.samples_thumbs = QListWidget()
         self.samples_thumbs.setViewMode(QListWidget.ViewMode.IconMode)
         self.samples_thumbs.setIconSize(QSize(56, 56))
         self.samples_thumbs.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.samples_thumbs.itemDoubleClicked.connect(lambda item: self._choose(self.samples_thumbs.row(item)))
+        self._shown = np.zeros(0, dtype=np.int64)
         self.samples = QStackedWidget()
         self.samples.addWidget(self.samples_table)
         self.samples.addWidget(self.samples_thumbs)
@@ -467,6 +474,7 @@ class EvaluationView(QWidget):
         X = {"val": data.X_val, "test": data.X_test, "train": data.X_train}[report.split]
         rows = report.cell_samples(true_class, predicted_class)
         shown = rows[:MAX_SAMPLES]
+        self._shown = np.asarray(shown, dtype=np.int64)
         more = f" (first {MAX_SAMPLES} shown)" if len(rows) > MAX_SAMPLES else ""
         self.cell_label.setText(f"True <b>{report.classes[true_class]}</b>, predicted "
                                 f"<b>{report.classes[predicted_class]}</b>: {len(rows):,} samples{more}")
@@ -475,7 +483,8 @@ class EvaluationView(QWidget):
             for i, pixels in zip(shown, sample_images(data, X[shown])):
                 item = QListWidgetItem(QIcon(QPixmap.fromImage(_to_qimage(pixels))),
                                        f"{report.probabilities[i, predicted_class]:.0%}")
-                item.setToolTip(f"{SPLIT_WORDS[report.split]} sample {i + 1}")
+                hint = " (double-click: look inside with it)" if report.split == "val" else ""
+                item.setToolTip(f"{SPLIT_WORDS[report.split]} sample {i + 1}{hint}")
                 self.samples_thumbs.addItem(item)
             self.samples.setCurrentWidget(self.samples_thumbs)
         else:
@@ -492,6 +501,12 @@ class EvaluationView(QWidget):
                     self.samples_table.setItem(r, c, QTableWidgetItem(text))
             self.samples.setCurrentWidget(self.samples_table)
         return rows
+
+
+    def _choose(self, row: int) -> None:
+        # the Inside view's samples are the validation split's: a test sample has no place there
+        if self.confusion_model.report.split == "val" and 0 <= row < len(self._shown):
+            self.sample_chosen.emit(int(self._shown[row]))
 
 
 _to_qimage = pixels_to_qimage  # the samples' thumbnails

@@ -70,6 +70,8 @@ class TrainingPanel(QWidget):
         The training section after an edit (every default filled in).
     start_requested(), stop_requested(), pause_requested(bool), continue_requested(int)
         The user asked to start, stop, pause (True) or resume (False), or continue N epochs.
+    find_rate_requested()
+        The user asked for the learning-rate range test.
     """
 
     config_changed = Signal(object)
@@ -77,6 +79,7 @@ class TrainingPanel(QWidget):
     stop_requested = Signal()
     pause_requested = Signal(bool)
     continue_requested = Signal(int)
+    find_rate_requested = Signal()
     sweep_requested = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
@@ -126,9 +129,15 @@ class TrainingPanel(QWidget):
         self.device.setToolTip(s["device"].help)
         self.device.addItem("Auto", "auto")
         self.device.addItem("CPU", "cpu")
+        self.find_rate = QPushButton("Find…")
+        self.find_rate.setToolTip("Find a good learning rate: a short range test on a copy of the model")
+        self.find_rate.clicked.connect(lambda _=False: self.find_rate_requested.emit())
+        rate_row = QHBoxLayout()
+        rate_row.addWidget(self.learning_rate, 1)
+        rate_row.addWidget(self.find_rate)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        for label, widget in (("Optimizer", self.optimizer), ("Learning rate", self.learning_rate),
+        for label, widget in (("Optimizer", self.optimizer), ("Learning rate", rate_row),
                               ("Momentum", self.momentum), ("Weight decay", self.weight_decay),
                               ("Batch size", self.batch_size), ("Epochs", self.epochs),
                               ("Scheduler", self.scheduler), ("Loss", self.loss)):
@@ -303,6 +312,7 @@ class TrainingPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.continue_button.setEnabled(not running and self._can_continue)
         self.continue_epochs.setEnabled(not running and self._can_continue)
+        self.find_rate.setEnabled(not running and self._ready_reason is None)
         for widget in (self.optimizer, self.learning_rate, self.momentum, self.weight_decay, self.batch_size,
                        self.epochs, self.scheduler, self.loss, self.balance, self.early, self.patience, self.seed,
                        self.device):

@@ -23,9 +23,11 @@ from netstudio.core.training.states import FitStatus
 from netstudio.ui.data.panel import DataPanel
 from netstudio.ui.icons import icon
 from netstudio.ui.plots.evaluation_view import EvaluationView
+from netstudio.ui.plots.inside_view import InsideView
 from netstudio.ui.plots.loss_plot import LossPlot
 from netstudio.ui.settings import app_data_folder
 from netstudio.ui.training.controller import TrainingController
+from netstudio.ui.training.inside import InsideController, SetTrainingSettings
 from netstudio.ui.training.messages import RunFinished, RunProgress
 from netstudio.ui.training.panel import TrainingPanel
 from netstudio.ui.training.past_runs import PastRuns
@@ -100,6 +102,10 @@ class TrainingWorkflow(QObject):
                                                 "evaluationDock", tabify_with=self.plot_dock)
         self.runs_dock = window.add_panel(scrollable(self.runs_panel), "Runs", area.BottomDockWidgetArea, "runsDock",
                                           tabify_with=self.plot_dock)
+        self.inside = InsideView()
+        self.inside_dock = window.add_panel(self.inside, "Inside", area.BottomDockWidgetArea, "insideDock",
+                                            tabify_with=self.plot_dock)
+        self.inside_controller = InsideController(self, self.inside)
         from netstudio.ui.training.sweeping import SweepFlow
 
         self.sweeps = SweepFlow(self)
@@ -138,6 +144,8 @@ class TrainingWorkflow(QObject):
                                       lambda: self.continue_training(self.training_panel.continue_epochs.value()))
         self.export = self._action("&Export Model…", "Write the last run's model as .pt2, TorchScript, ONNX, "
                                    "safetensors or PyTorch code", self.export_model, "Ctrl+Shift+E")
+        self.find_rate = self._action("Find &Learning Rate…", "Range test: train a copy of the model with a rising "
+                                      "rate and suggest one", self.find_learning_rate)
         self.cluster = self._action("Train on a &Cluster…", "Show the torchrun commands that train this project "
                                     "on several GPUs or machines", self.show_cluster_dialog)
         self.data_menu = QMenu("&Data", self.window)
@@ -147,7 +155,8 @@ class TrainingWorkflow(QObject):
         self.data_menu.addSeparator()
         self.data_menu.addAction(self.reload_data)
         self.train_menu = QMenu("&Train", self.window)
-        for action in (self.start, self.pause, self.stop, self.continue_, None, self.export, self.cluster):
+        for action in (self.start, self.pause, self.stop, self.continue_, None, self.find_rate, self.export,
+                       self.cluster):
             self.train_menu.addSeparator() if action is None else self.train_menu.addAction(action)
         self.window.add_menu(self.data_menu)
         self.window.add_menu(self.train_menu)
@@ -176,6 +185,7 @@ class TrainingWorkflow(QObject):
         t.pause_requested.connect(lambda paused: c.pause() if paused else c.resume())
         t.continue_requested.connect(self.continue_training)
         c.stage_changed.connect(self.run_toolbar.set_stage)
+        t.find_rate_requested.connect(self.find_learning_rate)
         c.run_started.connect(t.run_started)
         c.run_started.connect(self._on_run_started)
         c.progressed.connect(self._on_progress)
@@ -187,6 +197,7 @@ class TrainingWorkflow(QObject):
         c.paused_changed.connect(self._on_paused_changed)
         self.probes.field_ready.connect(self.evaluation.show_field)
         self.probes.report_ready.connect(self.evaluation.show_report)
+        self.evaluation.sample_chosen.connect(self._look_inside)
         self.runs_panel.restore_design_requested.connect(self.restore_design)
         self.runs_panel.restore_settings_requested.connect(self.restore_settings)
 
@@ -206,6 +217,8 @@ class TrainingWorkflow(QObject):
         self.window.statusBar().clearMessage()
         self.loss_plot.clear()
         self.evaluation.set_dataset(None)
+        self.inside.set_dataset(None)
+        self.inside_controller.probe = None
         self.data_panel.set_project(project)
         self.runs_panel.set_folder(self.runs_folder())
         self.sweeps.show_project(project)
@@ -251,6 +264,7 @@ class TrainingWorkflow(QObject):
     def _on_dataset_loaded(self, dataset) -> None:
         self._data_error = None
         self.evaluation.set_dataset(dataset)
+        self.inside.set_dataset(dataset)
         self.sweeps.show_dataset(dataset)
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
@@ -300,6 +314,7 @@ class TrainingWorkflow(QObject):
                               else f"Cannot train yet: {self.ready_reason()}")
         self.pause.setEnabled(self.controller.is_training)
         self.stop.setEnabled(self.controller.is_training)
+        self.find_rate.setEnabled(not running and not self.sweeps.is_running and self.ready_reason() is None)
         self.continue_.setEnabled(self.controller.can_continue())
         self.export.setEnabled(not running and self.last_run_dir is not None)
         for action in (self.open_data, self.open_images, self.reload_data):
@@ -337,6 +352,7 @@ class TrainingWorkflow(QObject):
         self.loss_plot.clear()
         self.training_panel.log.clear()
         self.evaluation.set_dataset(session.dataset)
+        self.inside.set_dataset(session.dataset)
         return self.controller.start(session, self._out_dir(), self._probes(session))
 
     def continue_training(self, epochs: int) -> bool:
@@ -348,7 +364,7 @@ class TrainingWorkflow(QObject):
         """Callbacks that feed the evaluation view from the training thread, a few times a second."""
         from netstudio.core.training.evaluation import BoundaryProbe, EvaluationProbe
 
-        probes = [EvaluationProbe(session, self.probes.report_ready.emit)]
+        probes = [EvaluationProbe(session, self.probes.report_ready.emit), self.inside_controller.probe_for(session)]
         if self.evaluation.grid is not None:
             probes.append(BoundaryProbe(session, self.evaluation.grid, self.probes.field_ready.emit))
         return tuple(probes)
@@ -465,6 +481,37 @@ class TrainingWorkflow(QObject):
         self._on_training_config_changed(self.training_panel.config())
         self.window.statusBar().showMessage(f"Training settings of {run.path.name} restored", 8000)
 
+    @Slot(int)
+    def _look_inside(self, index: int) -> None:
+        """A sample double-clicked in the Evaluation view: show it in the Inside view."""
+        self.inside.choose_sample(index)
+        self.inside_dock.show()
+        self.inside_dock.raise_()
+
+    def set_training_settings(self, config: dict) -> None:
+        """Put *config* in the Training panel and the project (undo commands call this)."""
+        self.training_panel.set_config(config)
+        self._on_training_config_changed(self.training_panel.config())
+
+    def find_learning_rate(self) -> None:
+        """The range test in a dialog; its "Use" sets the learning rate as one undo step."""
+        reason = self.ready_reason()
+        if reason is not None or self.controller.is_running:
+            self.window.statusBar().showMessage(f"Cannot run the range test now: {reason or 'a run is going'}", 6000)
+            return
+        from netstudio.ui.training.lr_finder_dialog import LearningRateDialog
+
+        dialog = LearningRateDialog(self.window.project, self.data_panel.dataset, self.window)
+        dialog.rate_chosen.connect(self._use_learning_rate)
+        dialog.start()
+        run_modal(dialog)
+
+    def _use_learning_rate(self, rate: float) -> None:
+        old = dict(self.window.project.training)
+        new = {**old, "learning_rate": rate}
+        self.window.design.undo_stack.push(SetTrainingSettings(old, new, self.set_training_settings,
+                                                               f"Learning Rate {rate:g}"))
+
     # -- export, cluster ---------------------------------------------------------------------------
     def export_model(self) -> None:
         if not self.last_run_dir:
@@ -518,6 +565,7 @@ class TrainingWorkflow(QObject):
         self.controller.shutdown()
         self.sweeps.shutdown()
         self.data_panel.shutdown()
+        self.inside_controller.shutdown()
 
     @property
     def is_running(self) -> bool:
