@@ -163,17 +163,32 @@ def _leave(distributed, code: int, line: str | None = None, failed: bool = False
 
 
 def _train(args, distributed=None) -> int:
-    from netstudio.core.export.exporter import write_run_models
-    from netstudio.core.runs.folder import save_run
-    from netstudio.core.training.distributed import DistributedError
-    from netstudio.core.training.session import prepare_session
+    from netstudio.core.runs.folder import claim_run_dir
 
     main = distributed is None or distributed.is_main
     quiet = args.quiet or not main
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     project = load_project(args.project)
+    # The run folder is taken before the data loads and training starts: a taken or non-empty
+    # --out is refused now, not after the last epoch (and two trainings cannot share one).
+    claims = [claim_run_dir(args.out)] if main and args.out is not None else []
+    try:
+        return _train_claimed(args, project, claims, distributed, main, say, quiet)
+    finally:
+        for claim in claims:
+            claim.release()  # nothing when the run was saved into it
+
+
+def _train_claimed(args, project, claims: list, distributed, main: bool, say, quiet: bool) -> int:
+    from netstudio.core.export.exporter import write_run_models
+    from netstudio.core.runs.folder import claim_run_dir, default_run_dir, save_run
+    from netstudio.core.training.distributed import DistributedError
+    from netstudio.core.training.session import prepare_session
+
     session = prepare_session(project, data_path=args.data, epochs=args.epochs, device=args.device, seed=args.seed,
                               distributed=distributed)
+    if main and not claims:
+        claims.append(claim_run_dir(default_run_dir(session.project, session.started)))
     data = session.dataset
     where = f"{session.trainer.device}" + (f" × {distributed.describe()}" if distributed else "")
     say(f"Training {project.name!r} on {where}: {data.n_train:,} training and {data.n_val:,} "
@@ -188,7 +203,7 @@ def _train(args, distributed=None) -> int:
         summary = session.fit(callbacks)
     finally:
         signal.signal(signal.SIGINT, interrupted)
-    folder = save_run(session, summary, args.out, write_models=write_run_models) if main else None
+    folder = save_run(session, summary, write_models=write_run_models, claim=claims[0]) if main else None
     if distributed is not None:
         # Every rank leaves together: one that exited first with a failure status would make torchrun
         # stop rank 0 while it still writes the run folder.

@@ -35,6 +35,8 @@ KINDS = ("int", "float", "bool", "choice", "text", "path", "names", "device", "c
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 #: Largest side of an image the data section may ask for.
 MAX_IMAGE_SIDE = 4096
+#: Largest seed: what torch, NumPy and the window's spin boxes (a C int) all hold exactly.
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -230,10 +232,10 @@ class TrainConfig:
                                   "cuda:N or mps",
                           kind="device", message="must be auto, cpu, cuda, cuda:N or mps")
     seed: int = setting(0, "Seed of the initial weights and the batch order: same seed, device and settings, "
-                           "same run", minimum=0)
+                           "same run", minimum=0, maximum=MAX_SEED)
     scheduler: str = setting("none", "How the learning rate changes during training", choices=SCHEDULER_LABELS)
     step_size: int = setting(10, "Epochs between two learning-rate steps (step decay; plateau waits half as long)",
-                             minimum=1)
+                             minimum=1, maximum=1_000_000)
     gamma: float = setting(0.1, "Factor the learning rate is multiplied by at each step", minimum=0.0, low_open=True,
                            maximum=1.0)
     gradient_clip: float | None = setting(None, "Largest gradient norm (null: no clipping)", kind="float",
@@ -299,7 +301,7 @@ class DataConfig:
     validation_split: float = setting(0.2, "Share of the rows held out for validation (stratified by class)",
                                       minimum=0.0, maximum=0.9)
     normalize: bool = setting(True, "Subtract the training mean and divide by the standard deviation")
-    seed: int = setting(0, "Seed of the train/validation split", minimum=0)
+    seed: int = setting(0, "Seed of the train/validation split", minimum=0, maximum=MAX_SEED)
     path: str = setting(None, "The data file or image folder (relative to the project's folder)", kind="path",
                         required="is required for a {source} dataset", sources=FILE_SOURCES)
     target: str | None = setting(None, "The column to predict (null: the last column)", nullable=True,
