@@ -6,6 +6,9 @@ first paint event of its main window (reported by the child, which then exits at
 * ``netstudio``: the real entry point (``netstudio`` with no arguments, as ``python -m netstudio``
   runs it: command line, QApplication, MainWindow with every panel) with settings in a fresh
   temporary folder; PyTorch must not be imported before the window shows;
+* ``project``: the same, opening a project (``netstudio PROJECT``: the iris sample with a run
+  folder beside it, so the Runs panel has a run to list); PyTorch must not be imported first
+  either;
 * ``bare``: PySide6 + pyqtgraph and nothing else: a QApplication and a QMainWindow holding one
   pyqtgraph PlotWidget with a curve.
 
@@ -58,7 +61,7 @@ def launch(project=None):
 
 app_module.launch = launch
 from netstudio.cli import main
-sys.argv = ["netstudio"]
+sys.argv = ["netstudio", *ARGS]
 sys.exit(main())
 """
 
@@ -100,7 +103,8 @@ def time_child(code: str, home: Path, extra: tuple = ()) -> tuple[float, bool, s
 
 
 def slowest_imports(home: Path, count: int = 20) -> list[tuple[int, int, str]]:
-    _, _, stderr = time_child(NETSTUDIO.replace("REPO", repr(str(REPO))), home, ("-X", "importtime"))
+    code = NETSTUDIO.replace("REPO", repr(str(REPO))).replace("*ARGS", "")
+    _, _, stderr = time_child(code, home, ("-X", "importtime"))
     rows = []
     for line in stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -110,16 +114,32 @@ def slowest_imports(home: Path, count: int = 20) -> list[tuple[int, int, str]]:
     return sorted(rows, key=lambda r: -r[1])[:count]
 
 
+def _project_with_a_run(folder: Path) -> Path:
+    """The iris sample copied into *folder*, with a run folder beside it (``netstudio train``)."""
+    import shutil
+
+    for name in ("iris.nsproj", "iris.csv"):
+        shutil.copy(REPO / "samples" / name, folder / name)
+    project = folder / "iris.nsproj"
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    subprocess.run([sys.executable, "-m", "netstudio", "train", str(project), "--epochs", "2", "--quiet"],
+                   check=True, env=env, cwd=str(folder), capture_output=True)
+    return project
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--importtime", action="store_true", help="also list NetStudio's slowest imports")
     args = parser.parse_args()
-    codes = {"netstudio": NETSTUDIO.replace("REPO", repr(str(REPO))), "bare": BARE}
-    times: dict[str, list[float]] = {name: [] for name in codes}
-    torch_loaded = False
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="netstudio-startup-") as folder:
+        project = _project_with_a_run(Path(folder))
+        netstudio = NETSTUDIO.replace("REPO", repr(str(REPO)))
+        codes = {"netstudio": netstudio.replace("*ARGS", ""),
+                 "project": netstudio.replace("*ARGS", repr(str(project))), "bare": BARE}
+        times: dict[str, list[float]] = {name: [] for name in codes}
+        torch_loaded = {name: False for name in codes}
         for code in codes.values():  # a first, untimed run of each warms the file cache and byte-code
             time_child(code, Path(folder))
         for run in range(args.runs):
@@ -128,7 +148,7 @@ def main() -> None:
                 with tempfile.TemporaryDirectory(dir=folder) as home:  # a first start: no settings yet
                     seconds, torch, _ = time_child(codes[name], Path(home))
                 times[name].append(seconds)
-                torch_loaded |= torch and name == "netstudio"
+                torch_loaded[name] |= torch
         load.append(os.getloadavg()[0])
         imports = slowest_imports(Path(folder)) if args.importtime else []
 
@@ -138,12 +158,15 @@ def main() -> None:
     header = f"{'window':34} {'median s':>9} {'min s':>7} {'max s':>7}"
     print(header)
     print("-" * len(header))
-    labels = {"netstudio": "NetStudio (netstudio gui)", "bare": "bare PySide6 + pyqtgraph window"}
+    labels = {"netstudio": "NetStudio (netstudio gui)", "project": "NetStudio opening a project with a run",
+              "bare": "bare PySide6 + pyqtgraph window"}
     for name, label in labels.items():
         print(f"{label:34} {med[name]:9.3f} {min(times[name]):7.3f} {max(times[name]):7.3f}")
     print(f"ratio NetStudio / bare: {med['netstudio'] / med['bare']:.2f}x (goal <= 1.5x); NetStudio median "
-          f"{med['netstudio']:.2f} s (goal <= 0.8 s); PyTorch imported before the window showed: "
-          f"{'yes' if torch_loaded else 'no'}")
+          f"{med['netstudio']:.2f} s (goal <= 0.8 s); with a project open {med['project']:.2f} s, "
+          f"{med['project'] / med['bare']:.2f}x; PyTorch imported before the window showed: "
+          f"{'yes' if torch_loaded['netstudio'] else 'no'}, with the project "
+          f"{'yes' if torch_loaded['project'] else 'no'}")
     if imports:
         print("\nslowest imports on NetStudio's start-up path (-X importtime, one run):")
         print(f"{'cumulative ms':>14} {'self ms':>8}  module")

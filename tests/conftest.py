@@ -4,6 +4,9 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+# One PyTorch thread per test process (and the commands they start): pytest-xdist already runs a
+# process per core, and more threads than cores make every one of them wait on the others.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from pathlib import Path  # noqa: E402
 
@@ -31,3 +34,19 @@ def no_thread_left_running():
     for thread in alive:
         thread.wait(10000)
     assert not alive, f"{len(alive)} worker thread(s) still running after the test"
+
+
+def pytest_testnodedown(node, error):
+    """Under pytest-xdist: add each worker's reliability tally to the controller's, which
+    tests/reliability/conftest.py prints at the end."""
+    tally = getattr(node, "workeroutput", {}).get("reliability_tally")
+    if tally:
+        from tests.reliability.conftest import TALLY
+
+        TALLY.update(tally)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    from tests.reliability.conftest import report_tally
+
+    report_tally(terminalreporter)

@@ -1,8 +1,7 @@
 """``netstudio export RUN_DIR --format FORMAT --out PATH``: a trained run as a model file.
 
-Importing :mod:`netstudio.core.export.exporter` here also registers the run writer that puts
-``model.pt2`` and ``model.onnx`` into every run folder ``netstudio train`` writes (the command
-line imports every command module when it builds its parser).
+A run folder from ``netstudio train`` already holds ``model.pt2`` (and ``model.onnx`` with
+``--onnx``); this writes any format from its weights, at any time.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ any rank is reported as ``netstudio: error: rank R: ...`` (see :mod:`netstudio.c
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
 import signal
@@ -36,6 +37,9 @@ def add_parser(sub) -> None:
     parser.add_argument("--seed", type=non_negative_int, metavar="N", help=_project_default("seed"))
     parser.add_argument("--out", metavar="DIR", help="run folder (default: runs/<name>-<timestamp>/ beside the project)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--onnx", action="store_true",
+                        help="also write model.onnx into the run folder (needs the onnx extra; "
+                             "'netstudio export RUN --format onnx' writes it later)")
 
 
 def _project_default(key: str) -> str:
@@ -203,7 +207,8 @@ def _train_claimed(args, project, claims: list, distributed, main: bool, say, qu
         summary = session.fit(callbacks)
     finally:
         signal.signal(signal.SIGINT, interrupted)
-    folder = save_run(session, summary, write_models=write_run_models, claim=claims[0]) if main else None
+    writer = functools.partial(write_run_models, onnx=args.onnx)
+    folder = save_run(session, summary, write_models=writer, claim=claims[0]) if main else None
     if distributed is not None:
         # Every rank leaves together: one that exited first with a failure status would make torchrun
         # stop rank 0 while it still writes the run folder.

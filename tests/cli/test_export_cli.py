@@ -14,21 +14,25 @@ from tests.core.test_export_support import (
     write_project,
 )
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_export_cli")
+
 SUFFIX = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors"}
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A run folder written by ``netstudio train``."""
+    """A run folder written by ``netstudio train --onnx``."""
     folder = tmp_path_factory.mktemp("export-cli")
     project = write_project(folder, "moons", {"source": "synthetic", "kind": "moons", "samples": 200}, MLP)
-    result = netstudio("train", project, "--out", folder / "run", "--quiet")
+    result = netstudio("train", project, "--out", folder / "run", "--quiet", "--onnx")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # no note: the onnx extra is installed here
     return folder / "run"
 
 
-def test_train_writes_model_pt2_and_model_onnx(run_dir):
+def test_train_onnx_writes_model_pt2_and_model_onnx(run_dir):
     assert (run_dir / "model.pt2").stat().st_size > 0
     assert (run_dir / "model.onnx").stat().st_size > 0
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".run")]
@@ -85,7 +89,8 @@ def test_a_failed_export_keeps_the_existing_file(run_dir, tmp_path):
 def test_without_the_onnx_extra(tmp_path):
     project = write_project(tmp_path, "moons", {"source": "synthetic", "kind": "moons", "samples": 120}, MLP,
                             {"epochs": 1})
-    result = run_without(["onnx", "onnxscript", "onnxruntime"], ["train", project, "--out", tmp_path / "run", "--quiet"])
+    result = run_without(["onnx", "onnxscript", "onnxruntime"],
+                         ["train", project, "--out", tmp_path / "run", "--quiet", "--onnx"])
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
     notes = result.stderr.strip().splitlines()

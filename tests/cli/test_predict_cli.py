@@ -20,6 +20,10 @@ from tests.core.test_export_support import (
     write_table,
 )
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_predict_cli")
+
 
 def _rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
@@ -118,7 +122,7 @@ def test_regression_predicts_values_in_the_targets_units(tmp_path):
 
     data = write_prices(tmp_path / "prices.csv")
     run = train_run(tmp_path, "prices", {"source": "csv", "path": str(data), "target": "price"}, MLP,
-                    {"epochs": 30})
+                    {"epochs": 30}, onnx=True)
     result = netstudio("predict", run / "model.onnx", data)
     assert result.returncode == 0, result.stderr
     rows = _rows(result.stdout)
@@ -151,7 +155,7 @@ def test_images_one_file_and_a_folder(tmp_path):
                              {"type": "MaxPool2d"}, {"type": "Flatten"},
                              {"type": "Linear", "params": {"out_features": "auto"}}]},
         "training": {"epochs": 8, "learning_rate": 0.01, "batch_size": 8}}))
-    trained = netstudio("train", project, "--out", tmp_path / "run", "--quiet")
+    trained = netstudio("train", project, "--out", tmp_path / "run", "--quiet", "--onnx")
     assert trained.returncode == 0, trained.stderr
     folder = netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "shapes")
     assert folder.returncode == 0, folder.stderr

@@ -42,8 +42,10 @@ def test_train_writes_the_run_folder_per_contract(tmp_path):
     lines = [line for line in result.stdout.splitlines() if line.startswith("epoch ")]
     assert len(lines) == 3 and "train_loss" in lines[0] and "val_loss" in lines[0] and "samples/s" in lines[0]
     run = tmp_path / "run1"
-    for name in ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json"):
+    for name in ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json",
+                 "model.pt2"):
         assert (run / name).is_file(), name
+    assert not (run / "model.onnx").exists()  # only with --onnx
     rows = read_metrics(run)
     assert rows[0][:3] == ["epoch", "train_loss", "val_loss"]
     assert rows[0][3:] == ["val_accuracy", "learning_rate", "samples_per_second", "seconds"]

@@ -26,6 +26,10 @@ from tests.core.test_export_support import (
     write_table,
 )
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_export_python")
+
 CASES = {
     "table": lambda d: ({"source": "csv", "path": str(write_table(d / "table.csv", rows=200)), "target": "label"},
                         MLP),

@@ -27,13 +27,17 @@ from tests.core.test_export_support import MLP, netstudio, train_run
 from tests.reliability import hostile_models as hostile
 from tests.reliability.hostile_models import Payload
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_export_security")
+
 
 @pytest.fixture(scope="module")
 def genuine(tmp_path_factory) -> Path:
-    """A real run folder (its model.pt2 is the base of the crafted archives)."""
+    """A real run folder (its model.pt2 and model.onnx are the bases of the crafted files)."""
     folder = tmp_path_factory.mktemp("genuine")
     return train_run(folder, "moons", {"source": "synthetic", "kind": "moons", "samples": 120}, MLP,
-                     {"epochs": 1})
+                     {"epochs": 1}, onnx=True)
 
 
 def _rewrite(source: Path, target: Path, replace: dict[str, bytes | None], add: dict[str, bytes] | None = None):

@@ -78,8 +78,11 @@ def write_project(folder: Path, name: str, data: dict, layers: list[dict], train
     return path
 
 
-def train_run(folder: Path, name: str, data: dict, layers: list[dict], training: dict | None = None) -> Path:
-    """Train a project in-process and save its run folder (with model.pt2 and model.onnx)."""
+def train_run(folder: Path, name: str, data: dict, layers: list[dict], training: dict | None = None,
+              onnx: bool = False) -> Path:
+    """Train a project in-process and save its run folder (with model.pt2; model.onnx too if *onnx*)."""
+    import functools
+
     from netstudio.core.export.exporter import write_run_models
     from netstudio.core.project import load_project
     from netstudio.core.runs.folder import save_run
@@ -88,7 +91,8 @@ def train_run(folder: Path, name: str, data: dict, layers: list[dict], training:
     session = prepare_session(load_project(write_project(folder, name, data, layers, training)))
     summary = session.fit()
     assert summary.ok, summary.message
-    return save_run(session, summary, folder / f"run-{name}", write_models=write_run_models)
+    writer = functools.partial(write_run_models, onnx=onnx)
+    return save_run(session, summary, folder / f"run-{name}", write_models=writer)
 
 
 def one_line_error(result, *words) -> None:

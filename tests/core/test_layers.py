@@ -25,14 +25,34 @@ SAMPLE_INPUT = {
     "ReLU": (8,), "LeakyReLU": (8,), "ELU": (8,), "GELU": (8,), "SiLU": (8,), "Sigmoid": (8,),
     "Tanh": (8,), "Softmax": (8,), "LogSoftmax": (8,),
     "LSTM": (5, 4), "GRU": (5, 4),
+    # Added with the catalog's growth to 62 types (issue 19):
+    "Dropout1d": (3, 8), "Dropout2d": (3, 6, 6), "AlphaDropout": (8,),
+    "Conv3d": (2, 6, 6, 6), "ConvTranspose1d": (3, 8),
+    "MaxPool3d": (2, 6, 6, 6), "AvgPool3d": (2, 6, 6, 6), "AdaptiveAvgPool1d": (3, 9), "AdaptiveMaxPool1d": (3, 9),
+    "AdaptiveMaxPool2d": (3, 7, 5),
+    "InstanceNorm1d": (3, 8), "InstanceNorm2d": (3, 5, 5), "RMSNorm": (5, 8),
+    "ReLU6": (8,), "SELU": (8,), "CELU": (8,), "Softplus": (8,), "Mish": (8,), "Hardswish": (8,),
+    "Hardsigmoid": (8,), "LogSigmoid": (8,), "PReLU": (4, 3), "GLU": (8,),
+    "RNN": (5, 4),
+    "Embedding": (6,), "PositionalEmbedding": (6, 8), "MultiheadAttention": (6, 8),
+    "TransformerEncoderLayer": (6, 8), "SequencePool": (6, 8),
+    "ZeroPad2d": (3, 5, 5), "ReflectionPad2d": (3, 5, 5), "Upsample": (3, 4, 4), "PixelShuffle": (8, 3, 3),
+    "Permute": (6, 8),
 }
+
+
+def sample_batch(name: str, shape, batch: int = 2) -> torch.Tensor:
+    """A batch a layer of type *name* accepts: token ids (as float32) for an Embedding, else noise."""
+    if name == "Embedding":
+        return torch.randint(0, 50, (batch, *shape)).to(torch.float32)
+    return torch.randn(batch, *shape)
 
 REQUIRED = set(SAMPLE_INPUT)
 
 
 def test_catalog_has_every_required_type():
     assert REQUIRED <= set(layer_names())
-    assert len(layer_names()) >= 28
+    assert len(layer_names()) >= 55
 
 
 def test_every_type_has_a_sample_input():
@@ -45,7 +65,8 @@ def test_schema_is_complete(name):
     layer_type = get_layer_type(name)
     assert layer_type.category in CATEGORIES
     assert layer_type.doc.endswith(".")
-    assert hasattr(torch.nn, name), "layer names are PyTorch class names"
+    # Layer names are PyTorch class names, but for NetStudio's own few (in core/design/modules.py).
+    assert hasattr(torch.nn, name) != layer_type.own, f"{name}: own={layer_type.own}"
     for param in layer_type.params:
         assert param.doc, f"{name}.{param.name} has no doc"
         assert param.check(param.default) is None
@@ -68,7 +89,7 @@ def test_builds_and_forward_shape_matches(name):
     assert validation.valid, validation.first_error()
     model = build_model(stack, shape, seed=0)
     model.eval()
-    out = model(torch.randn(2, *shape))
+    out = model(sample_batch(name, shape))
     assert tuple(out.shape[1:]) == validation.output_shape
     assert sum(p.numel() for p in model.parameters()) == validation.total_parameters
 
@@ -138,3 +159,14 @@ def test_recurrent_last_step_and_sequence():
     out = build_model(seq, (7, 4), seed=0)(torch.randn(2, 7, 4))
     assert out.shape == (2, 3)
     assert math.prod(out.shape) == 6
+
+
+def test_docs_layer_reference_is_up_to_date():
+    from pathlib import Path
+
+    from netstudio.core.design.report import reference_markdown
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "layers.md"
+    assert path.read_text(encoding="utf-8") == reference_markdown(), "regenerate docs/layers.md (command in its header)"
+    for name in layer_names():
+        assert f"**{name}**" in reference_markdown()

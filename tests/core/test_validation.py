@@ -88,7 +88,7 @@ def test_bad_param_values_become_issues(value):
 
 
 def test_unknown_type_in_stack_is_an_issue_not_an_exception():
-    v = LayerStack([LayerSpec("Conv3d", {})]).validate((3,))
+    v = LayerStack([LayerSpec("Conv4d", {})]).validate((3,))
     assert not v.valid and "unknown layer type" in v.layers[0].issues[0].message
 
 

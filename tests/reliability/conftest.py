@@ -9,7 +9,8 @@ Every test here counts what it does in :data:`TALLY`:
 ``snapshots``     folders hashed before and after a failing operation
 ``lost``          pre-existing files changed or removed by a failure (must stay 0)
 
-The totals are printed at the end of the run ("reliability: ...") and, when the environment
+The totals are printed at the end of the run ("reliability: ...", added up over pytest-xdist's
+processes) and, when the environment
 variable ``NETSTUDIO_RELIABILITY_REPORT`` names a file, written there as JSON.
 """
 
@@ -82,7 +83,16 @@ def one_error_line(result, code: int) -> str:
     return lines[0]
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker: hand this process's tally to the controller (tests/conftest.py)."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability_tally"] = dict(TALLY)
+
+
+def report_tally(terminalreporter) -> None:
+    """Print the totals (tests/conftest.py calls it at the end of the run, in the controller when
+    the tests run in several processes)."""
     if not TALLY:
         return
     line = (f"reliability: {TALLY['inputs']:,} bad inputs tried, {TALLY['faults']:,} faults injected, "

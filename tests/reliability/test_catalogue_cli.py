@@ -26,6 +26,10 @@ from tests.reliability.conftest import (
     tally,
 )
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_catalogue_cli")
+
 CASES = cli_cases()
 
 

@@ -33,6 +33,10 @@ from netstudio.core.errors import NetStudioError
 from tests.reliability.catalogue import IRIS, TABLE, png
 from tests.reliability.conftest import REPO, tally
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_fuzz")
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 100))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

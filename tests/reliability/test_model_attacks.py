@@ -24,6 +24,10 @@ from tests.reliability import hostile_models as hostile
 from tests.reliability.catalogue import TABLE, project_doc, write_project
 from tests.reliability.conftest import REPO, assert_nothing_lost, one_error_line, snapshot, tally
 
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_model_attacks")
+
 #: The child's address-space limit: a genuine predict runs in under 1 GiB.
 ADDRESS_SPACE = 2 * 2**30
 #: How much more than a genuine model's prediction a refusal may take, in bytes of peak memory.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -24,6 +25,10 @@ from netstudio.core.errors import (
 from netstudio.core.project import load_project, project_from_json
 from tests.reliability.catalogue import IRIS, png, project_doc, write_project
 from tests.reliability.conftest import REPO, netstudio, one_error_line, tally
+
+# The module fixture (a trained run) is built once: every test of this file runs in the same
+# xdist process.
+pytestmark = pytest.mark.xdist_group("test_regressions")
 
 S = LayerSpec.create
 
@@ -229,7 +234,7 @@ def models(tmp_path_factory):
     folder = tmp_path_factory.mktemp("models")
     write_project(folder, project_doc())
     session = prepare_session(load_project(folder / "p.nsproj"), device="cpu")
-    run = save_run(session, session.fit(), folder / "run", write_models=write_run_models)
+    run = save_run(session, session.fit(), folder / "run", write_models=functools.partial(write_run_models, onnx=True))
     export_run(run, "torchscript", folder / "m.pt")
     return {"pt2": run / "model.pt2", "pt": folder / "m.pt", "onnx": run / "model.onnx", "folder": folder}
 

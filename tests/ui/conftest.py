@@ -22,9 +22,12 @@ def gui_thread_garbage_collection(qapp):
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
-    """Point every QSettings at a temporary folder, so that no test touches the user's settings."""
+    """Point every QSettings, and NetStudio's data folder (recovery files, logs, runs of unsaved
+    projects), at temporary folders: no test touches the user's files or another test's, also
+    when the tests run in parallel processes."""
     folder = tmp_path / "settings"
     folder.mkdir()
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
     return folder

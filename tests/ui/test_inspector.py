@@ -201,3 +201,30 @@ def test_input_shape_page(inspector, design):
     assert design.input_shape == (2, 2) and "whole numbers" in inspector.shape_error.text()
     design.undo_stack.undo()
     assert design.input_shape == (4,) and inspector.shape_edit.text() == "4"
+
+
+def test_every_layer_type_opens_in_the_inspector(qtbot):
+    from netstudio.core.design.layers import get_layer_type, layer_names
+    from tests.core.test_layers import SAMPLE_INPUT
+
+    for name in layer_names():
+        design = Design(LayerStack([LayerSpec.create(name)]), SAMPLE_INPUT[name])
+        inspector = Inspector(design)
+        qtbot.addWidget(inspector)
+        inspector.show_layer(0)
+        assert list(inspector.editors) == [p.name for p in get_layer_type(name).params], name
+
+
+def test_a_nullable_int_has_a_none_box(qtbot):
+    design = Design(LayerStack([LayerSpec.create("Embedding")]), (6,))
+    inspector = Inspector(design)
+    qtbot.addWidget(inspector)
+    inspector.show_layer(0)
+    editor = inspector.editors["padding_idx"]
+    assert editor.none.isChecked() and not editor.spin.isEnabled()
+    editor.none.setChecked(False)
+    assert design.stack[0].params["padding_idx"] == 0 and editor.spin.isEnabled()
+    editor.none.setChecked(True)
+    assert design.stack[0].params["padding_idx"] is None
+    design.undo_stack.undo()
+    assert design.stack[0].params["padding_idx"] == 0

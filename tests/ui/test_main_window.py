@@ -8,6 +8,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBox, QWidget
 
+from netstudio.core.design.layers import layer_names
 from netstudio.core.design.stack import LayerSpec
 from netstudio.core.design.templates import get_template
 from netstudio.core.project import load_project, project_from_template
@@ -359,10 +360,14 @@ def test_status_bar_shows_parameters_and_validity(window):
 def test_layer_reference_and_shortcuts_dialogs(window, qtbot):
     reference = LayerReferenceDialog(window, "GroupNorm")
     qtbot.addWidget(reference)
-    assert reference.list.count() == 28
+    count = reference.list.count()
+    assert count == len(layer_names()) >= 55
     assert "num_groups" in reference.text.toPlainText() and "torch.nn.GroupNorm" in reference.text.toPlainText()
     reference.search.setText("recurrent")
-    assert [reference.list.item(r).text() for r in range(28) if not reference.list.item(r).isHidden()] == ["LSTM", "GRU"]
+    assert [reference.list.item(r).text() for r in range(count) if not reference.list.item(r).isHidden()] == [
+        "LSTM", "GRU", "RNN"]
+    reference.show_layer("SequencePool")  # NetStudio's own layers say so, with their one-line doc
+    assert "NetStudio layer" in reference.text.toPlainText() and "[T, E] → [E]" in reference.text.toPlainText()
     shortcuts = ShortcutsDialog(window.window_actions.all(), window)
     qtbot.addWidget(shortcuts)
     rows = {shortcuts.table.item(r, 0).text(): shortcuts.table.item(r, 1).text() for r in range(shortcuts.table.rowCount())}

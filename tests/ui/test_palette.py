@@ -19,8 +19,9 @@ def test_every_layer_sits_under_its_category(qapp):
         assert not group.icon().isNull()
         assert not group.isDragEnabled()
         names += [group.child(c).text() for c in range(group.rowCount())]
-    assert sorted(names) == sorted(layer_names()) and len(names) == 28
-    assert [model.item(1).child(c).text() for c in range(model.item(1).rowCount())] == ["Conv1d", "Conv2d", "ConvTranspose2d"]
+    assert sorted(names) == sorted(layer_names()) and len(names) == len(layer_names()) >= 55
+    assert [model.item(1).child(c).text() for c in range(model.item(1).rowCount())] == [
+        "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def test_tooltip_names_the_torch_class_and_the_doc(qapp):
@@ -44,19 +45,21 @@ def test_drag_payload_is_the_layer_config_with_defaults(qapp):
 def test_search_filters_as_you_type(qtbot):
     palette = LayerPalette()
     qtbot.addWidget(palette)
-    assert len(palette.visible_layers()) == 28
+    assert len(palette.visible_layers()) == len(layer_names())
     qtbot.keyClicks(palette.search, "conv")
-    assert palette.visible_layers() == ["Conv1d", "Conv2d", "ConvTranspose2d"]
+    assert palette.visible_layers()[:5] == ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
     palette.set_filter("pool 2d")
-    assert palette.visible_layers() == ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+    assert palette.visible_layers() == ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"]
+    palette.set_filter("attention")  # the sequence layers
+    assert palette.visible_layers() == ["MultiheadAttention", "TransformerEncoderLayer"]
     palette.set_filter("overfitting")  # words of the description count too
     assert palette.visible_layers() == ["Dropout"]
     palette.set_filter("recurrent")  # a category name shows its layers
-    assert palette.visible_layers() == ["LSTM", "GRU"]
+    assert palette.visible_layers() == ["LSTM", "GRU", "RNN"]
     palette.set_filter("zzz")
     assert palette.visible_layers() == []
     palette.set_filter("")
-    assert len(palette.visible_layers()) == 28
+    assert len(palette.visible_layers()) == len(layer_names())
 
 
 def test_double_click_and_enter_activate_a_layer(qtbot):

@@ -20,7 +20,7 @@ from netstudio.core.design.params import Param
 Shape = tuple[int, ...]
 
 #: Palette categories, in the order the palette shows them.
-CATEGORIES = ("Core", "Convolution", "Pooling", "Normalization", "Activation", "Recurrent", "Reshape")
+CATEGORIES = ("Core", "Convolution", "Pooling", "Normalization", "Activation", "Recurrent", "Sequence", "Reshape")
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,9 @@ class LayerType:
     build_fn: Callable[[Shape, dict], Any] | None = None
     describe_fn: Callable[[dict], str] = lambda p: ""
     warn_fn: Callable[[Shape, dict], list[str]] = lambda shape, p: []
+    #: A NetStudio layer with no torch class of its name (``SequencePool``): its module is in
+    #: :mod:`netstudio.core.design.modules`, and the python export copies the module's source.
+    own: bool = False
     param_index: dict[str, Param] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -79,7 +82,7 @@ class LayerType:
     @property
     def torch_class(self) -> str:
         """The PyTorch class this layer builds, for tooltips and the reference."""
-        return f"torch.nn.{self.name}"
+        return "a NetStudio layer (exported as plain PyTorch)" if self.own else f"torch.nn.{self.name}"
 
     def defaults(self) -> dict:
         """A fresh dict of every parameter's default value."""

@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from netstudio.core.design.catalog import convolution, core, normalization, recurrent
+from netstudio.core.design.catalog import (
+    convolution,
+    core,
+    normalization,
+    recurrent,
+    reshape,
+    sequence,
+)
 from netstudio.core.design.layer_type import (
     CATEGORIES,
     Fix,
@@ -70,6 +77,6 @@ def layer_names() -> list[str]:
     return [t.name for t in layer_types()]
 
 
-for _module in (core, convolution, normalization, recurrent):
+for _module in (core, convolution, normalization, recurrent, sequence, reshape):
     for _layer_type in _module.LAYERS:
         register(_layer_type)

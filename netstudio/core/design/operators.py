@@ -41,6 +41,14 @@ def _ops(*names: str) -> frozenset[str]:
 _RECURRENT = ("aten::zeros", "aten::select", "aten::slice", "aten::sym_size", "_operator.getitem",
               "aten::size", "aten::Int", "prim::NumToTensor")
 
+#: Self-attention: TorchScript traces PyTorch's fused fast path (``_native_multi_head_attention``,
+#: ``_transformer_encoder_layer_fwd``) where it applies (even head counts, biases, frozen weights);
+#: torch.export and the other settings give the projections, heads and scaled dot products.
+_ATTENTION = ("aten::linear", "aten::scaled_dot_product_attention", "aten::view", "aten::reshape", "aten::transpose",
+              "aten::permute", "aten::contiguous", "aten::unflatten", "aten::unsqueeze", "aten::squeeze",
+              "aten::select", "aten::size", "aten::sym_size", "aten::Int", "prim::NumToTensor", "aten::div",
+              "aten::mul", "_operator.mul")
+
 #: Every catalog layer type -> the operators its exports contain (both formats).
 LAYER_OPERATORS: dict[str, frozenset[str]] = {
     "Linear": _ops("aten::linear"),
@@ -71,6 +79,44 @@ LAYER_OPERATORS: dict[str, frozenset[str]] = {
     "GRU": _ops("aten::gru", *_RECURRENT),
     "Flatten": _ops("aten::flatten"),
     "Unflatten": _ops("aten::unflatten"),
+    "Dropout1d": _ops("aten::feature_dropout"),
+    "Dropout2d": _ops("aten::feature_dropout"),
+    "AlphaDropout": _ops("aten::alpha_dropout"),
+    "Conv3d": _ops("aten::conv3d", "aten::_convolution", "aten::_convolution_mode"),
+    "ConvTranspose1d": _ops("aten::conv_transpose1d", "aten::_convolution"),
+    "MaxPool3d": _ops("aten::max_pool3d"),
+    "AvgPool3d": _ops("aten::avg_pool3d"),
+    "AdaptiveAvgPool1d": _ops("aten::adaptive_avg_pool1d"),
+    "AdaptiveMaxPool1d": _ops("aten::adaptive_max_pool1d", "_operator.getitem"),  # (values, indices)[0]
+    "AdaptiveMaxPool2d": _ops("aten::adaptive_max_pool2d", "_operator.getitem"),
+    "InstanceNorm1d": _ops("aten::instance_norm"),
+    "InstanceNorm2d": _ops("aten::instance_norm"),
+    "RMSNorm": _ops("aten::rms_norm"),
+    "ReLU6": _ops("aten::hardtanh"),
+    "SELU": _ops("aten::selu"),
+    "CELU": _ops("aten::celu"),
+    "Softplus": _ops("aten::softplus"),
+    "Mish": _ops("aten::mish"),
+    "Hardswish": _ops("aten::hardswish"),
+    "Hardsigmoid": _ops("aten::hardsigmoid"),
+    "LogSigmoid": _ops("aten::log_sigmoid"),
+    "PReLU": _ops("aten::prelu"),
+    "GLU": _ops("aten::glu"),
+    "RNN": _ops("aten::rnn_tanh", "aten::rnn_relu", *_RECURRENT),
+    "Embedding": _ops("aten::embedding"),  # ids cast to int64 by the frame's aten::to
+    "PositionalEmbedding": _ops("aten::add"),
+    "MultiheadAttention": _ops("aten::_native_multi_head_attention", *_ATTENTION, "aten::cat", "aten::repeat",
+                               "aten::zeros"),  # the last three: add_bias_kv, add_zero_attn
+    "TransformerEncoderLayer": _ops("aten::_transformer_encoder_layer_fwd", *_ATTENTION, "aten::add",
+                                    "aten::dropout", "aten::gelu", "aten::layer_norm", "aten::relu"),
+    "SequencePool": _ops("aten::mean", "aten::amax", "aten::select", "aten::slice"),
+    "ZeroPad2d": _ops("aten::pad"),
+    "ReflectionPad2d": _ops("aten::pad"),
+    "Upsample": _ops("aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d",
+                     "aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_bicubic2d",
+                     "aten::upsample_trilinear3d"),
+    "PixelShuffle": _ops("aten::pixel_shuffle"),
+    "Permute": _ops("aten::permute"),
 }
 
 #: Around the layers: the input's dtype check and cast, imputing non-finite values, scaling and

@@ -134,7 +134,8 @@ class Param:
             if self.strings:
                 text += " or " + " or ".join(f'"{s}"' for s in self.strings)
         else:
-            text = f"a non-empty list of at most {MAX_RANK} positive integers"
+            text = (f"a non-empty list of at most {MAX_RANK} "
+                    f"{'non-negative' if self.minimum == 0 else 'positive'} integers")
         if self.allow_auto:
             text += ' or "auto"'
         if self.allow_none:

@@ -38,3 +38,24 @@ def format_table(name: str, validation: Validation) -> str:
         fix = f"  [fix: {issue.fix.label}]" if issue.fix else ""
         lines.append(f"  {issue.severity}: {where}: {issue.message}{fix}")
     return "\n".join(lines) + "\n"
+
+
+def reference_markdown() -> str:
+    """docs/layers.md: every layer of the catalog by category, its one-line doc and its settings."""
+    from netstudio.core.design.layers import CATEGORIES, layer_types
+
+    lines = ["# Layer reference", "",
+             "Every layer NetStudio offers (Help › Layer Reference shows the same in the window). Names and",
+             "settings are PyTorch's; input sizes (`in_features`, `in_channels`, `embed_dim`, `d_model`…) are",
+             "inferred from the previous layer. Written from the catalog by",
+             "`python -c \"from netstudio.core.design.report import reference_markdown as r; print(r(), end='')\"`.", ""]
+    types = list(layer_types())
+    for category in CATEGORIES:
+        lines += [f"## {category}", ""]
+        for layer_type in (t for t in types if t.category == category):
+            settings = ", ".join(f"`{p.name}`" for p in layer_type.params) or "none"
+            origin = "NetStudio's own" if layer_type.own else f"`{layer_type.torch_class}`"
+            lines.append(f"- **{layer_type.name}** ({origin}): {layer_type.doc} Settings: {settings}.")
+        lines.append("")
+    lines.append(f"{len(types)} layer types.")
+    return "\n".join(lines) + "\n"

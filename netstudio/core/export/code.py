@@ -5,8 +5,9 @@ arguments that differ from PyTorch's defaults, read from the trained module itse
 calls them one by one with the output shape in a comment, and the preprocessing is spelled out:
 the numeric part as a module whose statistics load from ``weights.safetensors``, the encoding of
 raw table rows or image files as two functions that call NetStudio's own
-:mod:`~netstudio.core.data.model_inputs`, shipped beside ``model.py``; a recurrent layer's module
-is NetStudio's own :class:`~netstudio.core.design.modules.Recurrent`, its source copied in. The
+:mod:`~netstudio.core.data.model_inputs`, shipped beside ``model.py``; NetStudio's own modules
+(:mod:`~netstudio.core.design.modules`: ``Recurrent``, ``SequencePool``, ``SelfAttention``...)
+have their source copied in. The
 export imports the result and checks it against the trained model, so a mistake here cannot go
 unnoticed.
 """
@@ -41,15 +42,9 @@ SIZE_ARGS = {"kernel_size", "stride", "padding", "dilation", "output_padding", "
 
 def layer_call(module, kind: str) -> str:
     """``nn.Conv2d(3, 16, kernel_size=3, padding=1)``: how to build *module* again."""
-    if kind in ("LSTM", "GRU"):
-        rnn = module.rnn
-        args = [_source(kind), str(rnn.input_size), f"hidden_size={rnn.hidden_size}"]
-        for name, default in (("num_layers", 1), ("bias", True), ("dropout", 0.0), ("bidirectional", False)):
-            if getattr(rnn, name) != default:
-                args.append(f"{name}={getattr(rnn, name)!r}")
-        if module.return_sequences:
-            args.append("return_sequences=True")
-        return f"Recurrent({', '.join(args)})"
+    special = _special_call(module, kind)
+    if special is not None:
+        return special
     cls = type(module)
     signature = inspect.signature(cls.__init__)
     positional, keywords = [], []
@@ -65,6 +60,47 @@ def layer_call(module, kind: str) -> str:
                 name == "stride" and param.default is None and _same(value, module.kernel_size, name)):
             keywords.append(f"{name}={_literal(value, name)}")
     return f"nn.{cls.__name__}({', '.join(positional + keywords)})"
+
+
+def _keywords(pairs) -> str:
+    """``, name=value`` for each (name, value, default) whose value is not the default."""
+    return "".join(f", {name}={_source(value)}" for name, value, default in pairs if value != default)
+
+
+def _special_call(module, kind: str) -> str | None:
+    """The constructor call of a layer whose module is NetStudio's own (its source goes into
+    model.py) or keeps no attribute for some of its arguments; None for the others."""
+    if kind in ("LSTM", "GRU", "RNN"):
+        rnn = module.rnn
+        pairs = [(name, getattr(rnn, name), default) for name, default in
+                 (("num_layers", 1), ("bias", True), ("dropout", 0.0), ("bidirectional", False))]
+        if kind == "RNN":
+            pairs.append(("nonlinearity", rnn.nonlinearity, "tanh"))
+        pairs.append(("return_sequences", module.return_sequences, False))
+        return f"Recurrent({_source(kind)}, {rnn.input_size}, hidden_size={rnn.hidden_size}{_keywords(pairs)})"
+    if kind == "Embedding":
+        return (f"TokenEmbedding({module.num_embeddings}, {module.embedding_dim}"
+                f"{_keywords([('padding_idx', module.padding_idx, None)])})")
+    if kind == "PositionalEmbedding":
+        return f"PositionalEmbedding({module.weight.shape[0]}, {module.weight.shape[1]})"
+    if kind == "SequencePool":
+        return f"SequencePool({_source(module.mode)})"
+    if kind == "Permute":
+        return f"Permute({_source(list(module.dims))})"
+    if kind == "MultiheadAttention":
+        attn = module.attention
+        pairs = [("dropout", attn.dropout, 0.0), ("bias", attn.in_proj_bias is not None, True),
+                 ("add_bias_kv", attn.bias_k is not None, False), ("add_zero_attn", attn.add_zero_attn, False)]
+        return f"SelfAttention({attn.embed_dim}, {attn.num_heads}{_keywords(pairs)})"
+    if kind == "TransformerEncoderLayer":
+        attn = module.self_attn
+        activation = "gelu" if getattr(module.activation, "__name__", "") == "gelu" else "relu"
+        pairs = [("dim_feedforward", module.linear1.out_features, 2048), ("dropout", module.dropout.p, 0.1),
+                 ("activation", activation, "relu"), ("layer_norm_eps", module.norm1.eps, 1e-5),
+                 ("batch_first", True, False), ("norm_first", module.norm_first, False),
+                 ("bias", module.linear1.bias is not None, True)]
+        return f"nn.TransformerEncoderLayer({attn.embed_dim}, {attn.num_heads}{_keywords(pairs)})"
+    return None
 
 
 def _value(module, name: str):
@@ -130,19 +166,25 @@ def model_source(model, metadata: dict, shapes: list | None = None) -> str:
     """The whole of ``model.py`` for an :class:`~netstudio.core.export.model.ExportedModel`."""
     pre = metadata.get("preprocessing") or {}
     table, images = _raw_kind(pre) == "table", _raw_kind(pre) == "images"
-    recurrent = any(k in ("LSTM", "GRU") for _, k in model.layers())
     parts = [_header(metadata) + "\n\n" + _imports(table, images) + "\n\n" + _constants(metadata, pre)]
     if table:
         parts.append(ENCODE_TABLE)
     if images:
         parts.append(READ_IMAGES)
-    if recurrent:
-        from netstudio.core.design.modules import Recurrent
-
-        parts.append(inspect.getsource(Recurrent).rstrip("\n"))
+    parts += [inspect.getsource(cls).rstrip("\n") for cls in own_classes(model.net)]
     parts += [_preprocess_class(model, pre), _net_class(model, shapes, metadata), _model_class(model, metadata),
               _loader()]
     return "\n\n\n".join(parts) + "\n"
+
+
+def own_classes(net) -> list[type]:
+    """NetStudio's own module classes (:mod:`netstudio.core.design.modules`) in *net*, in order of
+    first use: model.py holds their source, so it needs no NetStudio."""
+    found: dict[type, None] = {}
+    for module in net.modules():
+        if type(module).__module__ == "netstudio.core.design.modules":
+            found.setdefault(type(module))
+    return list(found)
 
 
 def _raw_kind(pre: dict) -> str | None:

@@ -20,9 +20,8 @@ compared with the model on sample raw inputs (real rows where known, plus random
 missing values); a difference above :data:`PARITY_TOLERANCE` fails the export. Files are written
 under a temporary name and moved into place only when complete and checked.
 
-:func:`write_run_models` is what a saved training run gets its ``model.pt2`` (and, when the ``onnx``
-extra is installed, ``model.onnx``) from: the front ends hand it to
-:func:`netstudio.core.runs.folder.save_run`.
+:func:`write_run_models` is what a saved training run gets its ``model.pt2`` (and, when asked,
+``model.onnx``) from: the front ends hand it to :func:`netstudio.core.runs.folder.save_run`.
 """
 
 from __future__ import annotations
@@ -225,15 +224,17 @@ def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real:
 
 
 # ------------------------------------------------------------------------------------------------
-# Run folders: model.pt2 and model.onnx beside the weights
+# Run folders: model.pt2 (and model.onnx on request) beside the weights
 
 
-def write_run_models(session, summary, folder: Path) -> list[str]:
-    """Write ``model.pt2`` and ``model.onnx`` into a run folder being assembled.
+def write_run_models(session, summary, folder: Path, *, onnx: bool = False) -> list[str]:
+    """Write ``model.pt2`` (and ``model.onnx`` when *onnx*) into a run folder being assembled.
 
-    Given to :func:`~netstudio.core.runs.folder.save_run` by the front ends. Training has succeeded by then, so a
-    model that cannot be exported leaves a one-line note on stderr instead of failing the run.
-    Returns the notes.
+    Given to :func:`~netstudio.core.runs.folder.save_run` by the front ends (``netstudio train
+    --onnx`` binds *onnx* with :func:`functools.partial`). ONNX is off the default path: the
+    dynamo exporter takes seconds, and ``export`` writes it from the run folder at any time.
+    Training has succeeded by then, so a model that cannot be exported leaves a one-line note on
+    stderr instead of failing the run. Returns the notes.
     """
     from netstudio.core.export.model import build_exported_model
 
@@ -244,11 +245,12 @@ def write_run_models(session, summary, folder: Path) -> list[str]:
         model = build_exported_model(session.model, metadata, pre)
         real = _raw_rows(session.dataset)
         formats = ["pt2"]
-        reason = onnx_available()
-        if reason is None:
-            formats.append("onnx")
-        else:
-            notes.append(f"model.onnx not written: {reason}")
+        if onnx:
+            reason = onnx_available()
+            if reason is None:
+                formats.append("onnx")
+            else:
+                notes.append(f"model.onnx not written: {reason}")
         for fmt in formats:
             try:
                 export_model(model, metadata, fmt, Path(folder) / f"model{SUFFIXES[fmt]}", samples=real)

@@ -11,7 +11,7 @@ A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default
 
 The records are assembled under a temporary name and renamed into place in one step, so a crash
 never leaves half a run, and an existing folder is never overwritten; the model files follow. The model files (``model.pt2``,
-``model.onnx``) are the exporter's work: :func:`save_run` writes them when it is handed the writer
+and ``model.onnx`` on request) are the exporter's work: :func:`save_run` writes them when it is handed the writer
 (the command line and the window pass :func:`netstudio.core.export.exporter.write_run_models`).
 """
 

@@ -29,7 +29,7 @@ from netstudio.core.design.templates import parse_sizes
 
 INT_LIMIT = 2**31 - 1
 #: Combo label for a ``None`` value (a pooling stride of None means "the kernel size").
-NONE_LABELS = {"stride": "= kernel"}
+NONE_LABELS = {"stride": "= kernel", "padding_idx": "none"}
 
 
 class ParamEditor(QWidget):
@@ -87,7 +87,8 @@ def _int_spin(param: Param, parent: QWidget) -> QSpinBox:
 
 
 class IntEditor(ParamEditor):
-    """A spin box; with ``auto`` allowed, an "auto" check box beside it (the last Linear)."""
+    """A spin box; with ``auto`` allowed, an "auto" check box beside it (the last Linear); with
+    ``None`` allowed, a "none" check box (Embedding's ``padding_idx``)."""
 
     def __init__(self, param: Param, show_auto: bool, parent=None):
         super().__init__(param, parent)
@@ -99,15 +100,27 @@ class IntEditor(ParamEditor):
                              "or regression target")
         self.auto.setVisible(show_auto)
         self._layout.addWidget(self.auto)
+        self.none = QCheckBox(NONE_LABELS.get(param.name, "none"), self)
+        self.none.setToolTip(f"No {param.name}")
+        self.none.setVisible(param.allow_none)
+        self._layout.addWidget(self.none)
         self.spin.valueChanged.connect(lambda v: self._emit(int(v), True))
         self.auto.toggled.connect(self._on_auto_toggled)
+        self.none.toggled.connect(self._on_none_toggled)
 
     def _show(self, value: Any) -> None:
         is_auto = value == "auto"
         self.auto.setChecked(is_auto)
-        self.spin.setEnabled(not is_auto)
+        self.none.blockSignals(True)
+        self.none.setChecked(value is None)
+        self.none.blockSignals(False)
+        self.spin.setEnabled(not is_auto and value is not None)
         if not is_auto and isinstance(value, int):
             self.spin.setValue(value)
+
+    def _on_none_toggled(self, checked: bool) -> None:
+        self.spin.setEnabled(not checked)
+        self._emit(None if checked else int(self.spin.value()), False)
 
     def _on_auto_toggled(self, checked: bool) -> None:
         self.spin.setEnabled(not checked)

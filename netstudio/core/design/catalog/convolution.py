@@ -24,7 +24,10 @@ LAYERS: list[LayerType] = []
 
 
 def conv_like_rank(name: str, shape: Shape, dims: int) -> None:
-    if dims == 2:
+    if dims == 3:
+        fix = replace_fix(name[:-2] + "2d") if len(shape) == 3 and name[:-2] + "2d" in _names() else None
+        need_rank(name, shape, (4,), "a [channels, depth, height, width]", fix)
+    elif dims == 2:
         fix = image_fix(shape)
         if len(shape) == 2 and name.endswith("2d"):
             fix = replace_fix(name[:-2] + "1d") if name[:-2] + "1d" in _names() else fix
@@ -117,7 +120,7 @@ def _conv_count(dims: int, transposed: bool = False) -> Callable[[Shape, dict], 
 def _conv_describe(dims: int) -> Callable[[dict], str]:
     def describe(p: dict) -> str:
         k = as_tuple(p["kernel_size"], dims)
-        text = f"{dims_text(k) if dims == 2 else 'kernel ' + str(k[0])}, {p['out_channels']} ch"
+        text = f"{dims_text(k) if dims > 1 else 'kernel ' + str(k[0])}, {p['out_channels']} ch"
         stride = as_tuple(p["stride"], dims)
         if any(v != 1 for v in stride):
             text += f", stride {dims_text(stride)}"
@@ -138,10 +141,13 @@ def _conv_build(name: str) -> Callable[[Shape, dict], Any]:
     return build
 
 
-for _name, _dims in (("Conv1d", 1), ("Conv2d", 2)):
+#: What a 1-, 2- or 3-D layer slides or pools over.
+_EXTENT = {1: "length", 2: "height and width", 3: "depth, height and width"}
+
+for _name, _dims in (("Conv1d", 1), ("Conv2d", 2), ("Conv3d", 3)):
     LAYERS.append(LayerType(
         name=_name, category="Convolution", prefix="conv",
-        doc=f"{_dims}-D convolution: slides learned filters over the input's {'length' if _dims == 1 else 'height and width'}.",
+        doc=f"{_dims}-D convolution: slides learned filters over the input's {_EXTENT[_dims]}.",
         params=_conv_params(_dims),
         shape_fn=_conv_shape(_name, _dims),
         count_fn=_conv_count(_dims),
@@ -151,30 +157,33 @@ for _name, _dims in (("Conv1d", 1), ("Conv2d", 2)):
     ))
 
 
-def _deconv_shape(shape: Shape, p: dict) -> Shape:
-    name = "ConvTranspose2d"
-    conv_like_rank(name, shape, 2)
-    _check_groups(name, shape[0], p)
-    k, s = as_tuple(p["kernel_size"], 2), as_tuple(p["stride"], 2)
-    pad, op, d = as_tuple(p["padding"], 2), as_tuple(p["output_padding"], 2), as_tuple(p["dilation"], 2)
-    if any(o >= max(ss, dd) for o, ss, dd in zip(op, s, d)):
-        raise ShapeError("ConvTranspose2d output_padding must be smaller than stride or dilation",
-                         Fix("Set output_padding to 0", "set_param", param="output_padding", value=0))
-    out = tuple((size - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
-                for size, kk, ss, pp, oo, dd in zip(shape[1:], k, s, pad, op, d))
-    return check_sizes(name, (p["out_channels"],) + out)
+def _deconv_shape(name: str, dims: int) -> Callable[[Shape, dict], Shape]:
+    def rule(shape: Shape, p: dict) -> Shape:
+        conv_like_rank(name, shape, dims)
+        _check_groups(name, shape[0], p)
+        k, s = as_tuple(p["kernel_size"], dims), as_tuple(p["stride"], dims)
+        pad, op, d = as_tuple(p["padding"], dims), as_tuple(p["output_padding"], dims), as_tuple(p["dilation"], dims)
+        if any(o >= max(ss, dd) for o, ss, dd in zip(op, s, d)):
+            raise ShapeError(f"{name} output_padding must be smaller than stride or dilation",
+                             Fix("Set output_padding to 0", "set_param", param="output_padding", value=0))
+        out = tuple((size - 1) * ss - 2 * pp + dd * (kk - 1) + oo + 1
+                    for size, kk, ss, pp, oo, dd in zip(shape[1:], k, s, pad, op, d))
+        return check_sizes(name, (p["out_channels"],) + out)
+    return rule
 
 
-LAYERS.append(LayerType(
-    name="ConvTranspose2d", category="Convolution", prefix="deconv",
-    doc="Transposed 2-D convolution: learned upsampling, e.g. doubling height and width with stride 2.",
-    params=_conv_params(2, transposed=True),
-    shape_fn=_deconv_shape,
-    count_fn=_conv_count(2, transposed=True),
-    infer_fn=lambda s, p: {"in_channels": s[0]},
-    build_fn=_conv_build("ConvTranspose2d"),
-    describe_fn=_conv_describe(2),
-))
+for _name, _dims, _example in (("ConvTranspose1d", 1, "doubling the length"),
+                               ("ConvTranspose2d", 2, "doubling height and width")):
+    LAYERS.append(LayerType(
+        name=_name, category="Convolution", prefix="deconv",
+        doc=f"Transposed {_dims}-D convolution: learned upsampling, e.g. {_example} with stride 2.",
+        params=_conv_params(_dims, transposed=True),
+        shape_fn=_deconv_shape(_name, _dims),
+        count_fn=_conv_count(_dims, transposed=True),
+        infer_fn=lambda s, p: {"in_channels": s[0]},
+        build_fn=_conv_build(_name),
+        describe_fn=_conv_describe(_dims),
+    ))
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,27 +234,34 @@ def _pool_describe(dims: int) -> Callable[[dict], str]:
     return describe
 
 
-for _name, _dims, _kind in (("MaxPool1d", 1, "max"), ("MaxPool2d", 2, "max"), ("AvgPool1d", 1, "avg"), ("AvgPool2d", 2, "avg")):
+for _name, _dims, _kind in (("MaxPool1d", 1, "max"), ("MaxPool2d", 2, "max"), ("MaxPool3d", 3, "max"),
+                            ("AvgPool1d", 1, "avg"), ("AvgPool2d", 2, "avg"), ("AvgPool3d", 3, "avg")):
     LAYERS.append(LayerType(
         name=_name, category="Pooling", prefix="pool",
-        doc=f"{'Maximum' if _kind == 'max' else 'Average'} over {'windows along the length' if _dims == 1 else '2-D windows'}: shrinks the {'length' if _dims == 1 else 'image'} and keeps the channels.",
+        doc=f"{'Maximum' if _kind == 'max' else 'Average'} over {('windows along the length', '2-D windows', '3-D windows')[_dims - 1]}: shrinks the {('length', 'image', 'volume')[_dims - 1]} and keeps the channels.",
         params=_pool_params(_dims, _kind),
         shape_fn=_pool_shape(_name, _dims),
         describe_fn=_pool_describe(_dims),
     ))
 
 
-def _adaptive_shape(shape: Shape, p: dict) -> Shape:
-    conv_like_rank("AdaptiveAvgPool2d", shape, 2)
-    return (shape[0],) + as_tuple(p["output_size"], 2)
+def _adaptive_shape(name: str, dims: int) -> Callable[[Shape, dict], Shape]:
+    def rule(shape: Shape, p: dict) -> Shape:
+        conv_like_rank(name, shape, dims)
+        return (shape[0],) + as_tuple(p["output_size"], dims)
+    return rule
 
 
-LAYERS.append(LayerType(
-    name="AdaptiveAvgPool2d", category="Pooling", prefix="pool",
-    doc="Averages each channel down to a fixed output size, whatever the input size (1 = global average).",
-    params=(Param("output_size", "size", 1, "Height and width of the output.", minimum=1, arity=2),),
-    shape_fn=_adaptive_shape,
-    describe_fn=lambda p: "→ " + dims_text(as_tuple(p["output_size"], 2)),
-))
+for _name, _dims, _kind in (("AdaptiveAvgPool1d", 1, "avg"), ("AdaptiveAvgPool2d", 2, "avg"),
+                            ("AdaptiveMaxPool1d", 1, "max"), ("AdaptiveMaxPool2d", 2, "max")):
+    _how = "Averages" if _kind == "avg" else "Takes the maximum of"
+    LAYERS.append(LayerType(
+        name=_name, category="Pooling", prefix="pool",
+        doc=f"{_how} each channel down to a fixed output size, whatever the input size (1 = global {'average' if _kind == 'avg' else 'maximum'}).",
+        params=(Param("output_size", "size", 1, f"{'Length' if _dims == 1 else 'Height and width'} of the output.",
+                      minimum=1, maximum=4096, arity=_dims),),
+        shape_fn=_adaptive_shape(_name, _dims),
+        describe_fn=(lambda dims: lambda p: "→ " + dims_text(as_tuple(p["output_size"], dims)))(_dims),
+    ))
 
 

@@ -1,4 +1,4 @@
-"""The Core and Reshape layers: Linear, Dropout, Identity, Flatten, Unflatten."""
+"""The Core and Reshape layers: Linear, the dropouts, Identity, Flatten, Unflatten."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from netstudio.core.design.catalog.common import (
     dims_text,
     flatten_fix,
     need_rank,
+    replace_fix,
 )
 from netstudio.core.design.layer_type import Fix, LayerType, Shape, ShapeError
 from netstudio.core.design.params import Param
@@ -48,6 +49,37 @@ LAYERS.append(LayerType(
     name="Dropout", category="Core", prefix="dropout",
     doc="Randomly zeroes inputs with probability p while training, to reduce overfitting.",
     params=(Param("p", "float", 0.5, "Probability of zeroing an element (must be < 1).", minimum=0.0, maximum=1.0, exclusive_maximum=True),),
+    shape_fn=lambda s, p: s,
+    warn_fn=_dropout_warnings,
+    describe_fn=lambda p: f"p = {p['p']:g}",
+))
+
+def _channel_dropout(name: str, rank: int, what: str) -> LayerType:
+    def rule(shape: Shape, p: dict) -> Shape:
+        other = {"Dropout1d": ("Dropout2d", 3), "Dropout2d": ("Dropout1d", 2)}[name]
+        fix = replace_fix(other[0]) if len(shape) == other[1] else (replace_fix("Dropout") if len(shape) == 1 else None)
+        need_rank(name, shape, (rank,), what, fix)
+        return shape
+
+    return LayerType(
+        name=name, category="Core", prefix="dropout",
+        doc=f"Zeroes whole channels of {'a sequence' if rank == 2 else 'an image'} with probability p while "
+            "training (neighbouring values are alike, so single zeros would not regularise).",
+        params=(Param("p", "float", 0.5, "Probability of zeroing a channel (must be < 1).", minimum=0.0, maximum=1.0,
+                      exclusive_maximum=True),),
+        shape_fn=rule,
+        warn_fn=_dropout_warnings,
+        describe_fn=lambda p: f"p = {p['p']:g}",
+    )
+
+
+LAYERS.append(_channel_dropout("Dropout1d", 2, "a [channels, length]"))
+LAYERS.append(_channel_dropout("Dropout2d", 3, "a [channels, height, width]"))
+LAYERS.append(LayerType(
+    name="AlphaDropout", category="Core", prefix="dropout",
+    doc="Dropout that keeps the mean and variance of its input, for SELU networks.",
+    params=(Param("p", "float", 0.5, "Probability of dropping an element (must be < 1).", minimum=0.0, maximum=1.0,
+                  exclusive_maximum=True),),
     shape_fn=lambda s, p: s,
     warn_fn=_dropout_warnings,
     describe_fn=lambda p: f"p = {p['p']:g}",

@@ -1,4 +1,4 @@
-"""The Recurrent layers: LSTM and GRU (each a Recurrent module that passes on a tensor)."""
+"""The Recurrent layers: LSTM, GRU and RNN (each a Recurrent module that passes on a tensor)."""
 
 from __future__ import annotations
 
@@ -76,11 +76,14 @@ def _rnn_describe(p: dict) -> str:
     return ", ".join(parts)
 
 
-for _name, _gates, _what in (("LSTM", 4, "long short-term memory"), ("GRU", 3, "gated recurrent unit")):
+_NONLINEARITY = Param("nonlinearity", "choice", "tanh", "The non-linearity of each step.", choices=("tanh", "relu"))
+
+for _name, _gates, _what in (("LSTM", 4, "Recurrent long short-term memory"), ("GRU", 3, "Recurrent gated recurrent unit"),
+                             ("RNN", 1, "Plain (Elman) recurrent layer")):
     LAYERS.append(LayerType(
         name=_name, category="Recurrent", prefix=_name.lower(),
-        doc=f"Recurrent {_what} over a [time steps, features] sequence; passes on the last step or the whole sequence.",
-        params=_rnn_params(),
+        doc=f"{_what} over a [time steps, features] sequence; passes on the last step or the whole sequence.",
+        params=_rnn_params() + ((_NONLINEARITY,) if _name == "RNN" else ()),
         shape_fn=_rnn_shape(_name),
         count_fn=_rnn_count(_gates),
         infer_fn=lambda s, p: {"input_size": s[-1]},
