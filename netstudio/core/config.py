@@ -308,6 +308,9 @@ class DataConfig:
                                  sources=("csv",))
     exclude: list = setting([], "Columns to leave out", kind="names", message="must be a list of column names",
                             sources=("csv",))
+    features: list | None = setting(None, "The feature columns (null: every column but the target and the excluded)",
+                                    kind="names", nullable=True, fill=False, sources=("csv",),
+                                    message="must be a list of column names or null")
     image_size: list | None = setting(None, "[height, width] every image is resized to (null: the most common size)",
                                       kind="custom", check=_image_size, nullable=True, sources=("images",),
                                       message=f"must be [height, width] with sizes from 1 to {MAX_IMAGE_SIDE}, or null")
