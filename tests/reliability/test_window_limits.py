@@ -64,3 +64,54 @@ def test_no_other_data_is_loaded_while_a_run_trains(qtbot, window, tmp_path):
         with qtbot.waitSignal(workflow.controller.idle, timeout=60000):
             workflow.controller.stop()
     assert workflow.data_panel.isEnabled() and not workflow.data_panel.locked
+
+
+def test_a_million_missing_exclude_names_make_one_short_warning(tmp_path):
+    """One warning per name (and an HTML item each) froze the window for minutes."""
+    from netstudio.core.data.preview import load_for_panel
+    from netstudio.core.project import validate_data
+    from netstudio.ui.data.preview import summary_html
+    from tests.reliability.catalogue import TABLE
+
+    (tmp_path / "t.csv").write_text(TABLE, encoding="utf-8")
+    names = [f"gone_{i}" for i in range(1_000_000)]
+    config = validate_data({"source": "csv", "path": "t.csv", "target": "label", "exclude": names})
+    loaded = load_for_panel(config, tmp_path)
+    warnings = [w for w in loaded.dataset.summary.warnings if "data.exclude" in w]
+    assert len(warnings) == 1 and "1,000,000 names are not columns" in warnings[0], warnings[:3]
+    assert len(summary_html(loaded.dataset)) < 20_000
+
+
+def test_the_summary_shows_a_bounded_number_of_bounded_lines():
+    from types import SimpleNamespace
+
+    from netstudio.ui.data.preview import SUMMARY_LINE_CHARS, SUMMARY_LINES, summary_html
+
+    summary = SimpleNamespace(rows=1, features=1, class_counts={}, missing_values=0, dropped_rows=0,
+                              warnings=["the same warning"] * 5000 + [f"warning {i}" for i in range(5000)],
+                              notes=["x" * 1_000_000])
+    text = summary_html(SimpleNamespace(summary=summary, n_train=1, n_val=0, input_shape=(1,), task="binary"))
+    assert "the same warning (×5,000)" in text and "more" in text
+    # the collapsed repeat and 29 others, "... and 4,971 more", the one note
+    assert text.count("<li") == SUMMARY_LINES + 2 and len(text) < 2 * SUMMARY_LINES * SUMMARY_LINE_CHARS
+
+
+def test_a_wide_preview_sizes_its_columns_from_a_sample(qtbot):
+    """resizeColumnsToContents on 6,832 columns held the GUI thread for 23 s."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from netstudio.ui.data.preview import SIZED_COLUMNS, DataPreview
+
+    preview = DataPreview()
+    qtbot.addWidget(preview)
+    columns = [f"c{'x' * (i % 37)}{i}" for i in range(6832)]
+    frame = pd.DataFrame(np.zeros((20, len(columns))), columns=columns)
+    preview.show_loaded(SimpleNamespace(preview=frame, target=None, points=None, images=None))
+    header = preview.table.horizontalHeader()
+    sized = {header.sectionSize(c) for c in range(SIZED_COLUMNS)}
+    rest = {header.sectionSize(c) for c in range(SIZED_COLUMNS, len(columns))}
+    assert len(sized) > 1, "the first columns fit their contents"
+    assert rest == {header.defaultSectionSize()}, sorted(rest)[:5]
