@@ -115,3 +115,30 @@ def test_a_wide_preview_sizes_its_columns_from_a_sample(qtbot):
     rest = {header.sectionSize(c) for c in range(SIZED_COLUMNS, len(columns))}
     assert len(sized) > 1, "the first columns fit their contents"
     assert rest == {header.defaultSectionSize()}, sorted(rest)[:5]
+
+
+def test_enormous_texts_of_a_design_are_shown_bounded(qtbot):
+    """A setting of 100,000 characters asked for a 709,415-px column (a million Unflatten sizes,
+    now refused by validation, asked for 8,388,610 px and crashed Qt's raster engine)."""
+    from netstudio.core.design.stack import LayerSpec, LayerStack
+    from netstudio.core.strings import SHOWN_CHARS, TOOLTIP_CHARS, TOOLTIP_LINES
+    from netstudio.ui.designer.design import Design
+    from netstudio.ui.designer.stack_editor import StackEditor
+
+    spec = LayerSpec.create("Linear", out_features=8)
+    spec.params["out_features"] = "<b>" + "x" * 100_000
+    editor = StackEditor(Design(LayerStack([spec, LayerSpec.create("ReLU")]), (4,)))
+    qtbot.addWidget(editor)
+    editor.resize(900, 600)
+    editor.show()
+    editor.view.setCurrentIndex(editor.model.index(1, 0))
+    model = editor.model
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            shown = str(model.index(row, column).data() or "")
+            tip = str(model.index(row, column).data(Qt.ItemDataRole.ToolTipRole) or "")
+            assert len(shown) <= SHOWN_CHARS, (row, column, len(shown))
+            assert len(tip) <= (TOOLTIP_LINES + 1) * (TOOLTIP_CHARS + 1), (row, column, len(tip))
+    assert max(editor.view.sizeHintForColumn(c) for c in range(model.columnCount())) < 4000
+    assert editor.issue_bar.isVisible() and len(editor.issue_text.text()) < 600
+    editor.grab()  # paints it all
