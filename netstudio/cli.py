@@ -8,6 +8,7 @@ shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 import traceback
@@ -53,6 +54,10 @@ def _with_default_command(argv: list[str]) -> list[str]:
     return argv
 
 
+#: errno values of a write that found no room: a full disk or quota, a too-large file, a failing device.
+_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -62,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     module = importlib.import_module(f"netstudio.commands.{COMMANDS[args.command]}")
     try:
-        return int(module.run(args) or 0)
+        code = int(module.run(args) or 0)
+        sys.stdout.flush()  # here, so a full disk under stdout is reported below, not at exit
+        return code
     except NetStudioError as exc:
         if args.debug:
             traceback.print_exc()
@@ -73,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if args.debug:
+            traceback.print_exc()
+        if exc.errno not in _FULL:
+            print(f"netstudio: error: {describe(exc)} (run with --debug for details)", file=sys.stderr)
+            return 1
+        # stdout on a full disk (the files NetStudio writes are atomic and report their own errors)
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush fails no more
+        print(f"netstudio: error: cannot write the output: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("netstudio: interrupted", file=sys.stderr)
         return 130

@@ -26,8 +26,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from netstudio.core.errors import ExportError
     from netstudio.core.export.predict import predict_file
-    from netstudio.core.fileio import atomic_write_text
+    from netstudio.core.fileio import atomic_write_text, refuse_overwriting_inputs
 
+    if args.out is not None:
+        refuse_overwriting_inputs(args.out, [args.model, args.data], ExportError)
     predictions = predict_file(args.model, args.data)
     for warning in predictions.warnings:
         print(f"netstudio: warning: {warning}", file=sys.stderr)

@@ -170,10 +170,7 @@ def _leave(distributed, code: int, line: str | None = None, failed: bool = False
 
 
 def _train(args, distributed=None) -> int:
-    from netstudio.core.export.exporter import write_run_models
-    from netstudio.core.runs.folder import save_run
-    from netstudio.core.training.distributed import DistributedError
-    from netstudio.core.training.session import prepare_session
+    from netstudio.core.runs.folder import claim_run_dir
 
     main = distributed is None or distributed.is_main
     quiet = args.quiet or not main
@@ -187,8 +184,26 @@ def _train(args, distributed=None) -> int:
             raise ConfigError("--resume trains in one process: run it without torchrun")
         resume = read_resume(args.resume)
     project = load_project(args.project)
+    # The run folder is taken before the data loads and training starts: a taken or non-empty
+    # --out is refused now, not after the last epoch (and two trainings cannot share one).
+    claims = [claim_run_dir(args.out)] if main and args.out is not None else []
+    try:
+        return _train_claimed(args, project, claims, distributed, main, say, quiet, resume)
+    finally:
+        for claim in claims:
+            claim.release()  # nothing when the run was saved into it
+
+
+def _train_claimed(args, project, claims: list, distributed, main: bool, say, quiet: bool, resume=None) -> int:
+    from netstudio.core.export.exporter import write_run_models
+    from netstudio.core.runs.folder import claim_run_dir, default_run_dir, save_run
+    from netstudio.core.training.distributed import DistributedError
+    from netstudio.core.training.session import prepare_session
+
     session = prepare_session(project, data_path=args.data, epochs=args.epochs, device=args.device, seed=args.seed,
                               distributed=distributed)
+    if main and not claims:
+        claims.append(claim_run_dir(default_run_dir(session.project, session.started)))
     data = session.dataset
     where = f"{session.trainer.device}" + (f" × {distributed.describe()}" if distributed else "")
     test = f", {data.n_test:,} test" if data.n_test else ""
@@ -207,7 +222,7 @@ def _train(args, distributed=None) -> int:
     finally:
         signal.signal(signal.SIGINT, interrupted)
     writer = functools.partial(write_run_models, onnx=args.onnx)
-    folder = save_run(session, summary, args.out, write_models=writer) if main else None
+    folder = save_run(session, summary, write_models=writer, claim=claims[0]) if main else None
     if distributed is not None:
         # Every rank leaves together: one that exited first with a failure status would make torchrun
         # stop rank 0 while it still writes the run folder.

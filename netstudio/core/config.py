@@ -37,6 +37,8 @@ DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 MAX_IMAGE_SIDE = 4096
 #: Largest share of the rows validation and test may hold out together.
 MAX_HELD_OUT = 0.9
+#: Largest seed: what torch, NumPy and the window's spin boxes (a C int) all hold exactly.
+MAX_SEED = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -237,10 +239,10 @@ class TrainConfig:
                                   "cuda:N or mps",
                           kind="device", message="must be auto, cpu, cuda, cuda:N or mps")
     seed: int = setting(0, "Seed of the initial weights and the batch order: same seed, device and settings, "
-                           "same run", minimum=0)
+                           "same run", minimum=0, maximum=MAX_SEED)
     scheduler: str = setting("none", "How the learning rate changes during training", choices=SCHEDULER_LABELS)
     step_size: int = setting(10, "Epochs between two learning-rate steps (step decay; plateau waits half as long)",
-                             minimum=1)
+                             minimum=1, maximum=1_000_000)
     gamma: float = setting(0.1, "Factor the learning rate is multiplied by at each step", minimum=0.0, low_open=True,
                            maximum=1.0)
     gradient_clip: float | None = setting(None, "Largest gradient norm (null: no clipping)", kind="float",
@@ -325,13 +327,16 @@ class DataConfig:
                                      "never used to choose the weights (stratified by class)",
                                 minimum=0.0, maximum=0.5)
     normalize: bool = setting(True, "Subtract the training mean and divide by the standard deviation")
-    seed: int = setting(0, "Seed of the train/validation split", minimum=0)
+    seed: int = setting(0, "Seed of the train/validation split", minimum=0, maximum=MAX_SEED)
     path: str = setting(None, "The data file or image folder (relative to the project's folder)", kind="path",
                         required="is required for a {source} dataset", sources=FILE_SOURCES)
     target: str | None = setting(None, "The column to predict (null: guessed: a column named like a label, else one of classes, never an id, year or date)", nullable=True,
                                  sources=("csv",))
     exclude: list = setting([], "Columns to leave out", kind="names", message="must be a list of column names",
                             sources=("csv",))
+    features: list | None = setting(None, "The feature columns (null: every column but the target and the excluded)",
+                                    kind="names", nullable=True, fill=False, sources=("csv",),
+                                    message="must be a list of column names or null")
     image_size: list | None = setting(None, "[height, width] every image is resized to (null: the most common size)",
                                       kind="custom", check=_image_size, nullable=True, sources=("images",),
                                       message=f"must be [height, width] with sizes from 1 to {MAX_IMAGE_SIDE}, or null")

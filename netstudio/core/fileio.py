@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -49,30 +50,46 @@ def _keep_permissions(path: Path, tmp: str) -> None:
     os.chmod(tmp, mode)
 
 
+#: The file inside a folder being assembled that says which process assembles it (host, pid):
+#: a folder whose process is gone is a leftover of a killed save, removed by the next one.
+PARTIAL_MARK = ".netstudio-partial"
+#: The file inside a claimed, still empty folder that says which process will fill it.
+CLAIM_MARK = ".netstudio-claim"
+
+
 @contextlib.contextmanager
-def atomic_folder(target: str | os.PathLike, error: Callable[[str], Exception], what: str = "") -> Iterator[Path]:
+def atomic_folder(target: str | os.PathLike, error: Callable[[str], Exception], what: str = "",
+                  claimed: bool = False) -> Iterator[Path]:
     """A new temporary folder beside *target* to fill; when the block ends without an error it
     becomes *target* in one step, else it is removed and *target* is left as it was.
 
-    *target* must be absent or an empty folder (the caller checks, before it starts the work).
+    *target* must be absent or an empty folder (the caller checks, before it starts the work), or
+    (*claimed*) a folder this process claimed with :func:`claim_folder`, whose mark it replaces.
     The finished folder and the files in it get the modes ``mkdir`` and ``open`` would have given
     them (``mkdtemp`` makes 0700 and safetensors writes 0600). An OSError, making the folder or
-    in the block, is raised as ``error("cannot write <what ><target>: <reason>")``.
+    in the block, is raised as ``error("cannot write <what ><target>: <reason>")``. Temporary
+    folders that a killed process left beside *target* (SIGKILL, SIGTERM, a power cut) are
+    removed first (:func:`remove_stale_partials`).
     """
     target = Path(target)
     said = f"cannot write {what + ' ' if what else ''}{target}"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_partials(target.parent)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        (tmp / PARTIAL_MARK).write_text(_owner(), encoding="utf-8")
     except OSError as exc:
         raise error(f"{said}: {exc.strerror or exc}") from None
     try:
         yield tmp
+        (tmp / PARTIAL_MARK).unlink()
         mask = umask()
         for item in tmp.iterdir():
             if item.is_file() and not item.is_symlink():
                 os.chmod(item, 0o666 & ~mask)
         os.chmod(tmp, 0o777 & ~mask)
+        if claimed:
+            (target / CLAIM_MARK).unlink(missing_ok=True)
         if target.exists():
             target.rmdir()  # empty (checked by the caller): replaced by the finished one
         os.replace(tmp, target)
@@ -81,6 +98,139 @@ def atomic_folder(target: str | os.PathLike, error: Callable[[str], Exception], 
         if isinstance(exc, OSError):
             raise error(f"{said}: {exc.strerror or exc}") from None
         raise
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()} {os.getpid()}\n"
+
+
+def _owner_gone(mark: Path) -> bool:
+    """Whether the process named in *mark* (``host pid``) is no longer running on this host.
+
+    A mark from another host (a shared network folder) or one that cannot be read is kept.
+    """
+    try:
+        host, pid = mark.read_text(encoding="utf-8").split()
+        pid = int(pid)
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, under another user
+        return False
+    return False
+
+
+def remove_stale_partials(folder: Path) -> list[Path]:
+    """Remove the hidden folders under *folder* that a killed :func:`atomic_folder` left (their
+    ``PARTIAL_MARK`` names a process that is gone), and claimed folders whose claimant is gone
+    and that hold nothing else; returns what it removed."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            if entry.is_symlink() or not entry.is_dir():
+                continue
+            if entry.name.startswith(".") and _owner_gone(entry / PARTIAL_MARK):
+                shutil.rmtree(entry)
+                removed.append(entry)
+            elif (entry / CLAIM_MARK).is_file() and _owner_gone(entry / CLAIM_MARK):
+                (entry / CLAIM_MARK).unlink()
+                with contextlib.suppress(OSError):
+                    entry.rmdir()  # only when nothing else is in it
+                removed.append(entry)
+    return removed
+
+
+class FolderClaim:
+    """A folder taken for one writer before its long work starts (see :func:`claim_folder`)."""
+
+    def __init__(self, path: Path, created: bool):
+        self.path, self.created, self.released = path, created, False
+
+    def release(self) -> None:
+        """Give the folder back when nothing was written into it (an error, an abort)."""
+        if self.released:
+            return
+        self.released = True
+        with contextlib.suppress(OSError):
+            (self.path / CLAIM_MARK).unlink()
+        if self.created:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()  # only if still empty
+
+    def filled(self) -> None:
+        """The folder now holds the finished work (the claim mark went with the rename)."""
+        self.released = True
+
+
+def claim_folder(target: str | os.PathLike, error: Callable[[str], Exception], what: str = "",
+                 flag: str = "--out") -> FolderClaim:
+    """Take *target* (absent or an empty folder) for this process, in one step no other process
+    can take at the same time: a ``CLAIM_MARK`` file created with ``O_EXCL``.
+
+    A second writer with the same target is refused at once, as is a target that is a file or a
+    folder that holds anything. A claim whose process is gone is taken over. Errors are
+    ``error(...)`` with one line.
+    """
+    target = Path(target).absolute()
+    said = f"cannot write {what + ' ' if what else ''}{target}"
+    taken = f"{target} already exists and is not empty: choose another {flag} folder"
+    created = False
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            target.mkdir()
+            created = True
+        except FileExistsError:
+            if not target.is_dir():
+                raise error(f"{target} already exists and is a file, not a folder: choose another {flag} folder") from None
+        mark = target / CLAIM_MARK
+        if mark.exists() and _owner_gone(mark):
+            mark.unlink(missing_ok=True)
+        try:
+            fd = os.open(mark, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            raise error(f"{target} is being written by another NetStudio process: choose another {flag} folder") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_owner())
+    except OSError as exc:
+        raise error(f"{said}: {exc.strerror or exc}") from None
+    claim = FolderClaim(target, created)
+    if any(entry.name != CLAIM_MARK for entry in target.iterdir()):
+        claim.release()
+        raise error(taken)
+    return claim
+
+
+#: Files no output may replace: a project is the user's work, never a command's result.
+PROTECTED_SUFFIXES = (".nsproj",)
+
+
+def refuse_overwriting_inputs(out: str | os.PathLike, inputs, error: Callable[[str], Exception],
+                              flag: str = "--out") -> None:
+    """Refuse *out* when it is one of the files the command reads (*inputs*: paths, the same
+    file under any name or link counts) or an existing project file: an output written over its
+    own input, or over a project, loses it silently."""
+    out = Path(out).expanduser()
+    if not out.exists() or out.is_dir():
+        return
+    for source in inputs:
+        if source is None:
+            continue
+        with contextlib.suppress(OSError):
+            if os.path.samefile(out, source):
+                what = "one of this command's inputs" if str(source) == str(out) else f"the same file as {source}"
+                raise error(f"{flag} {out} is {what}: writing there would replace it; choose another file")
+    if out.suffix.lower() in PROTECTED_SUFFIXES:
+        raise error(f"{flag} {out} is a NetStudio project file: writing there would replace it; choose another file")
 
 
 _UMASK_LOCK = threading.Lock()

@@ -14,3 +14,28 @@ def slug(name: str) -> str:
 def plural(count: int, word: str) -> str:
     """``"1 row"``, ``"2 rows"``, ``"1,000 rows"``: a count and its noun (plural by adding s)."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+#: The most characters one line of text shown in the window holds (a label, a table cell).
+SHOWN_CHARS = 200
+#: The most a tooltip holds: lines, and characters a line.
+TOOLTIP_LINES, TOOLTIP_CHARS = 40, 1000
+
+
+def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
+    """*text* cut to *limit* characters, its middle replaced by ``…`` (a million-size shape asked
+    Qt for an 8-million-pixel label and crashed its raster engine)."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = (limit - 1) * 2 // 3
+    return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
+
+
+def tooltip_text(text: str) -> str:
+    """*text* bounded for a tooltip: each line shortened, at most :data:`TOOLTIP_LINES` of them."""
+    lines = str(text).split("\n")
+    shown = [shorten(line, TOOLTIP_CHARS) for line in lines[:TOOLTIP_LINES]]
+    if len(lines) > TOOLTIP_LINES:
+        shown.append(f"… and {len(lines) - TOOLTIP_LINES:,} more lines")
+    return "\n".join(shown)

@@ -281,6 +281,11 @@ def _out_of_memory(self, x):
     return _forward(self, x)
 torch.nn.Linear.forward = _out_of_memory
 """
+#: ... or the CPU allocator's own words, in a plain RuntimeError (a real host out-of-memory).
+CPU_OOM_IN_TRAINING = OOM_IN_TRAINING.replace(
+    'torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB (injected)")',
+    'RuntimeError("[enforce fail at alloc_cpu.cpp:118] data. DefaultCPUAllocator: can\'t allocate memory: '
+    'you tried to allocate 21474836480 bytes. Error code 12 (Cannot allocate memory)")')
 #: The CSV reader runs out of host memory part-way through a load.
 OOM_IN_LOADING = """
 import netstudio.core.data.tabular as tabular
@@ -424,6 +429,8 @@ def cli_cases() -> list[Case]:
              ("training diverged at epoch", "lower the learning rate"), new=("runs/*/*",)),
         Case("train/out-of-memory-in-training", lambda f, s: ["train", _table_project(f)], 1,
              ("out of memory on cpu with batch size 16",), new=("runs/*/*",), prelude=OOM_IN_TRAINING),
+        Case("train/cpu-allocator-out-of-memory-in-training", lambda f, s: ["train", _table_project(f)], 1,
+             ("out of memory on cpu with batch size 16",), new=("runs/*/*",), prelude=CPU_OOM_IN_TRAINING),
         Case("train/out-of-memory-while-loading", lambda f, s: ["train", _table_project(f)], 1,
              ("out of memory",), prelude=OOM_IN_LOADING),
         Case("train/out-folder-under-a-file", lambda f, s: ["train", _table_project(f), "--out", _under_a_file(f)], 2,

@@ -175,15 +175,34 @@ def test_a_run_folder_that_fails_half_way_leaves_nothing(tmp_path, monkeypatch):
     summary = session.fit()
     before = snapshot(tmp_path)
 
+    def broken_records(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("safetensors.torch.save_file", broken_records)
+    tally("faults")
+    with pytest.raises(ConfigError, match="cannot write the run folder .*No space left on device"):
+        runs.save_run(session, summary, tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    assert_nothing_lost(before, tmp_path)
+
+
+def test_model_files_that_fail_keep_the_saved_records(tmp_path):
+    """The weights and metrics are in place before the (slow) model files are written: a writer
+    that fails leaves a run that ``export`` completes, and says so in one line."""
+    import netstudio.core.runs.folder as runs
+    from netstudio.core.training.session import prepare_session
+
+    session = prepare_session(moons_project(tmp_path, epochs=1))
+    summary = session.fit()
+
     def broken_writer(session, summary, folder):
-        (folder / "model.pt2").write_bytes(b"half")
         raise OSError(errno.ENOSPC, "No space left on device")
 
     tally("faults")
-    with pytest.raises(ConfigError, match="cannot write the run folder .*No space left on device"):
+    with pytest.raises(ConfigError, match="cannot write the model files .*No space left on device .*the run is saved"):
         runs.save_run(session, summary, tmp_path / "run", write_models=broken_writer)
-    assert not (tmp_path / "run").exists()
-    assert_nothing_lost(before, tmp_path)
+    assert {"weights.safetensors", "metrics.csv", "summary.json"} <= {p.name for p in (tmp_path / "run").iterdir()}
+    runs.load_run(tmp_path / "run").load_model()
 
 
 @pytest.mark.parametrize("fmt", ["pt2", "safetensors", "python"])

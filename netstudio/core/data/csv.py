@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.data.cells import na_strings
-from netstudio.core.data.csv_format import TableFormat, sniff_format
+from netstudio.core.data.csv_format import TableFormat, pandas_separator, sniff_format
 from netstudio.core.errors import DataError
 from netstudio.core.fileio import read_failure
 
@@ -226,7 +226,8 @@ def _read_all(path: Path, size: int, fmt: TableFormat, dtypes: dict, monitor):
         with warnings.catch_warnings(record=True) as caught, np.errstate(over="ignore", invalid="ignore"):
             warnings.simplefilter("always")
             frame = pd.read_csv(
-                source, sep=fmt.delimiter, header=0, names=fmt.columns, index_col=False, dtype=dtypes,
+                source, sep=pandas_separator(fmt.delimiter), header=0, names=fmt.columns, index_col=False,
+                dtype=dtypes,
                 encoding=fmt.encoding, quotechar='"', skipinitialspace=fmt.spaces_after_delimiter, na_values=na_strings(),
                 keep_default_na=True, decimal=fmt.decimal, thousands=fmt.thousands, skip_blank_lines=True,
                 skiprows=fmt.skip_rows or None, engine="c", compression=fmt.compression,
@@ -249,7 +250,10 @@ def _read_all(path: Path, size: int, fmt: TableFormat, dtypes: dict, monitor):
         if watched:
             source.close()
     if any("Length of header or names does not match" in str(w.message) for w in caught):
-        fmt.notes.append("some lines have more fields than the header: the extra fields were ignored")
+        # pandas would read the first columns only: values fall under the wrong names, so refuse,
+        # as a ragged file is refused
+        raise DataError(f"{path}: some lines have more fields than the header's {len(fmt.columns)} "
+                        "(a missing column name, or a stray delimiter?)")
     if monitor is not None:
         monitor.step(size, size)
     return frame

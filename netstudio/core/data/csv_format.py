@@ -12,9 +12,10 @@ from netstudio.core.data.model_inputs import MISSING_TOKENS
 from netstudio.core.errors import DataError
 from netstudio.core.strings import plural
 
-#: Preferred delimiter when several split the prefix equally well (a comma is also a decimal mark).
-PREFERENCE = ("\t", ";", "|", ",")
-DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+#: Preferred delimiter when several split the prefix equally well (a comma is also a decimal mark);
+#: spaces last, so only a file that no other delimiter splits is read as space-separated.
+PREFERENCE = ("\t", ";", "|", ",", " ")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe", " ": "space"}
 SAMPLE_ROWS = 200
 _FLOAT = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|infinity|nan)$", re.IGNORECASE)
 _COMMA_DECIMAL = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+),\d+$")
@@ -90,6 +91,12 @@ def _parse_rows(text: str, delimiter: str, limit: int = SAMPLE_ROWS) -> list[lis
     except csv.Error:
         pass  # an unterminated quote in the prefix: the rows so far are enough to sniff
     return rows
+
+
+def pandas_separator(delimiter: str) -> str:
+    """What ``pandas.read_csv`` is given for *delimiter*: a space-separated file aligns its columns
+    with runs of spaces, so any run of blanks is one separator."""
+    return r"\s+" if delimiter == " " else delimiter
 
 
 def _sniff_delimiter(text: str) -> str:

@@ -98,12 +98,19 @@ def _choose_columns(config: dict, frame, where: str, notes: list[str], warnings:
         notes.append(f"no target column given: guessed {target!r} ({why}); set data.target to choose another")
     else:
         target = find_column(str(target), names, where, "target column")
-    exclude = set()
+    exclude, absent = set(), []
     for name in config.get("exclude") or []:
         if name in names or name.strip() in names:
             exclude.add(name if name in names else name.strip())
         else:
-            warnings.append(f"data.exclude: there is no column {name!r}")
+            absent.append(name)
+    # one warning, however many names: a list of a million made a million lines in the window
+    if len(absent) == 1:
+        warnings.append(f"data.exclude: there is no column {absent[0]!r}")
+    elif absent:
+        shown = ", ".join(repr(n[:40]) for n in absent[:3])
+        warnings.append(f"data.exclude: {len(absent):,} names are not columns ({shown}"
+                        f"{', ...' if len(absent) > 3 else ''})")
     explicit = config.get("features")
     if explicit:
         candidates = [c for c in dict.fromkeys(find_column(str(n), names, where, "feature column") for n in explicit)

@@ -16,6 +16,14 @@ KINDS = ("int", "float", "bool", "choice", "size", "ints")
 #: Largest integer any layer setting may hold (the largest a JSON number keeps exactly everywhere):
 #: no real layer needs more, and a file may hold 4,000-digit numbers.
 MAX_INT = 2**53 - 1
+#: Most dimensions a sample may have (the batch not counted), and so most entries a list of sizes
+#: (``ints``) may hold: torch's kernels index at most 25 dimensions, no real design uses more than
+#: 5, and each size is drawn in the window and written out by the exports (an Unflatten of a
+#: million sizes asked Qt for an 8-million-pixel label and took minutes to export).
+MAX_RANK = 8
+#: Largest magnitude a float layer setting may hold when its own bounds say nothing: a slope or
+#: scale of 1e308 is valid JSON that turns every activation into inf (an internal error in train).
+MAX_FLOAT = 1e6
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,8 @@ class Param:
                 return self._check_each(value)
             return f"must be {self.expected()}"
         # kind == "ints"
+        if isinstance(value, (list, tuple)) and len(value) > MAX_RANK:
+            return f"must hold at most {MAX_RANK} sizes (it holds {len(value):,})"
         if isinstance(value, (list, tuple)) and value and all(_is_int(v) for v in value):
             return self._check_each(value)
         return f"must be {self.expected()}"
@@ -124,7 +134,8 @@ class Param:
             if self.strings:
                 text += " or " + " or ".join(f'"{s}"' for s in self.strings)
         else:
-            text = f"a non-empty list of {'non-negative' if self.minimum == 0 else 'positive'} integers"
+            text = (f"a non-empty list of at most {MAX_RANK} "
+                    f"{'non-negative' if self.minimum == 0 else 'positive'} integers")
         if self.allow_auto:
             text += ' or "auto"'
         if self.allow_none:
@@ -136,6 +147,8 @@ class Param:
             return "must be a finite number"
         if isinstance(value, int) and abs(value) > MAX_INT:
             return f"must be at most {MAX_INT:,}" if value > 0 else f"must be at least {-MAX_INT:,}"
+        if isinstance(value, float) and abs(value) > MAX_FLOAT:
+            return f"must be between {-MAX_FLOAT:g} and {MAX_FLOAT:g}"
         if self.minimum is not None:
             if self.exclusive_minimum and value <= self.minimum:
                 return f"must be > {_fmt(self.minimum)}"

@@ -20,6 +20,7 @@ from netstudio.core.design.layers import (
     get_layer_type,
     unknown_layer_message,
 )
+from netstudio.core.design.params import MAX_RANK
 
 #: Bytes of float32; parameters and activations are counted in it.
 FLOAT_BYTES = 4
@@ -171,9 +172,13 @@ def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | No
     stack_issues: list[Issue] = []
     if not layers:
         stack_issues.append(Issue("error", "the model has no layers: add layers from the palette"))
-    if not input_shape or any(not isinstance(s, int) or s < 1 for s in input_shape):
-        stack_issues.append(Issue("error", f"the input shape {fmt_shape(input_shape)} is not a list of positive sizes"))
+    if len(input_shape) > MAX_RANK:
+        stack_issues.append(Issue("error", f"the input has {len(input_shape):,} dimensions per sample, more than the "
+                                           f"{MAX_RANK} NetStudio handles: reshape the data"))
         shape: Shape | None = None
+    elif not input_shape or any(not isinstance(s, int) or s < 1 for s in input_shape):
+        stack_issues.append(Issue("error", f"the input shape {fmt_shape(input_shape)} is not a list of positive sizes"))
+        shape = None
     else:
         shape = input_shape
     last_linear = last_linear_index(layers)
@@ -238,6 +243,9 @@ def _validate_layer(index: int, spec, shape: Shape | None, output_width: int | N
         result.issues.append(Issue("error", f"{spec.type} cannot take {fmt_shape(shape)} with these settings ({exc})"))
         return result
     huge = _too_large(spec.type, output, result.parameters)
+    if huge is None and len(output) > MAX_RANK:
+        huge = (f"{spec.type} would output {len(output)} dimensions per sample, more than the {MAX_RANK} "
+                "NetStudio handles: use fewer sizes")
     if huge:
         result.parameters = 0
         result.issues.append(Issue("error", huge))

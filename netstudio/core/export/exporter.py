@@ -42,6 +42,7 @@ from netstudio.core.export.common import (
     check_format,
     onnx_available,
 )
+from netstudio.core.fileio import refuse_overwriting_inputs
 from netstudio.core.runs.folder import Run, load_run, model_metadata
 
 
@@ -99,6 +100,11 @@ def export_run(run: Run | str | os.PathLike, format: str, out_path: str | os.Pat
     if not isinstance(run, Run):
         run = load_run(run)
     from netstudio.core.export.model import build_exported_model
+    from netstudio.core.runs.folder import RUN_FILES
+
+    # the run's own records and its training data are inputs: never an export's target
+    refuse_overwriting_inputs(out_path, [*(run.path / name for name in RUN_FILES), run.project.data_path()],
+                              ExportError)
 
     model = build_exported_model(run.load_model(), run.metadata, run.preprocessor())
     metadata = dict(run.metadata)
@@ -250,6 +256,8 @@ def write_run_models(session, summary, folder: Path, *, onnx: bool = False) -> l
                 export_model(model, metadata, fmt, Path(folder) / f"model{SUFFIXES[fmt]}", samples=real)
             except ExportError as exc:
                 notes.append(f"model{SUFFIXES[fmt]} not written: {exc}")
+            except OSError as exc:  # a full disk: the run's records are already saved
+                notes.append(f"model{SUFFIXES[fmt]} not written: {exc.strerror or exc}")
     except ExportError as exc:
         notes.append(f"no model file written: {exc}")
     for note in notes:

@@ -158,13 +158,19 @@ def write_onnx(model, metadata: dict, out: Path, inputs: np.ndarray) -> ExportRe
     program.model.metadata_props[METADATA_KEY] = metadata_text(metadata)
     program.model.doc_string = f"NetStudio model {metadata.get('name', '')}: raw inputs in, " + (
         "values in the target's units out" if metadata["task"] == "regression" else "class probabilities out")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
     notes: list[str] = []
     diff = None
     try:
-        with quiet():
-            program.save(tmp, external_data=False)
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
+    try:
+        try:
+            with quiet():
+                program.save(tmp, external_data=False)
+        except OSError as exc:  # a full disk: the partial file goes, the error is the user's to fix
+            raise ExportError(f"cannot write {out}: {exc.strerror or exc}") from None
         data = Path(tmp).read_bytes()
         try:
             loaded = load_model_bytes(data, str(out))

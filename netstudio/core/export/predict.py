@@ -56,7 +56,15 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) ->
     model = load_model_file(model_path)
     skipped: list[str] = []
     raw, files = raw_inputs(model, Path(data_path), skipped)
-    outputs = model.run(raw)
+    try:
+        outputs = model.run(raw)
+    except (RuntimeError, ValueError, IndexError, AssertionError) as exc:  # a fixed batch (a failed guard), a shape
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ExportError(f"{model_path}: the model cannot run on {len(raw):,} rows of shape "
+                          f"{list(raw.shape[1:])} ({reason})") from None
+    if outputs.ndim != 2 or len(outputs) != len(raw):
+        raise ExportError(f"{model_path}: the model gives outputs of shape {list(outputs.shape)} for {len(raw):,} "
+                          "rows; a NetStudio model gives one row of outputs per input row")
     table = prediction_table(model.metadata, outputs)
     if skipped:
         shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
@@ -167,14 +175,21 @@ def prediction_table(metadata: dict, outputs: np.ndarray) -> Predictions:
     """``prediction`` and, for classification, ``prob_<class>`` columns from the model's outputs."""
     if len(outputs) == 0:
         raise DataError("the data has no rows to predict")
+    broken = ~np.isfinite(outputs).all(axis=1)
+    warnings = []
+    if broken.any():
+        first = int(np.flatnonzero(broken)[0]) + 1
+        warnings.append(f"the model gave NaN or infinite outputs for {int(broken.sum()):,} of {len(outputs):,} rows "
+                        f"(first: row {first}): no prediction written for them")
     if metadata["task"] == "regression":
-        return Predictions(["prediction"], [[_number(v)] for v in outputs[:, 0]])
+        rows = [["" if bad else _number(v)] for v, bad in zip(outputs[:, 0], broken)]
+        return Predictions(["prediction"], rows, warnings)
     classes = [str(c) for c in metadata["classes"]]
     if outputs.shape[1] != len(classes):
         raise ExportError(f"the model gives {outputs.shape[1]} outputs per row for {len(classes)} classes")
-    best = outputs.argmax(axis=1)
-    rows = [[classes[k], *(_number(p) for p in probs)] for k, probs in zip(best, outputs)]
-    return Predictions(["prediction", *(f"prob_{c}" for c in classes)], rows)
+    best = np.nan_to_num(outputs, nan=-np.inf).argmax(axis=1)
+    rows = [["" if bad else classes[k], *(_number(p) for p in probs)] for k, probs, bad in zip(best, outputs, broken)]
+    return Predictions(["prediction", *(f"prob_{c}" for c in classes)], rows, warnings)
 
 
 def _number(value) -> str:

@@ -138,6 +138,7 @@ def _write_synthetic(data: dict, folder: Path) -> dict:
 def _table_format(path: Path, notes: list[str]) -> dict | None:
     """How the CSV file is written (delimiter, encoding, header names), for train.py's reader."""
     from netstudio.core.data.csv import read_table
+    from netstudio.core.data.csv_format import pandas_separator
     from netstudio.core.errors import DataError
 
     try:
@@ -145,7 +146,7 @@ def _table_format(path: Path, notes: list[str]) -> dict | None:
     except DataError as exc:
         notes.append(f"train.py will need --data: the training data cannot be read now ({exc})")
         return None
-    return {"delimiter": fmt.delimiter, "encoding": fmt.encoding, "skip_rows": fmt.skip_rows,
+    return {"delimiter": pandas_separator(fmt.delimiter), "encoding": fmt.encoding, "skip_rows": fmt.skip_rows,
             "columns": list(fmt.columns), "compression": fmt.compression}
 
 

@@ -10,8 +10,8 @@ A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default
 ``preprocessing.json``     the fitted preprocessing
 ``metadata.json``          what a model file needs to be used without NetStudio (see the export contract)
 
-The folder is assembled under a temporary name and renamed into place at the end, so a crash never
-leaves half a run, and an existing folder is never overwritten. The model files (``model.pt2``,
+The records are assembled under a temporary name and renamed into place in one step, so a crash
+never leaves half a run, and an existing folder is never overwritten; the model files follow. The model files (``model.pt2``,
 and ``model.onnx`` on request) are the exporter's work: :func:`save_run` writes them when it is handed the writer
 (the command line and the window pass :func:`netstudio.core.export.exporter.write_run_models`).
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from netstudio import __version__
 from netstudio.core.errors import ConfigError, ExportError
-from netstudio.core.fileio import atomic_folder, atomic_write_text
+from netstudio.core.fileio import FolderClaim, atomic_folder, atomic_write_text, claim_folder
 from netstudio.core.strings import slug
 from netstudio.core.training.resume import write_resume
 from netstudio.core.training.states import EpochMetrics, FitSummary
@@ -139,9 +139,29 @@ def model_metadata(session, summary: FitSummary) -> dict:
     }
 
 
+def claim_run_dir(out_dir: str | os.PathLike) -> FolderClaim:
+    """Take the run folder *out_dir* before training starts: a file or a non-empty folder is
+    refused now, not after the last epoch, and a second training given the same folder is refused
+    at once (the claim is one ``O_EXCL`` file). Pass the claim to :func:`save_run`; release it
+    if the run ends without saving.
+
+    Raises
+    ------
+    ConfigError
+        If *out_dir* is taken, not empty, or cannot be written.
+    """
+    return claim_folder(out_dir, ConfigError, "the run folder")
+
+
 def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = None, *,
-             write_models: ModelWriter | None = None, marks: dict | None = None) -> Path:
+             write_models: ModelWriter | None = None, marks: dict | None = None,
+             claim: FolderClaim | None = None) -> Path:
     """Save the session's run; returns the folder.
+
+    The records (metrics, summary, weights, preprocessing, metadata, the project) are written
+    first and renamed into place in one step; the model files, which can take long to export,
+    follow in the finished folder (each written under a temporary name and moved into place).
+    A process killed while writing them leaves a run that ``netstudio export`` completes.
 
     Parameters
     ----------
@@ -151,9 +171,11 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
     out_dir : path, optional
         The run folder (new or empty); default :func:`default_run_dir`.
     write_models : callable, optional
-        ``write_models(session, summary, folder)`` writes the model files into the folder being
-        assembled (:func:`netstudio.core.export.exporter.write_run_models`); without it the run
-        holds the weights, which is all ``export`` needs.
+        ``write_models(session, summary, folder)`` writes the model files into the run folder
+        (:func:`netstudio.core.export.exporter.write_run_models`); without it the run holds the
+        weights, which is all ``export`` needs.
+    claim : FolderClaim, optional
+        The folder taken before training (:func:`claim_run_dir`); it is the run folder.
     marks : dict, optional
         Keys added to ``summary.json`` (a sweep's trial: ``{"study": ..., "trial": 3}``).
 
@@ -164,10 +186,13 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
     """
     from safetensors.torch import save_file
 
-    target = Path(out_dir).absolute() if out_dir is not None else default_run_dir(session.project, session.started)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise ConfigError(f"{target} already exists and is not empty: choose another --out folder")
-    with atomic_folder(target, ConfigError, "the run folder") as tmp:
+    if claim is not None:
+        target = claim.path
+    else:
+        target = Path(out_dir).absolute() if out_dir is not None else default_run_dir(session.project, session.started)
+        if target.exists() and (not target.is_dir() or any(target.iterdir())):
+            raise ConfigError(f"{target} already exists and is not empty: choose another --out folder")
+    with atomic_folder(target, ConfigError, "the run folder", claimed=claim is not None) as tmp:
         metadata = model_metadata(session, summary)
         atomic_write_text(tmp / "metrics.csv", metrics_csv(summary.history, session.dataset.task))
         atomic_write_text(tmp / "summary.json", json.dumps({**summary_doc(session, summary), **(marks or {})},
@@ -181,8 +206,14 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
         # Saved into a new folder, the data path becomes absolute: the run's project still finds its data.
         session.project.copy().save(tmp / "project.nsproj")
         write_resume(session.trainer, tmp)  # what `train --resume` needs
-        if write_models is not None:
-            write_models(session, summary, tmp)
+    if claim is not None:
+        claim.filled()
+    if write_models is not None:
+        try:
+            write_models(session, summary, target)
+        except OSError as exc:
+            raise ConfigError(f"cannot write the model files into {target}: {exc.strerror or exc} (the run is saved: "
+                              f"'netstudio export {target}' writes them)") from None
     return target
 
 

@@ -12,7 +12,9 @@ def is_out_of_memory(exc: BaseException) -> bool:
     oom = getattr(torch, "OutOfMemoryError", ())
     if isinstance(exc, (MemoryError, oom)):
         return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    # CUDA and MPS say "out of memory"; the CPU allocator "can't allocate memory" (a plain RuntimeError)
+    text = str(exc).lower()
+    return isinstance(exc, RuntimeError) and ("out of memory" in text or "can't allocate memory" in text)
 
 
 def loss_text(value: float) -> str:

@@ -12,20 +12,59 @@ import numpy as np
 
 #: Elements (batch × features) per evaluation batch: large batches, bounded memory.
 EVAL_ELEMENTS = 2**22
+#: Bytes the values of one evaluation batch may take, the input and every layer's output counted
+#: (the input alone was counted: a design that widens its input ran validation in 6 GB).
+EVAL_BYTES = 4 * EVAL_ELEMENTS * 4
 
 
-def eval_batch_size(input_shape) -> int:
-    return max(1, min(65536, EVAL_ELEMENTS // max(1, math.prod(input_shape))))
+def eval_batch_size(input_shape, row_values: int | None = None) -> int:
+    """Rows per evaluation batch for inputs of *input_shape*; *row_values*: the values one row
+    makes in a forward pass (its input and every layer's output), when measured."""
+    per_row = max(1, math.prod(input_shape))
+    rows = EVAL_ELEMENTS // per_row
+    if row_values is not None:
+        rows = min(rows, EVAL_BYTES // (4 * max(1, row_values)))
+    return max(1, min(65536, rows))
+
+
+def row_values(model, x) -> int:
+    """The values one row makes in *model*'s forward pass: its input and every module's output,
+    measured on the one-row batch *x* (cached on the model per input shape)."""
+    import torch
+
+    cache = model.__dict__.setdefault("_netstudio_row_values", {})
+    key = tuple(x.shape[1:])
+    if key not in cache:
+        total = [x.numel()]
+
+        def count(_module, _inputs, output):
+            if isinstance(output, torch.Tensor):
+                total[0] += output.numel()
+            elif isinstance(output, (tuple, list)):
+                total[0] += sum(o.numel() for o in output if isinstance(o, torch.Tensor))
+
+        hooks = [m.register_forward_hook(count) for m in model.modules() if not list(m.children())]
+        try:
+            with torch.no_grad():
+                model(x)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        cache[key] = total[0]
+    return cache[key]
 
 
 def predict_raw(model, X, batch_size: int | None = None):
-    """The model's raw outputs for every row of the device tensor *X*, in eval mode, no grad."""
+    """The model's raw outputs for every row of the device tensor *X*, in eval mode, no grad, in
+    batches whose values take at most :data:`EVAL_BYTES`."""
     import torch
 
-    batch_size = batch_size or eval_batch_size(tuple(X.shape[1:]))
     was_training = model.training
     model.eval()
     try:
+        if batch_size is None and X.shape[0]:
+            batch_size = eval_batch_size(tuple(X.shape[1:]), row_values(model, X[:1]))
+        batch_size = batch_size or 1
         with torch.no_grad():
             outs = [model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)]
     finally:

@@ -76,6 +76,7 @@ class DataPanel(QWidget):
     dataset_loaded = Signal(object)
     dataset_failed = Signal(str)
     loading_changed = Signal(bool)
+    load_refused = Signal(str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -88,6 +89,7 @@ class DataPanel(QWidget):
         self._pending: dict | None = None
         self._filling = False
         self.is_loading = False  # from a load request until its result (or failure) has arrived
+        self.locked = False  # a run is training on the loaded data: no other data until it ends
         self.runner = TaskRunner(self)
         self.runner.progressed.connect(self._on_progress)
         self.runner.succeeded.connect(self._on_loaded)
@@ -313,7 +315,20 @@ class DataPanel(QWidget):
         if not names:
             self.sample_menu.addAction("(no samples found)").setEnabled(False)
 
+    def set_locked(self, locked: bool) -> None:
+        """Refuse every change of data while *locked* (a run trains on the loaded data: another
+        dataset would change the locked design's input shape mid-run)."""
+        self.locked = locked
+        self.setEnabled(not locked)
+
+    def _refused(self) -> bool:
+        if self.locked:
+            self.load_refused.emit("Training is running: the data cannot change until the run ends")
+        return self.locked
+
     def _apply(self, config: dict) -> None:
+        if self._refused():
+            return
         try:
             config = validate_data(config)
         except NetStudioError as exc:
@@ -325,7 +340,7 @@ class DataPanel(QWidget):
         self._load()
 
     def reload(self) -> None:
-        if self.config:
+        if self.config and not self._refused():
             self._load()
 
     # -- loading -----------------------------------------------------------------------------------

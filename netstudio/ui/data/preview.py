@@ -26,6 +26,11 @@ from netstudio.ui.theme import class_color
 THUMBNAIL_SIZE = 64
 #: The summary's link that offers class weights as the fix of an imbalance warning.
 CLASS_WEIGHTS_LINK = "netstudio:class-weights"
+#: The summary's warnings and notes: at most this many lines, each at most this long.
+SUMMARY_LINES, SUMMARY_LINE_CHARS = 30, 300
+#: The preview table sizes this many columns (and rows) from their contents; the rest of a wide
+#: table takes their mean width (sizing 6,832 columns froze the window for 23 s).
+SIZED_COLUMNS, SIZED_ROWS = 40, 50
 
 
 class DataPreview(QStackedWidget):
@@ -59,7 +64,7 @@ class DataPreview(QStackedWidget):
         """The table of the first rows, then (if there are some) the points or the thumbnails."""
         if loaded.preview is not None:
             self.table_model.set_frame(loaded.preview, loaded.target)
-            self.table.resizeColumnsToContents()
+            self._size_columns()
             self.setCurrentWidget(self.table)
         if loaded.points is not None:
             self._draw_points(*loaded.points, loaded.dataset.classes)
@@ -67,6 +72,18 @@ class DataPreview(QStackedWidget):
         if loaded.images:
             self._show_thumbnails(loaded.images)
             self.setCurrentWidget(self.thumbs)
+
+    def _size_columns(self) -> None:
+        """Fit the first columns to their contents (sampling rows); the others take their mean."""
+        header = self.table.horizontalHeader()
+        header.setResizeContentsPrecision(SIZED_ROWS)
+        columns = self.table_model.columnCount()
+        widths = []
+        for column in range(min(columns, SIZED_COLUMNS)):
+            self.table.resizeColumnToContents(column)
+            widths.append(header.sectionSize(column))
+        if columns > SIZED_COLUMNS and widths:  # the unsized sections follow the default
+            header.setDefaultSectionSize(int(sum(widths) / len(widths)))
 
     def _draw_points(self, X, y, classes) -> None:
         self.scatter.clear()
@@ -107,7 +124,29 @@ def summary_html(data) -> str:
         fix = {w: f" <a href='{CLASS_WEIGHTS_LINK}'>Weight the classes in the loss</a>"
                for w in imbalance_warnings(s.class_counts or {})}
         text += "<p><b style='color:#b9770e'>Warnings</b></p><ul>" + "".join(
-            f"<li style='color:#b9770e'>{html.escape(w)}{fix.get(w, '')}</li>" for w in s.warnings) + "</ul>"
+            f"<li style='color:#b9770e'>{item}{fix.get(w, '')}</li>" for w, item in _shown_pairs(s.warnings)) + "</ul>"
     if s.notes:
-        text += "<p><b>Notes</b></p><ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in s.notes) + "</ul>"
+        text += "<p><b>Notes</b></p><ul>" + "".join(f"<li>{item}</li>" for item in _shown(s.notes)) + "</ul>"
     return text
+
+
+def _shown(lines: list[str]) -> list[str]:
+    """*lines* as escaped list items, bounded (see :func:`_shown_pairs`)."""
+    return [item for _line, item in _shown_pairs(lines)]
+
+
+def _shown_pairs(lines: list[str]) -> list[tuple[str, str]]:
+    """*lines* as ``(line, escaped list item)`` pairs, bounded: repeats collapsed into one with a
+    count, each line cut at :data:`SUMMARY_LINE_CHARS`, at most :data:`SUMMARY_LINES` of them (a
+    project that named a million missing columns made a million items, and froze the window
+    rendering them). The last pair's line is ``""`` when it says how many more there are."""
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line] = counts.get(line, 0) + 1
+    pairs = []
+    for line, count in list(counts.items())[:SUMMARY_LINES]:
+        cut = line if len(line) <= SUMMARY_LINE_CHARS else line[:SUMMARY_LINE_CHARS - 1] + "…"
+        pairs.append((line, html.escape(cut) + (f" (×{count:,})" if count > 1 else "")))
+    if len(counts) > SUMMARY_LINES:
+        pairs.append(("", f"… and {len(counts) - SUMMARY_LINES:,} more"))
+    return pairs

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from netstudio.core.design.params import Param
+from netstudio.core.design.params import MAX_FLOAT, Param
 from netstudio.core.design.templates import parse_sizes
 
 INT_LIMIT = 2**31 - 1
@@ -186,8 +186,8 @@ class FloatEditor(ParamEditor):
         super().__init__(param, parent)
         self.spin = FloatSpinBox(self)
         step = float_step(float(param.default))
-        low = -1e12 if param.minimum is None else float(param.minimum)
-        high = 1e12 if param.maximum is None else float(param.maximum)
+        low = -MAX_FLOAT if param.minimum is None else float(param.minimum)
+        high = MAX_FLOAT if param.maximum is None else float(param.maximum)
         if param.exclusive_minimum:
             low = low + min(step, 1e-9) if low == 0 else low * (1 + 1e-6)
         if param.exclusive_maximum:

@@ -7,6 +7,8 @@ column. Every edit made here goes through the :class:`Design`, so it is undoable
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import (
     QEvent,
     QItemSelection,
@@ -37,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from netstudio.core.design.layers import CATEGORIES, layer_types
 from netstudio.core.design.stack import LayerSpec
+from netstudio.core.strings import shorten, tooltip_text
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
 from netstudio.ui.designer.stack_model import (
@@ -280,7 +283,9 @@ class StackEditor(QWidget):
         layer, issue = shown
         where = "Model" if layer < 0 else f"Layer {layer + 1} ({self.design.stack[layer].type})"
         self.issue_icon.setPixmap(icon(issue.severity).pixmap(18, 18))
-        self.issue_text.setText(f"<b>{where}:</b> {issue.message}")
+        # escaped (a message quotes the user's values) and bounded, the whole of it in the tooltip
+        self.issue_text.setText(f"<b>{html.escape(where)}:</b> {html.escape(shorten(issue.message, 400))}")
+        self.issue_text.setToolTip(tooltip_text(issue.message))
         colours = theme.issue_colours(self.palette())
         palette = self.issue_bar.palette()
         base = self.palette().color(palette.ColorRole.Base)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import QApplication
 from netstudio.core.design.layers import fmt_shape, get_layer_type
 from netstudio.core.design.stack import LayerSpec
 from netstudio.core.design.validation import Issue, LayerResult
+from netstudio.core.strings import shorten, tooltip_text
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
 from netstudio.ui.icons import category_icon, icon
@@ -191,11 +192,11 @@ class LayerStackModel(QAbstractItemModel):
         severity = worst_severity(issues)
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(column, spec, result, issues)
+            return shorten(self._display(column, spec, result, issues))
         if role == Qt.ItemDataRole.DecorationRole and column == LAYER:
             return icon(severity) if severity else category_icon(_category(spec.type))
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(spec, result, issues)
+            return tooltip_text(self._tooltip(spec, result, issues))
         if role == Qt.ItemDataRole.ForegroundRole and severity and column != FIX:
             return theme.issue_colours(QApplication.palette())[severity]
         if role == Qt.ItemDataRole.BackgroundRole and severity:
@@ -259,7 +260,7 @@ class LayerStackModel(QAbstractItemModel):
             if column == SETTINGS:
                 return "one sample, without the batch"
             if column == OUTPUT:
-                return fmt_shape(self.design.input_shape)
+                return shorten(fmt_shape(self.design.input_shape))
             return ""
         if role == Qt.ItemDataRole.DecorationRole and column == LAYER:
             return icon("input")
@@ -272,7 +273,7 @@ class LayerStackModel(QAbstractItemModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             text = ("The shape of one sample flowing into the first layer (the batch dimension is left out).\n"
                     "Double-click to change it.")
-            return "\n".join([f"{i.severity.capitalize()}: {i.message}" for i in issues] + [text])
+            return tooltip_text("\n".join([f"{i.severity.capitalize()}: {i.message}" for i in issues] + [text]))
         if role == ISSUES_ROLE:
             return issues
         if role == SEVERITY_ROLE:

@@ -179,6 +179,7 @@ class TrainingWorkflow(QObject):
         d.dataset_failed.connect(self._on_dataset_failed)
         d.loading_changed.connect(self._on_data_loading_changed)
         d.class_weights_requested.connect(lambda: t.use_class_weights(True))
+        d.load_refused.connect(lambda message: self.window.statusBar().showMessage(message, 6000))
         t.config_changed.connect(self._on_training_config_changed)
         t.start_requested.connect(self.start_training)
         t.stop_requested.connect(c.stop)
@@ -455,7 +456,8 @@ class TrainingWorkflow(QObject):
 
     def set_design_locked(self, locked: bool) -> None:
         """While a run is going, the design and the data cannot be edited (the run trains a copy)."""
-        self.data_panel.setEnabled(not locked)
+        self.data_panel.set_locked(locked)
+        self.samples_menu.setEnabled(not locked)
         self.window.set_editing_locked(locked)
 
     # -- run history -------------------------------------------------------------------------------
