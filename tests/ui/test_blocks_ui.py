@@ -43,3 +43,16 @@ def test_block_settings_edit_with_undo(qapp):
     assert design.stack[0].params["times"] == 5 and design.validation.valid
     design.undo_stack.undo()
     assert design.stack[0].params["times"] == 3
+
+
+def test_the_inspector_edits_a_blocks_own_settings(qapp):
+    from netstudio.ui.designer.inspector import Inspector
+
+    design = design_of("residual-projection")
+    inspector = Inspector(design)
+    inspector.show_layer(0)
+    assert sorted(inspector.editors) == ["shortcut"]
+    design = design_of("parallel-add")
+    inspector = Inspector(design)
+    inspector.show_layer(0)
+    assert sorted(inspector.editors) == ["merge"]
