@@ -20,24 +20,28 @@ from pathlib import Path
 from typing import Any
 
 from netstudio.core.config import default_training, validate_data, validate_sweep, validate_training
+from netstudio.core.design.blocks import MAX_NESTING
 from netstudio.core.design.layers import Shape
-from netstudio.core.design.stack import LayerSpec, LayerStack, json_key
+from netstudio.core.design.stack import LOCATED, LayerSpec, LayerStack, check_tree, json_key
 from netstudio.core.design.templates import Template, check_input_shape
 from netstudio.core.errors import NewerProjectError, ProjectError
 from netstudio.core.fileio import atomic_write_text, read_failure
 
 FORMAT = "netstudio-project"
-#: The version this NetStudio writes.
-CURRENT_VERSION = 1
+#: The version this NetStudio writes (2: layers may be blocks holding layers; a version-1 file
+#: is a version-2 file without blocks).
+CURRENT_VERSION = 2
 #: Largest project file read; a bigger one is certainly not a hand-made design.
 MAX_PROJECT_BYTES = 16 * 2**20
-#: Deepest nesting of objects and lists a project may hold (a real one needs 5 levels): deeper
-#: documents would exhaust the recursion of copying and comparing them.
-MAX_DEPTH = 64
+#: Deepest nesting of objects and lists a project may hold (a flat design needs 5 levels, each
+#: block 3 more: its object, the branches' list, a branch): deeper documents would exhaust the
+#: recursion of copying and comparing them. Blocks themselves stop at MAX_NESTING levels.
+MAX_DEPTH = 3 * MAX_NESTING + 16
 SUFFIX = ".nsproj"
 
 #: Migrations from version ``v`` to ``v + 1``; each takes and returns the whole document.
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {}
+#: Version 2 only added blocks, so a version-1 document is already a valid version-2 one.
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: lambda doc: doc}
 
 
 @dataclass
@@ -238,8 +242,12 @@ def project_from_json(doc: Any, path: Path | None = None) -> Project:
         try:
             specs.append(LayerSpec.from_config(config))
         except ValueError as exc:
-            raise ProjectError(f"model.layers[{index}].{exc}" if str(exc).startswith(("type", "params")) else
+            raise ProjectError(f"model.layers[{index}].{exc}" if str(exc).startswith(LOCATED) else
                                f"model.layers[{index}]: {exc}") from None
+    try:
+        check_tree(specs)
+    except ValueError as exc:
+        raise ProjectError(f"model.layers: {exc}") from None
     known = {"format", "version", "name", "data", "model", "training"}
     if "sweep" in doc:  # kept as written (in extra); netstudio.core.search reads it
         validate_sweep(doc["sweep"])

@@ -18,6 +18,7 @@ from netstudio.core.errors import ExportError
 from netstudio.core.export.exporter import export_run
 from tests.core.test_export_support import (
     BLOCK_NETSTUDIO,
+    BLOCKS,
     LSTM,
     MLP,
     run_isolated,
@@ -34,6 +35,8 @@ CASES = {
     "table": lambda d: ({"source": "csv", "path": str(write_table(d / "table.csv", rows=200)), "target": "label"},
                         MLP),
     "lstm": lambda d: ({"source": "npz", "path": str(write_sequences(d / "seq.npz"))}, LSTM),
+    "blocks": lambda d: ({"source": "csv", "path": str(write_table(d / "table.csv", rows=200)), "target": "label"},
+                         BLOCKS),
 }
 
 
@@ -75,6 +78,9 @@ def test_model_py_is_readable_pytorch_that_passes_ruff(folder):
     if case == "table":
         assert "self.fc1 = nn.Linear(" in source and "self.dropout1 = nn.Dropout(p=0.1)" in source
         assert "def encode_table(frame)" in source
+    elif case == "blocks":
+        assert "class Res1(nn.Module):" in source and "self.res1 = Res1()" in source
+        assert "self.parallel1 = Parallel1()" in source and "self.repeat1 = Repeat1()" in source
     else:
         assert 'self.lstm1 = Recurrent("LSTM", 3, hidden_size=8, num_layers=2, bidirectional=True)' in source
     # raw rows and image files are read by NetStudio's own module, shipped beside model.py

@@ -171,6 +171,15 @@ CNN = [{"type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3, "paddi
        {"type": "Flatten"}, {"type": "Linear", "params": {"out_features": "auto"}}]
 LSTM = [{"type": "LSTM", "params": {"hidden_size": 8, "num_layers": 2, "bidirectional": True}},
         {"type": "Linear", "params": {"out_features": "auto"}}]
+#: Every block kind in one table model: a Residual, a Parallel (with an empty branch), a Repeat.
+BLOCKS = [{"type": "Linear", "params": {"out_features": 12}},
+          {"type": "Residual", "params": {"shortcut": "auto"}, "layers": [
+              {"type": "Linear", "params": {"out_features": 12}}, {"type": "ReLU"}]},
+          {"type": "Parallel", "params": {"merge": "concat"}, "branches": [
+              [{"type": "Linear", "params": {"out_features": 6}}, {"type": "Tanh"}], []]},
+          {"type": "Repeat", "params": {"times": 2}, "layers": [
+              {"type": "Linear", "params": {"out_features": 8}}, {"type": "ReLU"}]},
+          {"type": "Linear", "params": {"out_features": "auto"}}]
 GRU = [{"type": "GRU", "params": {"hidden_size": 8, "return_sequences": True}}, {"type": "Flatten"},
        {"type": "Linear", "params": {"out_features": "auto"}}]
 

@@ -25,6 +25,7 @@ from netstudio.core.design.builder import build_model
 from netstudio.core.design.layers import get_layer_type, layer_names
 from netstudio.core.design.operators import (
     ALLOWED_OPERATORS,
+    BLOCK_OPERATORS,
     FRAME_OPERATORS,
     LAYER_OPERATORS,
     STRUCTURE_OPERATORS,
@@ -145,7 +146,8 @@ def test_the_frame_around_the_layers_calls_only_listed_operators():
 def test_the_allow_list_refuses_what_computes_more_than_numbers():
     assert {"aten::from_file", "aten::save", "prim::PythonOp", "prim::CallFunction", "prim::Loop",
             "torch.os.system", "_operator.setitem"}.isdisjoint(ALLOWED_OPERATORS)
-    assert len(ALLOWED_OPERATORS) == len(FRAME_OPERATORS | STRUCTURE_OPERATORS | set().union(*LAYER_OPERATORS.values()))
+    assert len(ALLOWED_OPERATORS) == len(FRAME_OPERATORS | STRUCTURE_OPERATORS | set().union(*LAYER_OPERATORS.values())
+                                         | set().union(*BLOCK_OPERATORS.values()))
 
 
 DESIGNS = [t for t in TEMPLATES if t.layers]  # the blank one has nothing to export
@@ -169,3 +171,10 @@ def test_every_template_exports_to_files_that_call_only_listed_operators(tmp_pat
         path = export_model(model, metadata, fmt, tmp_path / f"model{suffix}").path
         called = (pt2_operators if fmt == "pt2" else torchscript_operators)(path.read_bytes())
         assert called <= ALLOWED_OPERATORS, sorted(called - ALLOWED_OPERATORS)
+
+
+def test_every_block_has_an_entry():
+    from netstudio.core.design.blocks import BLOCK_TYPES
+
+    assert set(BLOCK_OPERATORS) == set(BLOCK_TYPES)
+    assert BLOCK_OPERATORS["Residual"] >= {"aten::add"} and BLOCK_OPERATORS["Parallel"] >= {"aten::cat", "aten::add"}

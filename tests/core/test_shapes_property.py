@@ -12,7 +12,7 @@ import os
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from netstudio.core.design.layers import get_layer_type, layer_names
@@ -155,3 +155,81 @@ def test_shape_rules_match_torch(shape, specs, width):
         assert validation.total_parameters == sum(o[1] for o in outcomes)
         assert validation.output_shape == outcomes[-1][0]
         assert math.prod(validation.output_shape) >= 1
+
+
+# -- trees of blocks ---------------------------------------------------------------------------------
+
+#: Layers that often fit whatever comes in, so random trees are valid often enough to compare.
+FRIENDLY = [LayerSpec("ReLU", {}), LayerSpec("Tanh", {}), LayerSpec("Identity", {})]
+
+
+@st.composite
+def friendly_specs(draw):
+    kind = draw(st.sampled_from(["act", "Linear", "Conv2d", "Conv1d", "BatchNorm2d", "any"]))
+    if kind == "act":
+        return draw(st.sampled_from(FRIENDLY)).copy()
+    if kind == "Linear":
+        return LayerSpec.create("Linear", out_features=draw(st.integers(1, 6)))
+    if kind in ("Conv2d", "Conv1d"):
+        k = draw(st.sampled_from([1, 3]))
+        return LayerSpec.create(kind, out_channels=draw(st.integers(1, 4)), kernel_size=k,
+                                padding=draw(st.sampled_from([0, k // 2])), stride=draw(st.sampled_from([1, 1, 2])))
+    if kind == "BatchNorm2d":
+        return LayerSpec.create("BatchNorm2d")
+    spec = draw(layer_specs())
+    return spec if spec.type != "Embedding" else LayerSpec.create("ReLU")  # ids need an integer input
+
+
+def tree_specs(depth: int = 0):
+    """A layer, or (up to 3 levels deep) a block of such."""
+    leaf = friendly_specs()
+    if depth >= 3:
+        return leaf
+    inner = st.lists(st.deferred(lambda: tree_specs(depth + 1)), min_size=0, max_size=3)
+
+    @st.composite
+    def block(draw):
+        kind = draw(st.sampled_from(["Residual", "Parallel", "Repeat"]))
+        spec = LayerSpec.create(kind)
+        if kind == "Residual":
+            spec.params["shortcut"] = draw(st.sampled_from(["auto", "auto", "identity", "projection"]))
+            spec.children = [draw(inner)]
+        elif kind == "Parallel":
+            spec.params["merge"] = draw(st.sampled_from(["concat", "add"]))
+            spec.children = draw(st.lists(inner, min_size=1, max_size=3))
+        else:
+            spec.params["times"] = draw(st.integers(1, 3))
+            spec.children = [draw(inner)]
+        return spec
+
+    return st.one_of(leaf, leaf, block())
+
+
+@settings(max_examples=max(EXAMPLES // 3, 50), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=input_shapes, specs=st.lists(tree_specs(), min_size=1, max_size=4), width=st.integers(1, 5))
+def test_shape_rules_inside_blocks_match_torch(shape, specs, width):
+    """Random trees of blocks: a valid one builds and runs in torch with the same shapes and
+    parameter counts, block by block; an invalid one reports its errors at paths of the tree."""
+    from netstudio.core.design import paths
+    from netstudio.core.design.builder import build_model
+
+    stack = LayerStack(specs)
+    validation = stack.validate(shape, output_width=width, batch_size=3)
+    json_doc = validation.to_json()  # never raises either
+    assert len(json_doc["layers"]) == len(specs)
+    if not validation.valid:
+        errors = [r for r in validation.walk() if r.has_error]
+        assert errors or any(i.severity == "error" for i in validation.issues)
+        for result in errors:
+            assert paths.node_at(list(stack), result.path).type == result.type
+            assert result.path_text == paths.path_text(list(stack), result.path)
+        return
+    event(f"valid, blocks: {any(s.children for s in specs)}")
+    net = build_model(stack, shape, width, seed=0, validation=validation).eval()
+    x = torch.randn(3, *shape)
+    with torch.no_grad():
+        for result, (_, module) in zip(validation.layers, net.named_children()):
+            x = module(x)
+            assert tuple(x.shape[1:]) == result.output_shape, f"{result.type}: ours {result.output_shape}"
+            assert result.parameters == sum(p.numel() for p in module.parameters()), result.type
+    assert validation.total_parameters == sum(p.numel() for p in net.parameters())

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QMessageBo
 from netstudio.core.design.layers import layer_names
 from netstudio.core.design.stack import LayerSpec
 from netstudio.core.design.templates import get_template
-from netstudio.core.project import load_project, project_from_template
+from netstudio.core.project import CURRENT_VERSION, load_project, project_from_template
 from netstudio.ui.window.dialogs import InputShapeDialog, LayerReferenceDialog, ShortcutsDialog
 from netstudio.ui.window.main_window import MainWindow
 
@@ -131,7 +131,7 @@ def test_a_project_written_by_a_newer_version_is_never_overwritten_without_askin
         assert not saved and path.read_bytes() == before and window.design.modified
     else:
         assert saved and not window.design.modified
-        assert json.loads(path.read_text(encoding="utf-8"))["version"] == 1
+        assert json.loads(path.read_text(encoding="utf-8"))["version"] == CURRENT_VERSION
         assert load_project(path).stack.to_config() == window.design.stack.to_config()
 
 

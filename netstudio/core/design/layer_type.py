@@ -28,7 +28,9 @@ class Fix:
     """A one-click repair the editor can apply to a stack.
 
     ``op`` is ``insert`` (put ``layer`` before the faulty one), ``replace`` (swap the faulty layer
-    for ``layer``), ``set_param`` (set ``param`` to ``value``) or ``remove``.
+    for ``layer``), ``set_param`` (set ``param`` to ``value``) or ``remove``. ``path`` aims the fix
+    at a layer inside the block the issue is reported on (``(1, 0)``: branch 2's first layer; see
+    :mod:`netstudio.core.design.paths`); empty, it is the faulty layer itself.
     """
 
     label: str
@@ -36,6 +38,7 @@ class Fix:
     layer: dict | None = None
     param: str | None = None
     value: Any = None
+    path: tuple[int, ...] = ()
 
     def to_json(self) -> dict:
         data: dict[str, Any] = {"label": self.label, "op": self.op}
@@ -44,6 +47,8 @@ class Fix:
         if self.param is not None:
             data["param"] = self.param
             data["value"] = self.value
+        if self.path:
+            data["path"] = list(self.path)
         return data
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from netstudio.core.design.blocks import BLOCK_TYPES
 from netstudio.core.design.catalog import (
     convolution,
     core,
@@ -43,7 +44,7 @@ _CATALOG: dict[str, LayerType] = {}
 
 def register(layer_type: LayerType) -> LayerType:
     """Add *layer_type* to the catalog; a second type with the same name is refused."""
-    if layer_type.name in _CATALOG:
+    if layer_type.name in _CATALOG or layer_type.name in BLOCK_TYPES:
         raise ValueError(f"layer type {layer_type.name!r} is already registered")
     if layer_type.category not in CATEGORIES:
         raise ValueError(f"unknown category {layer_type.category!r}")
@@ -52,17 +53,20 @@ def register(layer_type: LayerType) -> LayerType:
 
 
 def get_layer_type(name: str) -> LayerType:
-    """The catalog entry named *name*; ``KeyError`` with close matches if there is none."""
+    """The catalog entry named *name*, or the block type (:mod:`~netstudio.core.design.blocks`:
+    its settings, doc and description); ``KeyError`` with close matches if there is neither."""
     try:
         return _CATALOG[name]
     except KeyError:
+        if name in BLOCK_TYPES:
+            return BLOCK_TYPES[name]
         raise KeyError(unknown_layer_message(name)) from None
 
 
 def unknown_layer_message(name: Any) -> str:
     import difflib
 
-    close = difflib.get_close_matches(str(name), list(_CATALOG), n=3, cutoff=0.5)
+    close = difflib.get_close_matches(str(name), [*_CATALOG, *BLOCK_TYPES], n=3, cutoff=0.5)
     hint = f" (did you mean {', '.join(close)}?)" if close else ""
     return f"unknown layer type {name!r}{hint}"
 

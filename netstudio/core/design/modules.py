@@ -1,10 +1,14 @@
 """Small ``torch.nn`` modules that the catalog builds where PyTorch has no ready-made layer
 (NetStudio's own layers, and torch layers that need a tensor-in, tensor-out wrapper).
 
-This module imports PyTorch at import time; the catalog imports it only inside ``build``.
+The blocks (:mod:`netstudio.core.design.blocks`) build to :class:`Residual`, :class:`Parallel` and
+:class:`Repeat`, whose source the python export copies into ``model.py``. This module imports
+PyTorch at import time; the catalog and the builder import it only inside ``build``.
 """
 
 from __future__ import annotations
+
+from collections import OrderedDict
 
 import torch
 from torch import nn
@@ -89,3 +93,41 @@ class Permute(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(self.dims)
+
+
+class Residual(nn.Module):
+    """``body(x) + shortcut(x)``: a skip connection around ``body`` (identity, or a learned projection)."""
+
+    def __init__(self, body: nn.Module, shortcut: nn.Module | None = None) -> None:
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut if shortcut is not None else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) + self.shortcut(x)
+
+
+class Parallel(nn.Module):
+    """Every branch gets the input; their outputs are joined along ``dim`` (concat) or summed (add)."""
+
+    def __init__(self, *branches: nn.Module, merge: str = "concat", dim: int = 1) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+        self.merge = merge
+        self.dim = dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = [branch(x) for branch in self.branches]
+        if self.merge == "add":
+            total = outputs[0]
+            for output in outputs[1:]:
+                total = total + output
+            return total
+        return torch.cat(outputs, dim=self.dim)
+
+
+class Repeat(nn.Sequential):
+    """The same layers several times in a row, each copy (``copy1``, ``copy2``...) with its own weights."""
+
+    def __init__(self, *copies: nn.Module) -> None:
+        super().__init__(OrderedDict((f"copy{number}", layers) for number, layers in enumerate(copies, start=1)))

@@ -7,6 +7,7 @@ a ``.pt2`` program or a TorchScript model only when every operator in it is one 
 own exports contain, listed here beside the layer catalog (:mod:`netstudio.core.layers`):
 
 * :data:`LAYER_OPERATORS`: what each catalog layer type becomes, in torch.export and TorchScript;
+* :data:`BLOCK_OPERATORS`: what each block (Residual, Parallel, Repeat) adds around its layers;
 * :data:`FRAME_OPERATORS`: what every export adds around the layers (the preprocessing module and
   the output transform of :class:`~netstudio.core.export_model.ExportedModel`);
 * :data:`STRUCTURE_OPERATORS`: TorchScript's plumbing between modules (constants, attributes,
@@ -119,6 +120,14 @@ LAYER_OPERATORS: dict[str, frozenset[str]] = {
     "Permute": _ops("aten::permute"),
 }
 
+#: Every block -> what it adds around its inner layers (whose own operators are theirs): a
+#: Residual's sum, a Parallel's concatenation or sum; a Repeat only calls its copies.
+BLOCK_OPERATORS: dict[str, frozenset[str]] = {
+    "Residual": _ops("aten::add"),
+    "Parallel": _ops("aten::cat", "aten::add"),
+    "Repeat": _ops(),
+}
+
 #: Around the layers: the input's dtype check and cast, imputing non-finite values, scaling and
 #: standardising; then sigmoid / clamp to two columns, softmax, exp, or a regression's units.
 FRAME_OPERATORS: frozenset[str] = _ops(
@@ -134,7 +143,7 @@ STRUCTURE_OPERATORS: frozenset[str] = _ops("prim::Constant", "prim::GetAttr", "p
 
 #: Every operator a NetStudio model file may call.
 ALLOWED_OPERATORS: frozenset[str] = frozenset().union(FRAME_OPERATORS, STRUCTURE_OPERATORS,
-                                                      *LAYER_OPERATORS.values())
+                                                      *LAYER_OPERATORS.values(), *BLOCK_OPERATORS.values())
 
 _TORCH_OP = re.compile(r"^torch\.ops\.([A-Za-z0-9_]+)\.([A-Za-z0-9_]+)(?:\.[A-Za-z0-9_]+)?$")
 

@@ -15,7 +15,17 @@ from typing import Any
 
 from psygnal import Signal
 
+from netstudio.core.design import paths
+from netstudio.core.design.blocks import (
+    BLOCK_TYPES,
+    MAX_LAYERS,
+    MAX_NESTING,
+    count_layers,
+    holds_branches,
+    is_block,
+)
 from netstudio.core.design.layers import (
+    Fix,
     Shape,
     get_layer_type,
     unknown_layer_message,
@@ -25,25 +35,32 @@ from netstudio.core.design.validation import Validation, last_linear_index, vali
 
 @dataclass
 class LayerSpec:
-    """One layer of a stack: its type name, its parameter values and any extra keys from a file."""
+    """One layer of a stack: its type name, its parameter values and any extra keys from a file.
+
+    A block (:mod:`netstudio.core.design.blocks`) also holds ``children``: one list of layers
+    (Residual, Repeat) or one per branch (Parallel); a layer holds none.
+    """
 
     type: str
     params: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
+    children: list[list[LayerSpec]] = field(default_factory=list)
 
     @classmethod
     def create(cls, type_name: str, **params: Any) -> LayerSpec:
-        """A new layer of *type_name* with defaults, overridden by *params*."""
+        """A new layer of *type_name* with defaults, overridden by *params* (a block: empty)."""
         values = get_layer_type(type_name).defaults()
         values.update(params)
-        return cls(type_name, values)
+        children = BLOCK_TYPES[type_name].new_children() if is_block(type_name) else []
+        return cls(type_name, values, {}, children)
 
     @classmethod
-    def from_config(cls, config: dict) -> LayerSpec:
+    def from_config(cls, config: dict, depth: int = 0) -> LayerSpec:
         """Rebuild a spec from :meth:`get_config` output, filling in missing defaults.
 
         Raises ``ValueError`` with a message naming the problem (unknown type or parameter, a
-        value out of bounds); the project loader prefixes it with the JSON path.
+        value out of bounds, blocks nested past :data:`~netstudio.core.design.blocks.MAX_NESTING`);
+        the project loader prefixes it with the JSON path. *depth* is how many blocks hold this one.
         """
         if not isinstance(config, dict):
             raise ValueError("must be an object with \"type\" and \"params\"")
@@ -69,15 +86,103 @@ class LayerSpec:
             if problem:
                 raise ValueError(f"params.{name}: {problem}")
             values[name] = param.normalise(value)
-        extra = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("type", "params")}
-        return cls(type_name, values, extra)
+        children: list[list[LayerSpec]] = []
+        if is_block(type_name):
+            children = _children_from_config(type_name, config, depth + 1)
+        held = ("layers", "branches") if is_block(type_name) else ()
+        extra = {k: copy.deepcopy(v) for k, v in config.items() if k not in ("type", "params", *held)}
+        return cls(type_name, values, extra, children)
 
     def get_config(self) -> dict:
-        """Plain JSON types: ``{"type": ..., "params": {...}}`` plus any extra keys."""
-        return {"type": self.type, "params": copy.deepcopy(self.params), **copy.deepcopy(self.extra)}
+        """Plain JSON types: ``{"type": ..., "params": {...}}``, a block's ``layers`` or
+        ``branches``, plus any extra keys."""
+        config = {"type": self.type, "params": copy.deepcopy(self.params)}
+        if is_block(self.type):
+            if holds_branches(self.type):
+                config["branches"] = [[spec.get_config() for spec in branch] for branch in self.children]
+            else:
+                config["layers"] = [spec.get_config() for spec in (self.children[0] if self.children else [])]
+        config.update(copy.deepcopy(self.extra))
+        return config
 
     def copy(self) -> LayerSpec:
-        return LayerSpec(self.type, copy.deepcopy(self.params), copy.deepcopy(self.extra))
+        return LayerSpec(self.type, copy.deepcopy(self.params), copy.deepcopy(self.extra),
+                         [[spec.copy() for spec in child] for child in self.children])
+
+    @property
+    def is_block(self) -> bool:
+        return is_block(self.type)
+
+
+def _children_from_config(type_name: str, config: dict, depth: int) -> list[list[LayerSpec]]:
+    """A block's inner lists from its config; errors name the JSON path below the block."""
+    if depth > MAX_NESTING:
+        raise ValueError(f"blocks are nested more than {MAX_NESTING} levels deep: unwrap some")
+    if holds_branches(type_name):
+        branches = config.get("branches", [[], []])
+        if not isinstance(branches, list) or not all(isinstance(b, list) for b in branches):
+            raise ValueError("branches: must be a list of branches, each a list of layers")
+        where = [(f"branches[{b}][{i}]", c) for b, branch in enumerate(branches) for i, c in enumerate(branch)]
+        shape = [len(b) for b in branches]
+    else:
+        layers = config.get("layers", [])
+        if not isinstance(layers, list):
+            raise ValueError("layers: must be a list of layers")
+        where = [(f"layers[{i}]", c) for i, c in enumerate(layers)]
+        shape = [len(layers)]
+    specs = []
+    for step, child in where:
+        try:
+            specs.append(LayerSpec.from_config(child, depth))
+        except ValueError as exc:
+            raise ValueError(f"{step}.{exc}" if str(exc).startswith(LOCATED) else f"{step}: {exc}") from None
+    children, start = [], 0
+    for n in shape:
+        children.append(specs[start:start + n])
+        start += n
+    return children
+
+
+#: How a ``ValueError`` of :meth:`LayerSpec.from_config` starts when it names a key (so that a
+#: caller prefixes it with ``.``, not ``: ``).
+LOCATED = ("type", "params", "layers", "branches")
+
+
+def carry_over(old: LayerSpec, new: LayerSpec) -> LayerSpec:
+    """*new* with every setting of *old* that it also has and accepts (Conv2d -> Conv1d keeps channels)."""
+    layer_type = get_layer_type(new.type)
+    params = dict(new.params)
+    for name, value in old.params.items():
+        param = layer_type.param_index.get(name)
+        if param is not None and param.check(value) is None:
+            params[name] = value
+    return LayerSpec(new.type, params, dict(new.extra), new.children)
+
+
+def fixed_block(spec: LayerSpec, fix: Fix) -> LayerSpec:
+    """A copy of the block *spec* with *fix* applied to the layer at ``fix.path`` inside it."""
+    block = spec.copy()
+    inner = block.children[fix.path[0]]
+    at = tuple(fix.path[1:])
+    target = paths.node_at(inner, at)
+    if fix.op == "set_param":
+        target.params[fix.param] = copy.deepcopy(fix.value)
+    elif fix.op == "insert":
+        paths.insert_node(inner, at, LayerSpec.from_config(fix.layer))
+    elif fix.op == "replace":
+        paths.replace_node(inner, at, carry_over(target, LayerSpec.from_config(fix.layer)))
+    elif fix.op == "remove":
+        paths.remove_node(inner, at)
+    else:
+        raise ValueError(f"unknown fix operation {fix.op!r}")
+    return block
+
+
+def check_tree(specs: list[LayerSpec]) -> None:
+    """``ValueError`` if *specs* hold more than :data:`MAX_LAYERS` layers, those inside blocks
+    counted (a Repeat's copies are the validation's to count: an edit may make too many)."""
+    if count_layers(specs, copies=False) > MAX_LAYERS:
+        raise ValueError(f"the model holds more than {MAX_LAYERS:,} layers (counting those inside blocks): use fewer")
 
 
 def json_key(key: str) -> str:
@@ -98,7 +203,8 @@ class LayerStack:
     moving(source, destination) / moved(source, destination)
         Before and after a layer moves; *destination* is its index after the move.
     changed(index)
-        A layer's parameters changed, or it was replaced by another layer.
+        A layer's parameters changed, or it was replaced by another layer, or anything inside
+        the block at *index* changed (the path edits below).
     resetting() / reset()
         Before and after every layer is replaced at once.
     """
@@ -183,6 +289,92 @@ class LayerStack:
         self._layers = list(layers)
         self.reset.emit()
 
+    # -- editing the tree (paths: netstudio.core.design.paths) -------------------------------------
+    def node(self, path: paths.Path) -> LayerSpec:
+        """The layer or block at *path* (``(2,)``, ``(2, 1, 0)``...)."""
+        return paths.node_at(self._layers, tuple(path))
+
+    def path_text(self, path: paths.Path) -> str:
+        """*path* as the project file's JSON path: ``model.layers[2].branches[1][0]``."""
+        return paths.path_text(self._layers, tuple(path))
+
+    def insert_at(self, path: paths.Path, spec: LayerSpec) -> None:
+        """Insert *spec* so that it ends up at *path*, inside blocks or at the top level."""
+        path = tuple(path)
+        if len(path) == 1:
+            return self.insert(path[0], spec)
+        paths.insert_node(self._layers, path, spec)
+        self.changed.emit(path[0])
+
+    def remove_at(self, path: paths.Path) -> LayerSpec:
+        path = tuple(path)
+        if len(path) == 1:
+            return self.remove(path[0])
+        spec = paths.remove_node(self._layers, path)
+        self.changed.emit(path[0])
+        return spec
+
+    def replace_at(self, path: paths.Path, spec: LayerSpec) -> LayerSpec:
+        path = tuple(path)
+        old = paths.replace_node(self._layers, path, spec)
+        self.changed.emit(path[0])
+        return old
+
+    def set_param_at(self, path: paths.Path, name: str, value: Any) -> Any:
+        """Set one parameter of the layer or block at *path*; returns the previous value."""
+        path = tuple(path)
+        spec = self.node(path)
+        old = spec.params.get(name)
+        spec.params[name] = copy.deepcopy(value)
+        self.changed.emit(path[0])
+        return old
+
+    def move_to(self, source: paths.Path, destination: paths.Path) -> paths.Path:
+        """Move the layer at *source* to *destination* (a place in the tree before the move, as a
+        drop names it); returns where it ends up. Within the top level this is :meth:`move`."""
+        source, destination = tuple(source), tuple(destination)
+        if len(source) == 1 and len(destination) == 1:
+            target = min(destination[0] - (source[0] < destination[0]), len(self._layers) - 1)
+            self.move(source[0], target)
+            return (target,)
+        self.resetting.emit()
+        try:
+            return paths.move_node(self._layers, source, destination)
+        finally:
+            self.reset.emit()
+
+    def wrap(self, path: paths.Path, count: int, type_name: str) -> paths.Path:
+        """Put *count* siblings from *path* inside a new *type_name* block; returns its path."""
+        block = LayerSpec.create(type_name)
+        return self._restructure(tuple(path), lambda: paths.wrap_nodes(self._layers, tuple(path), count, block))
+
+    def unwrap(self, path: paths.Path) -> list[paths.Path]:
+        """Replace the block at *path* by the layers it holds; returns their paths."""
+        return self._restructure(tuple(path), lambda: paths.unwrap_node(self._layers, tuple(path)))
+
+    def _restructure(self, path: paths.Path, edit):
+        """Run *edit*: a reset when it changes the top level's rows, else a change of one row."""
+        if len(path) > 1:
+            result = edit()
+            self.changed.emit(path[0])
+            return result
+        self.resetting.emit()
+        try:
+            return edit()
+        finally:
+            self.reset.emit()
+
+    def add_branch(self, path: paths.Path, index: int | None = None) -> int:
+        """Add an empty branch to the Parallel at *path*; returns its number."""
+        number = paths.add_branch(self._layers, tuple(path), index)
+        self.changed.emit(path[0])
+        return number
+
+    def remove_branch(self, path: paths.Path, index: int) -> list[LayerSpec]:
+        branch = paths.remove_branch(self._layers, tuple(path), index)
+        self.changed.emit(path[0])
+        return branch
+
     def _check_index(self, index: int) -> None:
         if not 0 <= index < len(self._layers):
             raise IndexError(f"layer index {index} out of range for {len(self._layers)} layers")
@@ -193,7 +385,9 @@ class LayerStack:
 
     @classmethod
     def from_config(cls, layers: list[dict]) -> LayerStack:
-        return cls([LayerSpec.from_config(c) for c in layers])
+        specs = [LayerSpec.from_config(c) for c in layers]
+        check_tree(specs)
+        return cls(specs)
 
     # -- validation ------------------------------------------------------------------------------
     def last_linear_index(self) -> int | None:

@@ -2,7 +2,8 @@
 
 :func:`validate_layers` (what :meth:`LayerStack.validate <netstudio.core.design.stack.LayerStack.validate>`
 runs) returns a :class:`Validation`: for every layer its resolved parameters, output shape,
-parameter count and issues with suggested fixes, plus a training memory estimate.
+parameter count and issues with suggested fixes, plus a training memory estimate. Blocks are
+checked by :mod:`netstudio.core.design.block_validation`; their results hold their inner layers'.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from netstudio.core.design.block_validation import Context, validate_block
+from netstudio.core.design.blocks import MAX_LAYERS, count_layers, is_block
 from netstudio.core.design.layers import (
     Fix,
     Shape,
@@ -21,54 +24,17 @@ from netstudio.core.design.layers import (
     unknown_layer_message,
 )
 from netstudio.core.design.params import MAX_RANK
+from netstudio.core.design.results import (
+    FLOAT_BYTES,
+    MAX_ELEMENTS,
+    TRAINING_COPIES,
+    Issue,
+    LayerResult,
+    too_large,
+)
 
-#: Bytes of float32; parameters and activations are counted in it.
-FLOAT_BYTES = 4
-#: Copies of each parameter held while training: weights, gradients, two Adam moments.
-TRAINING_COPIES = 4
-#: More values than this in one layer's output (per sample) or parameters cannot exist on any
-#: machine; the shapes stop there, so later arithmetic stays within float range.
-MAX_ELEMENTS = 2**53
-
-
-@dataclass(frozen=True)
-class Issue:
-    """Something wrong (``error``) or suspicious (``warning``) about a layer or the whole stack."""
-
-    severity: str
-    message: str
-    fix: Fix | None = None
-
-    def to_json(self) -> dict:
-        return {"severity": self.severity, "message": self.message, "fix": self.fix.label if self.fix else None}
-
-
-@dataclass
-class LayerResult:
-    """The validation of one layer: resolved params, output shape, parameter count, issues."""
-
-    index: int
-    type: str
-    params: dict
-    input_shape: Shape | None
-    output_shape: Shape | None
-    parameters: int
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def has_error(self) -> bool:
-        return any(i.severity == "error" for i in self.issues)
-
-    def to_json(self) -> dict:
-        return {
-            "index": self.index,
-            "type": self.type,
-            "params": self.params,
-            "output_shape": list(self.output_shape) if self.output_shape is not None else None,
-            "parameters": self.parameters,
-            "issues": [i.to_json() for i in self.issues],
-        }
-
+__all__ = ["FLOAT_BYTES", "MAX_ELEMENTS", "TRAINING_COPIES", "Issue", "LayerResult", "Validation", "format_bytes",
+           "last_linear_index", "physical_memory", "validate_layers"]
 
 @dataclass
 class Validation:
@@ -83,7 +49,17 @@ class Validation:
 
     @property
     def valid(self) -> bool:
-        return not any(i.severity == "error" for i in self.issues) and not any(r.has_error for r in self.layers)
+        return not any(i.severity == "error" for i in self.issues) and not any(r.has_error for r in self.walk())
+
+    def walk(self):
+        """Every layer's and block's result, inside blocks too, depth first."""
+        for result in self.layers:
+            yield from result.walk()
+
+    def row_issues(self, index: int) -> list[Issue]:
+        """The issues of top-level row *index* and of everything inside it (see
+        :meth:`LayerResult.tree_issues`)."""
+        return self.layers[index].tree_issues()
 
     @property
     def output_shape(self) -> Shape | None:
@@ -93,10 +69,11 @@ class Validation:
         return self.layers[-1].output_shape
 
     def errors(self) -> list[tuple[int | None, Issue]]:
-        """Every error as ``(layer index or None for the stack, issue)``."""
+        """Every error as ``(top-level layer index or None for the stack, issue)``; an error
+        inside a block is its row's, its message saying where (:meth:`row_issues`)."""
         found = [(None, i) for i in self.issues if i.severity == "error"]
         for result in self.layers:
-            found += [(result.index, i) for i in result.issues if i.severity == "error"]
+            found += [(result.index, i) for i in result.tree_issues() if i.severity == "error"]
         return found
 
     def first_error(self) -> str | None:
@@ -137,23 +114,6 @@ def format_bytes(n: float) -> str:
     return f"{n:.1f} PB"
 
 
-def _too_large(type_name: str, output: Shape, parameters: int) -> str | None:
-    """Why a layer's output or parameter count is beyond any machine, or None."""
-    values = math.prod(output)
-    if values > MAX_ELEMENTS:
-        return (f"{type_name} would output about 10^{_digits(values)} values per sample, far more than any "
-                "machine holds: use smaller sizes")
-    if parameters > MAX_ELEMENTS:
-        return (f"{type_name} would have about 10^{_digits(parameters)} parameters, far more than any machine "
-                "holds: use fewer units or channels")
-    return None
-
-
-def _digits(n: int) -> int:
-    """Decimal exponent of a huge integer (str() refuses numbers over 4,300 digits)."""
-    return int(n.bit_length() * math.log10(2))
-
-
 def last_linear_index(layers: Sequence) -> int | None:
     """The index of the last Linear layer (the one that may say ``out_features: "auto"``), or None."""
     for index in range(len(layers) - 1, -1, -1):
@@ -165,10 +125,9 @@ def last_linear_index(layers: Sequence) -> int | None:
 def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | None = None, batch_size: int = 32,
                     memory_limit: int | None = None) -> Validation:
     """Check every layer (a :class:`~netstudio.core.design.stack.LayerSpec`) against the shape
-    flowing into it; see :meth:`~netstudio.core.design.stack.LayerStack.validate`."""
+    flowing into it, inside blocks too; see :meth:`~netstudio.core.design.stack.LayerStack.validate`."""
     input_shape = tuple(input_shape)
     memory_limit = physical_memory() if memory_limit is None else memory_limit
-    results: list[LayerResult] = []
     stack_issues: list[Issue] = []
     if not layers:
         stack_issues.append(Issue("error", "the model has no layers: add layers from the palette"))
@@ -181,14 +140,13 @@ def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | No
         shape = None
     else:
         shape = input_shape
-    last_linear = last_linear_index(layers)
-    per_layer_bytes: list[int] = []
-    for index, spec in enumerate(layers):
-        result = _validate_layer(index, spec, shape, output_width, last_linear, batch_size)
-        results.append(result)
-        shape = result.output_shape
-        acts = math.prod(shape) if shape is not None else 0
-        per_layer_bytes.append(FLOAT_BYTES * (TRAINING_COPIES * result.parameters + 2 * batch_size * acts))
+    if count_layers(layers) > MAX_LAYERS:
+        stack_issues.append(Issue("error", f"the model would hold more than {MAX_LAYERS:,} layers (counting those "
+                                           "inside blocks and each Repeat's copies): use fewer"))
+        shape = None  # the shapes of so many layers are not worked out
+    context = Context(output_width, last_linear_index(layers), batch_size, _validate_list)
+    results = _validate_list(layers, shape, context, (), "model.layers", 0)
+    per_layer_bytes = [r.memory_bytes for r in results]
     total_parameters = sum(r.parameters for r in results)
     input_bytes = FLOAT_BYTES * batch_size * (math.prod(input_shape) if input_shape else 0)
     memory = sum(per_layer_bytes) + input_bytes
@@ -200,6 +158,25 @@ def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | No
             f"{format_bytes(per_layer_bytes[worst])}, {results[worst].parameters:,} parameters), more than "
             f"the {format_bytes(memory_limit)} available: use fewer units or channels"))
     return Validation(input_shape, results, stack_issues, total_parameters, memory, batch_size)
+
+
+def _validate_list(specs: Sequence, shape: Shape | None, context: Context, prefix: tuple[int, ...], where: str,
+                   depth: int) -> list[LayerResult]:
+    """The results of one list of layers (the top level, or one inside a block *depth* deep)."""
+    results = []
+    for index, spec in enumerate(specs):
+        path, text = prefix + (index,), f"{where}[{index}]"
+        if is_block(spec.type):
+            result = validate_block(index, spec, shape, context, path, text, depth + 1)
+        else:
+            last_linear = context.last_linear if depth == 0 else None
+            result = _validate_layer(index, spec, shape, context.output_width, last_linear, context.batch_size)
+            acts = math.prod(result.output_shape) if result.output_shape is not None else 0
+            result.memory_bytes = FLOAT_BYTES * (TRAINING_COPIES * result.parameters + 2 * context.batch_size * acts)
+        result.path, result.path_text = path, text
+        results.append(result)
+        shape = result.output_shape
+    return results
 
 
 def _validate_layer(index: int, spec, shape: Shape | None, output_width: int | None,
@@ -242,7 +219,7 @@ def _validate_layer(index: int, spec, shape: Shape | None, output_width: int | N
     except Exception as exc:  # a rule tripping over an odd value must not take down validation
         result.issues.append(Issue("error", f"{spec.type} cannot take {fmt_shape(shape)} with these settings ({exc})"))
         return result
-    huge = _too_large(spec.type, output, result.parameters)
+    huge = too_large(spec.type, output, result.parameters)
     if huge is None and len(output) > MAX_RANK:
         huge = (f"{spec.type} would output {len(output)} dimensions per sample, more than the {MAX_RANK} "
                 "NetStudio handles: use fewer sizes")

@@ -7,7 +7,9 @@ the numeric part as a module whose statistics load from ``weights.safetensors``,
 raw table rows or image files as two functions that call NetStudio's own
 :mod:`~netstudio.core.data.model_inputs`, shipped beside ``model.py``; NetStudio's own modules
 (:mod:`~netstudio.core.design.modules`: ``Recurrent``, ``SequencePool``, ``SelfAttention``...)
-have their source copied in. The
+have their source copied in. A block becomes a small class of its own (``class Res1`` with
+``body`` and ``shortcut``, ``class Parallel1`` with ``branches``, ``class Repeat1`` with its
+copies), each inner list a class calling its layers in order, the module names the builder gave. The
 export imports the result and checks it against the trained model, so a mistake here cannot go
 unnoticed.
 """
@@ -19,6 +21,7 @@ import json
 import textwrap
 
 from netstudio import __version__
+from netstudio.core.design.blocks import BLOCK_TYPES
 
 ENCODE_TABLE = '''def encode_table(frame) -> np.ndarray:
     """Raw table rows (a pandas DataFrame) -> float32 [N, len(FEATURE_NAMES)], NaN where missing.
@@ -162,8 +165,9 @@ def _source(value) -> str:
 # model.py
 
 
-def model_source(model, metadata: dict, shapes: list | None = None) -> str:
-    """The whole of ``model.py`` for an :class:`~netstudio.core.export.model.ExportedModel`."""
+def model_source(model, metadata: dict, results: list | None = None) -> str:
+    """The whole of ``model.py`` for an :class:`~netstudio.core.export.model.ExportedModel`;
+    *results* (the validation's, one per top-level layer) give the shapes in ``forward``'s comments."""
     pre = metadata.get("preprocessing") or {}
     table, images = _raw_kind(pre) == "table", _raw_kind(pre) == "images"
     parts = [_header(metadata) + "\n\n" + _imports(table, images) + "\n\n" + _constants(metadata, pre)]
@@ -172,17 +176,18 @@ def model_source(model, metadata: dict, shapes: list | None = None) -> str:
     if images:
         parts.append(READ_IMAGES)
     parts += [inspect.getsource(cls).rstrip("\n") for cls in own_classes(model.net)]
-    parts += [_preprocess_class(model, pre), _net_class(model, shapes, metadata), _model_class(model, metadata),
+    parts += [_preprocess_class(model, pre), _net_class(model, results, metadata), _model_class(model, metadata),
               _loader()]
     return "\n\n\n".join(parts) + "\n"
 
 
 def own_classes(net) -> list[type]:
     """NetStudio's own module classes (:mod:`netstudio.core.design.modules`) in *net*, in order of
-    first use: model.py holds their source, so it needs no NetStudio."""
+    first use: model.py holds their source, so it needs no NetStudio. Blocks are written as their
+    own classes instead (:func:`_block_class`)."""
     found: dict[type, None] = {}
     for module in net.modules():
-        if type(module).__module__ == "netstudio.core.design.modules":
+        if type(module).__module__ == "netstudio.core.design.modules" and type(module).__name__ not in BLOCK_TYPES:
             found.setdefault(type(module))
     return list(found)
 
@@ -274,27 +279,150 @@ def _preprocess_class(model, pre: dict) -> str:
 {body}'''
 
 
-def _net_class(model, shapes: list | None, metadata: dict) -> str:
-    layers = model.layers()
-    init = "\n".join(f"        self.{name} = {layer_call(module, kind)}"
-                     for (name, kind), module in zip(layers, model.net))
-    lines = []
-    for i, (name, _) in enumerate(layers):
-        shape = shapes[i] if shapes and i < len(shapes) and shapes[i] else None
-        comment = f"  # [N, {', '.join(map(str, shape))}]" if shape else ""
-        lines.append(f"        x = self.{name}(x){comment}")
-    forward = "\n".join(lines)
+def _net_class(model, results: list | None, metadata: dict) -> str:
+    """``class Net``, after the small classes of its blocks (each block, each list inside one)."""
+    configs = metadata.get("layers") if len(metadata.get("layers") or []) == len(model.net) else None
     shape_in = ", ".join(map(str, metadata["input_shape"]))
-    return f'''class Net(nn.Module):
-    """The trained network: preprocessed inputs [N, {shape_in}] -> raw outputs."""
+    helpers: list[str] = []
+    net = _sequence_class("Net", f"The trained network: preprocessed inputs [N, {shape_in}] -> raw outputs.",
+                          model.net, configs, results, "", helpers)
+    return "\n\n\n".join([*helpers, net])
+
+
+def _camel(name: str) -> str:
+    """``res1`` -> ``Res1``; ``parallel1`` -> ``Parallel1``."""
+    return name[:1].upper() + name[1:]
+
+
+def _sequence_class(class_name: str, doc: str, sequence, configs: list | None, results: list | None,
+                    prefix: str, helpers: list[str]) -> str:
+    """A class that calls the modules of *sequence* one after another (their names kept, so the
+    state dict's keys are the trained model's); block classes are appended to *helpers* first."""
+    init, forward = [], []
+    for i, (name, module) in enumerate(sequence.named_children()):
+        config = configs[i] if configs and i < len(configs) and isinstance(configs[i], dict) else {}
+        kind = config.get("type") or type(module).__name__
+        result = results[i] if results and i < len(results) else None
+        if kind in BLOCK_TYPES and type(module).__name__ == kind:
+            block_class = prefix + _camel(name)
+            helpers.append(_block_class(block_class, kind, module, config, result, helpers))
+            call = f"{block_class}()"
+        else:
+            call = layer_call(module, kind)
+        init.append(f"        self.{name} = {call}")
+        shape = getattr(result, "output_shape", None)
+        comment = f"  # [N, {', '.join(map(str, shape))}]" if shape else ""
+        forward.append(f"        x = self.{name}(x){comment}")
+    body = "\n".join(init) if init else "        pass"
+    return f'''class {class_name}(nn.Module):
+    """{doc}"""
 
     def __init__(self) -> None:
         super().__init__()
-{init}
+{body}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-{forward}
-        return x'''
+{chr(10).join(forward) + chr(10) if forward else ""}        return x'''
+
+
+def _block_class(class_name: str, kind: str, module, config: dict, result, helpers: list[str]) -> str:
+    """The class of one block (Residual, Parallel, Repeat), its inner lists' classes added to *helpers*."""
+    if kind == "Residual":
+        layers = config.get("layers") if isinstance(config.get("layers"), list) else None
+        inner = result.children[0] if result is not None and result.children else None
+        helpers.append(_sequence_class(f"{class_name}Body", "The layers inside the Residual block.", module.body,
+                                       layers, inner, class_name, helpers))
+        shortcut = _shortcut_call(module.shortcut)
+        return f'''class {class_name}(nn.Module):
+    """Residual block: body(x) + shortcut(x), the shortcut {_shortcut_doc(module.shortcut)}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = {class_name}Body()
+        self.shortcut = {shortcut}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x) + self.shortcut(x)'''
+    if kind == "Parallel":
+        branch_configs = config.get("branches") if isinstance(config.get("branches"), list) else []
+        calls = []
+        for b, branch in enumerate(module.branches):
+            if len(branch) == 0:
+                calls.append("nn.Identity()")  # an empty branch passes its input on
+                continue
+            layers = branch_configs[b] if b < len(branch_configs) and isinstance(branch_configs[b], list) else None
+            inner = result.children[b] if result is not None and b < len(result.children) else None
+            name = f"{class_name}Branch{b + 1}"
+            helpers.append(_sequence_class(name, f"Branch {b + 1} of the Parallel block.", branch, layers, inner,
+                                           name, helpers))
+            calls.append(f"{name}()")
+        if module.merge == "add":
+            merge, what = "sum(branch(x) for branch in self.branches)", "summed"
+        else:
+            merge, what = f"torch.cat([branch(x) for branch in self.branches], dim={module.dim})", \
+                f"joined along dim {module.dim}"
+        return f'''class {class_name}(nn.Module):
+    """Parallel block: every branch gets the input; their outputs are {what}."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.branches = {_module_list(calls)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return {merge}'''
+    # Repeat: each copy its own weights; copies with the same layers share one class
+    layers = config.get("layers") if isinstance(config.get("layers"), list) else None
+    copies = list(module.named_children())
+    results = result.copies if result is not None and result.copies else []
+    sources: dict[str, str] = {}
+    init, forward = [], []
+    for number, (name, copy_) in enumerate(copies, start=1):
+        inner = results[number - 1] if number - 1 < len(results) else None
+        probe: list[str] = []
+        text = _sequence_class("{name}", "", copy_, layers, None, "{prefix}", probe)
+        key = text + "\n".join(probe)
+        if key not in sources:
+            copy_class = f"{class_name}Copy{len(sources) + 1}"
+            sources[key] = copy_class
+            helpers.append(_sequence_class(copy_class, f"One copy of the layers the Repeat block runs {len(copies)} "
+                                           "times, with its own weights.", copy_, layers, inner, copy_class, helpers))
+        init.append(f"        self.{name} = {sources[key]}()")
+        forward.append(f"        x = self.{name}(x)")
+    return f'''class {class_name}(nn.Module):
+    """Repeat block: the same layers {len(copies)} times in a row, each copy with its own weights."""
+
+    def __init__(self) -> None:
+        super().__init__()
+{chr(10).join(init)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+{chr(10).join(forward) + chr(10) if forward else ""}        return x'''
+
+
+def _module_list(calls: list[str]) -> str:
+    """``nn.ModuleList([A(), B()])``, one call a line when that line would be long."""
+    text = f"nn.ModuleList([{', '.join(calls)}])"
+    if len(text) <= 70:
+        return text
+    return "nn.ModuleList([\n" + "".join(f"            {call},\n" for call in calls) + "        ])"
+
+
+def _shortcut_call(shortcut) -> str:
+    from torch import nn
+
+    if isinstance(shortcut, nn.Sequential):
+        return f"nn.Sequential({', '.join(layer_call(m, type(m).__name__) for m in shortcut)})"
+    return layer_call(shortcut, type(shortcut).__name__)
+
+
+def _shortcut_doc(shortcut) -> str:
+    from torch import nn
+
+    if isinstance(shortcut, nn.Identity):
+        return "the identity"
+    if isinstance(shortcut, nn.Linear):
+        return "a learned Linear projection"
+    return "a learned 1x1 convolution + batch norm"
 
 
 def _model_class(model, metadata: dict) -> str:

@@ -1,6 +1,7 @@
 """The ``python`` export: a folder of plain PyTorch that needs no NetStudio.
 
-``model.py``            the network as a hand-written ``class Net(nn.Module)`` (named layers), the
+``model.py``            the network as a hand-written ``class Net(nn.Module)`` (named layers; each
+                        block its own small class: ``class Res1`` with ``body`` and ``shortcut``), the
                         fitted preprocessing as code (``Preprocess``, ``encode_table`` or
                         ``read_images``), ``Model`` = preprocessing + network + probabilities, and
                         ``load_model()``
@@ -89,10 +90,11 @@ def check_folder(model, folder: Path, inputs: np.ndarray) -> float:
 
 
 def _output_shapes(project, metadata: dict) -> list | None:
-    """Each layer's output shape (no batch), for the comments in ``Net.forward``."""
+    """The validation's result of each top-level layer (blocks hold their inner layers'), for the
+    output shapes in the comments of each ``forward``."""
     with contextlib.suppress(Exception):
         validation = project.stack.validate(tuple(metadata["input_shape"]), metadata.get("output_width"))
-        return [list(result.output_shape) if result.output_shape else None for result in validation.layers]
+        return list(validation.layers)
     return None
 
 

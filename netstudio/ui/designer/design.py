@@ -15,7 +15,7 @@ from PySide6.QtGui import QUndoStack
 
 from netstudio.core.design.layers import Fix, Shape, get_layer_type
 from netstudio.core.design.losses import check_training
-from netstudio.core.design.stack import LayerSpec, LayerStack
+from netstudio.core.design.stack import LayerSpec, LayerStack, fixed_block
 from netstudio.core.design.templates import DEFAULT_INPUT_SHAPE, check_input_shape
 from netstudio.core.design.validation import Validation
 from netstudio.ui.designer.undo_commands import (
@@ -182,7 +182,9 @@ class Design(QObject):
     def apply_fix(self, index: int, fix: Fix) -> None:
         """Apply a validation issue's one-click *fix* to the layer at *index*, as one undo step."""
         text = f"Fix: {fix.label}"
-        if fix.op == "insert":
+        if fix.path:  # aimed at a layer inside the block at *index*
+            self.replace_layer(index, fixed_block(self.stack[index], fix), text)
+        elif fix.op == "insert":
             self.insert_layers(index, [LayerSpec.from_config(fix.layer)], text)
         elif fix.op == "replace":
             self.replace_layer(index, carry_over(self.stack[index], LayerSpec.from_config(fix.layer)), text)
@@ -257,4 +259,4 @@ def carry_over(old: LayerSpec, new: LayerSpec) -> LayerSpec:
         param = layer_type.param_index.get(name)
         if param is not None and param.check(value) is None:
             params[name] = value
-    return LayerSpec(new.type, params, dict(new.extra))
+    return LayerSpec(new.type, params, dict(new.extra), new.children)

@@ -282,7 +282,7 @@ class Inspector(QWidget):
         if index < 0:
             issues = list(validation.issues)
         else:
-            issues = validation.layers[index].issues if index < len(validation.layers) else []
+            issues = validation.row_issues(index) if index < len(validation.layers) else []
         colours = theme.issue_colours(self.palette())
         flagged = {i.fix.param for i in issues if i.fix is not None and i.fix.op == "set_param"}
         for name, editor in self.editors.items():

@@ -188,7 +188,7 @@ class LayerStackModel(QAbstractItemModel):
             return None
         spec = self.design.stack[layer]
         result = self.result(layer)
-        issues = result.issues if result else []
+        issues = self.design.validation.row_issues(layer) if result else []  # a block's: those inside it too
         severity = worst_severity(issues)
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:

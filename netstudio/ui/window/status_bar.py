@@ -48,7 +48,7 @@ class DesignStatus:
 
     def show_validation(self, validation: Validation) -> None:
         errors = len(validation.errors())
-        warnings = sum(1 for r in validation.layers for i in r.issues if i.severity == "warning")
+        warnings = sum(1 for r in validation.walk() for i in r.issues if i.severity == "warning")  # blocks too
         warnings += sum(1 for i in validation.issues if i.severity == "warning")
         if not validation.layers:
             self.validity.set("No layers yet", "Add layers from the palette, or start from a template")
