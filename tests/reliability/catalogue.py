@@ -254,7 +254,7 @@ PROJECTS = [
     ("lstm-2-billion-layers", _layers({"type": "Unflatten", "params": {"dim": 0, "unflattened_size": [2, 1]}},
                                         {"type": "LSTM", "params": {"hidden_size": 4, "num_layers": 2**31 - 1}}),
      ("the model does not fit the data",)),
-    ("deep-nesting", _doc(model__notes=_deep(500)), ("nested more than 64 levels",)),
+    ("deep-nesting", _doc(model__notes=_deep(500)), ("nested more than", "levels deep")),
     ("newer-version", _doc(version=99), ("written by a newer NetStudio", "project version 99")),
     ("hostile-name", _doc(name="../../../../etc/x\nnewline"), ()),  # trains fine: see test_files_security
     # training settings
