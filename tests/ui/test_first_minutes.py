@@ -100,7 +100,7 @@ def test_a_reopened_project_shows_its_latest_run_and_exports_it_from_the_runs_pa
     panel = reopened.runs_panel
     assert [r.path for r in panel.selected_runs()] == [run_dir]
     assert panel.export_button.isEnabled() and panel.predict_button.isEnabled()
-    assert not panel.continue_button.isEnabled(), "a run of an earlier session has no optimizer state here"
+    assert panel.continue_button.isEnabled(), "a run of an earlier session goes on from its resume files"
     menu = panel.context_menu()
     assert [a.text() for a in menu.actions() if not a.isSeparator()][:3] == ["Export…", "Continue…", "Predict…"]
 
@@ -201,3 +201,28 @@ def test_the_decision_boundary_view_is_the_datas_range_and_plots_have_no_negativ
     assert y0 == pytest.approx(grid.ys[0], abs=1e-3) and y1 == pytest.approx(grid.ys[-1], abs=1e-3)
     for plot in (workflow.loss_plot.loss_plot, workflow.loss_plot.metric_plot):
         assert plot.getViewBox().state["limits"]["xLimits"][0] == 0
+
+
+def test_continue_on_a_run_of_an_earlier_session_resumes_it_into_a_new_run(qtbot, window, iris_project, settings):
+    workflow = open_with_data(qtbot, window, iris_project)
+    train(qtbot, workflow, epochs=2)
+    run_dir = Path(workflow.last_run_dir)
+    window.design.mark_saved()
+
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again, before_close_func=lambda w: w.design.mark_saved())
+    again.show()
+    reopened = again.workflow
+    with qtbot.waitSignal(reopened.past_runs.evaluator.succeeded, timeout=60000):
+        assert again.open_project(iris_project)
+    assert not reopened.controller.can_continue(), "nothing of the earlier session is in memory"
+    panel = reopened.runs_panel
+    assert [r.path for r in panel.selected_runs()] == [run_dir] and panel.continue_button.isEnabled()
+    reopened.training_panel.continue_epochs.setValue(3)
+    with qtbot.waitSignal(reopened.controller.idle, timeout=120000):
+        qtbot.mouseClick(panel.continue_button, Qt.MouseButton.LeftButton)
+    resumed = Path(reopened.last_run_dir)
+    assert resumed != run_dir and resumed.parent == run_dir.parent
+    rows = (resumed / "metrics.csv").read_text().splitlines()[1:]
+    assert [int(row.split(",")[0]) for row in rows] == [1, 2, 3, 4, 5], "the epochs go on from the saved run"
+    assert rows[:2] == (run_dir / "metrics.csv").read_text().splitlines()[1:], "the saved run's epochs kept"

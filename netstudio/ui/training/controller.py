@@ -68,6 +68,15 @@ class TrainingController(ThreadOwner):
         self.session = session
         return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock(), callbacks=callbacks))
 
+    def resume_run(self, session, point, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
+        """Train *session* on from a saved run's state *point* (a ``ResumePoint``: weights, optimizer,
+        scheduler, generators) for the session's epochs; False if a run is already going."""
+        if self.is_running:
+            return False
+        self.session = session
+        return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock(), callbacks=callbacks,
+                                           resume=point))
+
     def continue_training(self, epochs: int, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
         """Train the last session *epochs* more epochs from where it ended."""
         if not self.can_continue():

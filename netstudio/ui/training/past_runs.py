@@ -1,5 +1,6 @@
 """Runs already on disk, in the window: the latest one shown when a project opens; any one exported,
-used to predict or (the one trained in this session) continued; an unsaved project's runs moved
+used to predict or continued (the one trained in this session from memory, any other from its
+resume files, as `train --resume`); an unsaved project's runs moved
 beside the project when it is first saved.
 
 :class:`PastRuns` is the :class:`~netstudio.ui.training.workflow.TrainingWorkflow`'s helper: it
@@ -16,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from netstudio.core.training.resume import FILES as RESUME_FILES
 from netstudio.ui.tasks import TaskRunner
 from netstudio.ui.widgets import run_modal
 
@@ -90,14 +92,25 @@ class PastRuns(QObject):
 
     # -- any run -------------------------------------------------------------------------------------
     def can_continue(self, run) -> bool:
-        """Only the run trained in this session can go on: its optimizer state is in memory."""
+        """The run trained in this session goes on from memory; any other run from the state its
+        folder keeps (``resume.safetensors``), once the data is loaded and nothing trains."""
         wf = self.workflow
-        return wf.controller.can_continue() and wf.last_run_dir is not None and Path(wf.last_run_dir) == run.path
+        if wf.controller.is_running or wf.sweeps.is_running:
+            return False
+        if wf.controller.can_continue() and wf.last_run_dir is not None and Path(wf.last_run_dir) == run.path:
+            return True
+        return wf.ready_reason() is None and all((Path(run.path) / name).is_file() for name in RESUME_FILES)
 
     @Slot(object)
     def continue_run(self, run) -> None:
-        if self.can_continue(run):
-            self.workflow.continue_training(self.workflow.training_panel.continue_epochs.value())
+        wf = self.workflow
+        if not self.can_continue(run):
+            return
+        epochs = wf.training_panel.continue_epochs.value()
+        if wf.controller.can_continue() and wf.last_run_dir is not None and Path(wf.last_run_dir) == run.path:
+            wf.continue_training(epochs)
+        else:
+            wf.resume_training(run.path, epochs)
 
     @Slot(object)
     def export(self, run):

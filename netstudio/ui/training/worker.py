@@ -187,9 +187,10 @@ class TrainingWorker(Worker):
     run_failed = Signal(str)
 
     def __init__(self, session, *, epochs: int | None = None, out_dir: Callable[[], str] | None = None,
-                 clock: PauseClock | None = None, callbacks: tuple = ()):
+                 clock: PauseClock | None = None, callbacks: tuple = (), resume=None):
         super().__init__()
         self.session = session
+        self.resume = resume  # a ResumePoint: go on from a saved run (epochs: the session's own)
         self.callbacks = tuple(callbacks)  # more trainer callbacks, run in this thread (probes)
         self.epochs = epochs
         self.out_dir = out_dir
@@ -202,7 +203,7 @@ class TrainingWorker(Worker):
             self.stage_changed.emit("Preparing data…")  # the tensors move to the device first
             with leave_a_core(self.session.trainer.device):
                 if self.epochs is None:
-                    summary = self.session.fit(callbacks)
+                    summary = self.session.fit(callbacks, resume=self.resume)
                 else:
                     summary = self.session.continue_fit(self.epochs, callbacks)
             # The window shows the run as finished and unlocks the design now; the folder follows.

@@ -307,6 +307,7 @@ class TrainingWorkflow(QObject):
         self.training_panel.set_ready(self.ready_reason())
         self.sweeps.update_ready()
         self._update_actions()
+        self.runs_panel.update_buttons()  # Continue on a saved run waits for the data
 
     def _update_actions(self) -> None:
         running = self.controller.is_running
@@ -355,6 +356,31 @@ class TrainingWorkflow(QObject):
         self.evaluation.set_dataset(session.dataset)
         self.inside.set_dataset(session.dataset)
         return self.controller.start(session, self._out_dir(), self._probes(session))
+
+    def resume_training(self, run_dir, epochs: int) -> bool:
+        """Train *epochs* more from the saved run in *run_dir* (a run of an earlier session: its
+        optimizer state is in the folder), into a new run folder, as ``train --resume`` does."""
+        reason = self.ready_reason()
+        if reason is not None or self.controller.is_running or self.sweeps.is_running:
+            if reason:
+                self.window.statusBar().showMessage(f"Cannot continue yet: {reason}", 6000)
+            return False
+        from netstudio.core.training.resume import read_resume
+        from netstudio.core.training.session import prepare_session
+
+        self._started_at = time.perf_counter()
+        self.run_toolbar.set_stage("Building the model…")
+        try:
+            point = read_resume(run_dir)
+            session = prepare_session(self.window.project, dataset=self.data_panel.dataset, epochs=epochs)
+        except NetStudioError as exc:
+            self._on_run_failed(str(exc))
+            return False
+        self.loss_plot.clear()
+        self.training_panel.log.clear()
+        self.evaluation.set_dataset(session.dataset)
+        self.inside.set_dataset(session.dataset)
+        return self.controller.resume_run(session, point, self._out_dir(), self._probes(session))
 
     def continue_training(self, epochs: int) -> bool:
         session = self.controller.session
