@@ -7,6 +7,7 @@ in-process one (``test_catalogue_core.py``).
 
 from __future__ import annotations
 
+import copy
 import gzip
 import io
 import json
@@ -45,9 +46,12 @@ class Case:
 
 def project_doc(data: dict | None = None, layers: list | None = None, training: dict | None = None,
                 name: str = "p") -> dict:
-    return {"format": "netstudio-project", "version": 1, "name": name, "data": data if data is not None else SYNTHETIC,
-            "model": {"layers": layers if layers is not None else LAYERS},
-            "training": {"epochs": 1, "batch_size": 16, **(training or {})}}
+    """A fresh document each call: tests change its parts in place (a shared SYNTHETIC once carried
+    one test's seed of 10**30 into the next test of the same process)."""
+    return copy.deepcopy({"format": "netstudio-project", "version": 1, "name": name,
+                          "data": data if data is not None else SYNTHETIC,
+                          "model": {"layers": layers if layers is not None else LAYERS},
+                          "training": {"epochs": 1, "batch_size": 16, **(training or {})}})
 
 
 def write_project(folder: Path, doc, name: str = "p.nsproj") -> str:
