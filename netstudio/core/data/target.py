@@ -98,7 +98,8 @@ def _number(value: float) -> str:
 
 
 def _short(items: list[str], limit: int = 5) -> str:
-    shown = ", ".join(items[:limit])
+    """The first *limit* labels on one line (a quoted label may hold line breaks)."""
+    shown = ", ".join(" ".join(str(item).split()) for item in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
