@@ -65,6 +65,8 @@ def install() -> GuiThreadCollector:
         _installed = GuiThreadCollector(app)
         _installed.start()
         app.aboutToQuit.connect(_installed.stop)
+    elif not _installed.timer.isActive():  # stopped by an earlier quit of this same application
+        _installed.start()
     return _installed
 
 
