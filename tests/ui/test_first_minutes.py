@@ -35,6 +35,16 @@ def train(qtbot, workflow, epochs=2):
         assert workflow.start_training()
 
 
+def reopen(qtbot, settings, path):
+    """*path* opened in a second window, as after a restart: its latest run shown and evaluated."""
+    again = MainWindow(settings=settings)
+    qtbot.addWidget(again, before_close_func=lambda w: w.design.mark_saved())
+    again.show()
+    with qtbot.waitSignal(again.workflow.past_runs.evaluator.succeeded, timeout=60000):
+        assert again.open_project(path)
+    return again.workflow
+
+
 def test_default_layout_at_1280x800_shows_the_run_toolbar_and_no_sideways_scrolling(qtbot, settings,
                                                                                    iris_project):
     window = MainWindow(settings=settings)
@@ -88,12 +98,7 @@ def test_a_reopened_project_shows_its_latest_run_and_exports_it_from_the_runs_pa
     run_dir = Path(workflow.last_run_dir)
     window.design.mark_saved()
 
-    again = MainWindow(settings=settings)
-    qtbot.addWidget(again, before_close_func=lambda w: w.design.mark_saved())
-    again.show()
-    reopened = again.workflow
-    with qtbot.waitSignal(reopened.past_runs.evaluator.succeeded, timeout=60000):
-        assert again.open_project(iris_project)
+    reopened = reopen(qtbot, settings, iris_project)
     assert reopened.last_run_dir == str(run_dir) and reopened.export.isEnabled()
     assert [row["epoch"] for row in reopened.loss_plot.epochs] == [1, 2]
     assert reopened.evaluation.report is not None, "the run's evaluation is shown"
@@ -209,12 +214,7 @@ def test_continue_on_a_run_of_an_earlier_session_resumes_it_into_a_new_run(qtbot
     run_dir = Path(workflow.last_run_dir)
     window.design.mark_saved()
 
-    again = MainWindow(settings=settings)
-    qtbot.addWidget(again, before_close_func=lambda w: w.design.mark_saved())
-    again.show()
-    reopened = again.workflow
-    with qtbot.waitSignal(reopened.past_runs.evaluator.succeeded, timeout=60000):
-        assert again.open_project(iris_project)
+    reopened = reopen(qtbot, settings, iris_project)
     assert not reopened.controller.can_continue(), "nothing of the earlier session is in memory"
     panel = reopened.runs_panel
     assert [r.path for r in panel.selected_runs()] == [run_dir] and panel.continue_button.isEnabled()

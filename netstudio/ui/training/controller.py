@@ -58,24 +58,18 @@ class TrainingController(ThreadOwner):
     def can_continue(self) -> bool:
         return not self.is_running and self.session is not None and self.session.summary is not None
 
-    def start(self, session, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
-        """Train *session* from scratch; False if a run is already going.
+    def start(self, session, out_dir: Callable[[], str] | None = None, callbacks: tuple = (),
+              resume=None) -> bool:
+        """Train *session* from scratch, or on from a saved run's state *resume* (a ``ResumePoint``:
+        weights, optimizer, scheduler, generators); False if a run is already going.
 
         *callbacks* are extra trainer callbacks (probes) run in the worker thread.
         """
         if self.is_running:
             return False
         self.session = session
-        return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock(), callbacks=callbacks))
-
-    def resume_run(self, session, point, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
-        """Train *session* on from a saved run's state *point* (a ``ResumePoint``: weights, optimizer,
-        scheduler, generators) for the session's epochs; False if a run is already going."""
-        if self.is_running:
-            return False
-        self.session = session
         return self._launch(TrainingWorker(session, out_dir=out_dir, clock=self._new_clock(), callbacks=callbacks,
-                                           resume=point))
+                                           resume=resume))
 
     def continue_training(self, epochs: int, out_dir: Callable[[], str] | None = None, callbacks: tuple = ()) -> bool:
         """Train the last session *epochs* more epochs from where it ended."""

@@ -336,43 +336,31 @@ class TrainingWorkflow(QObject):
         return lambda: str(default_run_dir(stand_in))
 
     def start_training(self) -> bool:
-        reason = self.ready_reason()
-        if reason is not None or self.controller.is_running or self.sweeps.is_running:
-            if reason:
-                self.window.statusBar().showMessage(f"Cannot train yet: {reason}", 6000)
-            return False
-        from netstudio.core.training.session import prepare_session
-
-        self._started_at = time.perf_counter()
-        self.run_toolbar.set_stage("Building the model…")
-        self.run_toolbar.state.repaint()  # the model is built here, in the GUI thread: say so first
-        try:
-            session = prepare_session(self.window.project, dataset=self.data_panel.dataset)
-        except NetStudioError as exc:
-            self._on_run_failed(str(exc))
-            return False
-        self.loss_plot.clear()
-        self.training_panel.log.clear()
-        self.evaluation.set_dataset(session.dataset)
-        self.inside.set_dataset(session.dataset)
-        return self.controller.start(session, self._out_dir(), self._probes(session))
+        return self._start_run()
 
     def resume_training(self, run_dir, epochs: int) -> bool:
         """Train *epochs* more from the saved run in *run_dir* (a run of an earlier session: its
         optimizer state is in the folder), into a new run folder, as ``train --resume`` does."""
+        return self._start_run(run_dir, epochs)
+
+    def _start_run(self, resume_dir=None, epochs: int | None = None) -> bool:
+        """A new run of the open project, from scratch or from the saved state in *resume_dir*."""
         reason = self.ready_reason()
         if reason is not None or self.controller.is_running or self.sweeps.is_running:
             if reason:
-                self.window.statusBar().showMessage(f"Cannot continue yet: {reason}", 6000)
+                verb = "train" if resume_dir is None else "continue"
+                self.window.statusBar().showMessage(f"Cannot {verb} yet: {reason}", 6000)
             return False
         from netstudio.core.training.resume import read_resume
         from netstudio.core.training.session import prepare_session
 
         self._started_at = time.perf_counter()
         self.run_toolbar.set_stage("Building the model…")
+        self.run_toolbar.state.repaint()  # the model is built here, in the GUI thread: say so first
+        overrides = {} if epochs is None else {"epochs": epochs}
         try:
-            point = read_resume(run_dir)
-            session = prepare_session(self.window.project, dataset=self.data_panel.dataset, epochs=epochs)
+            point = read_resume(resume_dir) if resume_dir is not None else None
+            session = prepare_session(self.window.project, dataset=self.data_panel.dataset, **overrides)
         except NetStudioError as exc:
             self._on_run_failed(str(exc))
             return False
@@ -380,7 +368,7 @@ class TrainingWorkflow(QObject):
         self.training_panel.log.clear()
         self.evaluation.set_dataset(session.dataset)
         self.inside.set_dataset(session.dataset)
-        return self.controller.resume_run(session, point, self._out_dir(), self._probes(session))
+        return self.controller.start(session, self._out_dir(), self._probes(session), resume=point)
 
     def continue_training(self, epochs: int) -> bool:
         session = self.controller.session
