@@ -86,6 +86,7 @@ def validate_block(index: int, spec, shape: Shape | None, context: Context, path
     inside = result.copies if result.copies is not None else result.children
     result.memory_bytes = (sum(r.memory_bytes for child in inside for r in child)
                            + FLOAT_BYTES * (TRAINING_COPIES * own + 2 * context.batch_size * acts))
+    result.row_values = sum(r.row_values for child in inside for r in child) + acts
     return result
 
 

@@ -59,6 +59,8 @@ class LayerResult:
     copies: list[list[LayerResult]] | None = None
     shortcut: Projection | None = None
     memory_bytes: int = 0
+    #: Values one sample makes in this layer's forward pass (its output; a block's, everything inside).
+    row_values: int = 0
 
     @property
     def has_error(self) -> bool:

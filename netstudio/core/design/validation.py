@@ -9,7 +9,6 @@ checked by :mod:`netstudio.core.design.block_validation`; their results hold the
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +22,7 @@ from netstudio.core.design.layers import (
     get_layer_type,
     unknown_layer_message,
 )
+from netstudio.core.design.memory import forward_rows, physical_memory
 from netstudio.core.design.params import MAX_RANK
 from netstudio.core.design.results import (
     FLOAT_BYTES,
@@ -46,6 +46,13 @@ class Validation:
     total_parameters: int
     memory_bytes: int
     batch_size: int
+    #: Bytes one row makes in a forward pass: its input and every layer's output, inside blocks too.
+    row_bytes: int = 0
+
+    def forward_rows(self, memory_limit: int | None = None) -> int:
+        """Rows per forward-pass chunk outside training (validation, evaluation, prediction), sized
+        by the memory guard from this estimate (:func:`netstudio.core.design.memory.forward_rows`)."""
+        return forward_rows(self.row_bytes, self.memory_bytes, memory_limit)
 
     @property
     def valid(self) -> bool:
@@ -95,14 +102,6 @@ class Validation:
             "issues": [i.to_json() for i in self.issues],
             "layers": [r.to_json() for r in self.layers],
         }
-
-
-def physical_memory() -> int:
-    """This machine's RAM in bytes (64 GiB if it cannot be read)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 64 * 2**30
 
 
 def format_bytes(n: float) -> str:
@@ -157,7 +156,8 @@ def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | No
             f"this model needs about {format_bytes(memory)} to train (this layer alone "
             f"{format_bytes(per_layer_bytes[worst])}, {results[worst].parameters:,} parameters), more than "
             f"the {format_bytes(memory_limit)} available: use fewer units or channels"))
-    return Validation(input_shape, results, stack_issues, total_parameters, memory, batch_size)
+    row_bytes = FLOAT_BYTES * ((math.prod(input_shape) if input_shape else 0) + sum(r.row_values for r in results))
+    return Validation(input_shape, results, stack_issues, total_parameters, memory, batch_size, row_bytes)
 
 
 def _validate_list(specs: Sequence, shape: Shape | None, context: Context, prefix: tuple[int, ...], where: str,
@@ -173,6 +173,7 @@ def _validate_list(specs: Sequence, shape: Shape | None, context: Context, prefi
             result = _validate_layer(index, spec, shape, context.output_width, last_linear, context.batch_size)
             acts = math.prod(result.output_shape) if result.output_shape is not None else 0
             result.memory_bytes = FLOAT_BYTES * (TRAINING_COPIES * result.parameters + 2 * context.batch_size * acts)
+            result.row_values = acts
         result.path, result.path_text = path, text
         results.append(result)
         shape = result.output_shape

@@ -104,9 +104,14 @@ class ExportedModel(nn.Module):
         return [(name, kind) for (name, _), kind in zip(self.net.named_children(), self.layer_types)]
 
     @torch.no_grad()
-    def predict(self, raw: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Run raw inputs ``[N, ...]`` (N >= 1) through the model in batches; float32 numpy out."""
+    def predict(self, raw: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Run raw inputs ``[N, ...]`` (N >= 1) through the model in chunks (by default as many rows
+        as the memory guard allows: :func:`netstudio.core.training.metrics.chunk_rows`); float32
+        numpy out."""
+        from netstudio.core.training.metrics import chunk_rows
+
         raw = np.asarray(raw, dtype=np.float32)
+        batch_size = batch_size or chunk_rows(self, torch.from_numpy(np.ascontiguousarray(raw[:1])))
         return np.concatenate([self(torch.from_numpy(np.ascontiguousarray(raw[i:i + batch_size]))).numpy()
                                for i in range(0, len(raw), batch_size)])
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import re
 import zipfile
@@ -61,6 +62,8 @@ _PT2_PAYLOAD = {"data/weights/model_weights_config.json": re.compile(r"^weight_\
                 "data/constants/model_constants_config.json": re.compile(r"^tensor_\d+$")}
 #: Members of a .pt2 that are tensor data (the rest are records, bounded together).
 _PT2_TENSOR = re.compile(r"^data/(weights/weight|constants/tensor)_\d+$")
+#: Rows per chunk at most for a model whose metadata holds no design to size its chunks from.
+UNKNOWN_DESIGN_ROWS = 1024
 ONNX_EXTRA = "reading .onnx models needs onnxruntime: install the onnx extra (pip install 'netstudio[onnx]')"
 
 
@@ -83,11 +86,33 @@ class LoadedModel:
     metadata: dict
     _call: object
 
-    def run(self, raw: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        """Outputs ``[N, classes]`` (probabilities) or ``[N, 1]`` (values) for raw inputs ``[N, ...]``."""
+    def run(self, raw: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+        """Outputs ``[N, classes]`` (probabilities) or ``[N, 1]`` (values) for raw inputs ``[N, ...]``,
+        in chunks of *batch_size* rows (default :meth:`chunk_rows`)."""
         raw = np.ascontiguousarray(raw, dtype=np.float32)
+        batch_size = batch_size or self.chunk_rows()
         parts = [self._call(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]
         return np.concatenate(parts).astype(np.float32, copy=False)
+
+
+    def chunk_rows(self) -> int:
+        """Rows per forward-pass chunk, sized by the memory guard from the design in the metadata
+        (one row's input and layer outputs, its training-step estimate the budget). A file whose
+        metadata holds no valid design is sized from its input alone, at most
+        :data:`UNKNOWN_DESIGN_ROWS` rows."""
+        from netstudio.core.design.memory import forward_rows
+        from netstudio.core.design.results import FLOAT_BYTES
+        from netstudio.core.design.stack import LayerStack
+
+        shape = tuple(self.metadata["input_shape"])
+        try:
+            stack = LayerStack.from_config(self.metadata["layers"])
+            validation = stack.validate(shape, self.metadata.get("output_width"))
+        except Exception:  # noqa: BLE001 - metadata from any file: missing, damaged or foreign designs
+            validation = None
+        if validation is not None and validation.valid:
+            return validation.forward_rows()
+        return min(UNKNOWN_DESIGN_ROWS, forward_rows(FLOAT_BYTES * math.prod(shape)))
 
 
 def load_model_file(path: str | os.PathLike) -> LoadedModel:

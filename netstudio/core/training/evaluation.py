@@ -9,6 +9,7 @@ probability field under the points while training runs, without slowing it down.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 
 from netstudio.core.data.preview import raw_features
 from netstudio.core.training.metrics import (
+    chunk_rows,
     confusion_matrix,
     per_class_scores,
     predict_raw,
@@ -26,6 +28,8 @@ from netstudio.core.training.states import Callback
 
 #: Grid points per side of the decision-boundary field.
 BOUNDARY_RESOLUTION = 60
+#: Points per side at least, when the memory guard coarsens the field of a design with large rows.
+MIN_BOUNDARY_RESOLUTION = 8
 
 
 @dataclass
@@ -104,8 +108,9 @@ def regression_report(true, predicted) -> RegressionReport:
     return RegressionReport(true, predicted, scores["r2"], scores["mae"], scores["rmse"])
 
 
-def model_outputs(model, X: np.ndarray, output_transform: str) -> np.ndarray:
-    """Probabilities (classification) or standardised values (regression) for preprocessed *X*."""
+def model_outputs(model, X: np.ndarray, output_transform: str, training_bytes: int = 0) -> np.ndarray:
+    """Probabilities (classification) or standardised values (regression) for preprocessed *X*, in
+    chunks the memory guard sizes (*training_bytes*: its estimate of the design's training step)."""
     import torch
 
     from netstudio.core.design.losses import to_probabilities
@@ -113,15 +118,15 @@ def model_outputs(model, X: np.ndarray, output_transform: str) -> np.ndarray:
     device = next(iter(model.parameters())).device
     tensor = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
     with torch.no_grad():
-        out = to_probabilities(predict_raw(model, tensor), output_transform)
+        out = to_probabilities(predict_raw(model, tensor, training_bytes=training_bytes), output_transform)
     return out.float().cpu().numpy()
 
 
-def evaluate_model(model, dataset, output_transform: str, split: str = "val"):
+def evaluate_model(model, dataset, output_transform: str, split: str = "val", training_bytes: int = 0):
     """Evaluate *model* on the ``val`` (or ``train``, ``test``) split of a prepared dataset."""
     X, y = {"val": (dataset.X_val, dataset.y_val), "train": (dataset.X_train, dataset.y_train),
             "test": (dataset.X_test, dataset.y_test)}[split]
-    out = model_outputs(model, X, output_transform)
+    out = model_outputs(model, X, output_transform, training_bytes)
     if dataset.task == "regression":
         scale = lambda v: np.asarray(v, dtype=np.float64).reshape(-1) * dataset.target_std + dataset.target_mean  # noqa: E731
         report = regression_report(scale(y), scale(out))
@@ -148,6 +153,26 @@ class BoundaryGrid:
     ys: np.ndarray
     points: np.ndarray
 
+    def coarser(self, resolution: int) -> BoundaryGrid:
+        """The same area with *resolution* points per side (this grid if it has no more)."""
+        nx, ny = len(self.xs), len(self.ys)
+        if resolution >= max(nx, ny):
+            return self
+        gx, gy = self.points[:nx, 0], self.points[::nx, 1]
+        cx = np.linspace(gx[0], gx[-1], resolution)
+        cy = np.linspace(gy[0], gy[-1], resolution)
+        mx, my = np.meshgrid(cx, cy)
+        points = np.column_stack([mx.ravel(), my.ravel()]).astype(np.float32)
+        return BoundaryGrid(np.linspace(self.xs[0], self.xs[-1], resolution),
+                            np.linspace(self.ys[0], self.ys[-1], resolution), points)
+
+    def within(self, rows: int) -> BoundaryGrid:
+        """This grid, coarsened until its points fit one forward-pass chunk of *rows* rows (down
+        to :data:`MIN_BOUNDARY_RESOLUTION` per side, predicted in chunks beyond that)."""
+        if len(self.points) <= rows:
+            return self
+        return self.coarser(max(MIN_BOUNDARY_RESOLUTION, math.isqrt(max(1, rows))))
+
 
 def boundary_grid(dataset, resolution: int = BOUNDARY_RESOLUTION, margin: float = 0.15) -> BoundaryGrid:
     """A ``resolution`` × ``resolution`` grid covering all the data's points, with a margin."""
@@ -162,9 +187,16 @@ def boundary_grid(dataset, resolution: int = BOUNDARY_RESOLUTION, margin: float 
     return BoundaryGrid(raw[:, 0], raw[:, 1], points)
 
 
-def boundary_field(model, grid: BoundaryGrid, output_transform: str) -> np.ndarray:
-    """Class probabilities on the grid, shaped ``[resolution_y, resolution_x, classes]``."""
-    probs = model_outputs(model, grid.points, output_transform)
+def boundary_field(model, grid: BoundaryGrid, output_transform: str, training_bytes: int = 0) -> np.ndarray:
+    """Class probabilities on the grid, shaped ``[resolution_y, resolution_x, classes]``; a
+    design whose rows are large gets a coarser field over the same area (the memory guard bounds
+    the grid to one forward-pass chunk, *training_bytes* being its estimate of a training step)."""
+    import torch
+
+    device = next(iter(model.parameters())).device
+    one = torch.as_tensor(grid.points[:1], device=device)
+    grid = grid.within(chunk_rows(model, one, training_bytes))
+    probs = model_outputs(model, grid.points, output_transform, training_bytes)
     return probs.reshape(len(grid.ys), len(grid.xs), -1)
 
 
@@ -202,7 +234,8 @@ class BoundaryProbe(_RateLimited):
         self.grid, self.on_field = grid, on_field
 
     def act(self) -> None:
-        self.on_field(boundary_field(self.session.model, self.grid, self.session.trainer.plan.output))
+        self.on_field(boundary_field(self.session.model, self.grid, self.session.trainer.plan.output,
+                                     self.session.validation.memory_bytes))
 
     def on_fit_start(self, start):
         self.last = time.perf_counter()
@@ -223,7 +256,8 @@ class EvaluationProbe(_RateLimited):
 
     def act(self) -> None:
         if self.session.dataset.n_val:
-            self.on_report(evaluate_model(self.session.model, self.session.dataset, self.session.trainer.plan.output))
+            self.on_report(evaluate_model(self.session.model, self.session.dataset, self.session.trainer.plan.output,
+                                          training_bytes=self.session.validation.memory_bytes))
 
     def on_epoch_end(self, metrics):
         self._maybe()
@@ -232,7 +266,8 @@ class EvaluationProbe(_RateLimited):
         super().on_fit_end(summary)
         if self.session.dataset.n_test:
             self.on_report(evaluate_model(self.session.model, self.session.dataset,
-                                          self.session.trainer.plan.output, split="test"))
+                                          self.session.trainer.plan.output, split="test",
+                                          training_bytes=self.session.validation.memory_bytes))
 
 
 def sample_images(dataset, X: np.ndarray) -> np.ndarray:

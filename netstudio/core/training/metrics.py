@@ -10,21 +10,7 @@ import math
 
 import numpy as np
 
-#: Elements (batch × features) per evaluation batch: large batches, bounded memory.
-EVAL_ELEMENTS = 2**22
-#: Bytes the values of one evaluation batch may take, the input and every layer's output counted
-#: (the input alone was counted: a design that widens its input ran validation in 6 GB).
-EVAL_BYTES = 4 * EVAL_ELEMENTS * 4
-
-
-def eval_batch_size(input_shape, row_values: int | None = None) -> int:
-    """Rows per evaluation batch for inputs of *input_shape*; *row_values*: the values one row
-    makes in a forward pass (its input and every layer's output), when measured."""
-    per_row = max(1, math.prod(input_shape))
-    rows = EVAL_ELEMENTS // per_row
-    if row_values is not None:
-        rows = min(rows, EVAL_BYTES // (4 * max(1, row_values)))
-    return max(1, min(65536, rows))
+from netstudio.core.design.memory import forward_rows
 
 
 def row_values(model, x) -> int:
@@ -54,16 +40,29 @@ def row_values(model, x) -> int:
     return cache[key]
 
 
-def predict_raw(model, X, batch_size: int | None = None):
+def chunk_rows(model, X, training_bytes: int = 0) -> int:
+    """Rows per forward-pass chunk of *model* on inputs like the device tensor *X*: one row's
+    values measured (in eval mode), sized by the memory guard with *training_bytes* its estimate of
+    the design's training step (0 when unknown)."""
+    was_training = model.training
+    model.eval()
+    try:
+        return forward_rows(X.element_size() * row_values(model, X[:1]), training_bytes)
+    finally:
+        model.train(was_training)
+
+
+def predict_raw(model, X, batch_size: int | None = None, training_bytes: int = 0):
     """The model's raw outputs for every row of the device tensor *X*, in eval mode, no grad, in
-    batches whose values take at most :data:`EVAL_BYTES`."""
+    chunks the memory guard sizes (:func:`~netstudio.core.design.memory.forward_rows`): one row's
+    values measured, the design's training estimate *training_bytes* (0 when unknown) the budget."""
     import torch
 
     was_training = model.training
     model.eval()
     try:
         if batch_size is None and X.shape[0]:
-            batch_size = eval_batch_size(tuple(X.shape[1:]), row_values(model, X[:1]))
+            batch_size = chunk_rows(model, X, training_bytes)
         batch_size = batch_size or 1
         with torch.no_grad():
             outs = [model(X[i:i + batch_size]) for i in range(0, X.shape[0], batch_size)]
@@ -72,13 +71,14 @@ def predict_raw(model, X, batch_size: int | None = None):
     return torch.cat(outs) if outs else X.new_zeros((0, 1))
 
 
-def evaluate(model, X, y, loss_fn, plan, data) -> tuple[dict, float]:
-    """``(metrics, val_loss)`` for the device tensors *X*, *y* (targets as the loss expects them)."""
+def evaluate(model, X, y, loss_fn, plan, data, training_bytes: int = 0) -> tuple[dict, float]:
+    """``(metrics, val_loss)`` for the device tensors *X*, *y* (targets as the loss expects them);
+    *training_bytes*: the memory guard's estimate of the design's training step (chunk budget)."""
     import torch
 
     from netstudio.core.design.losses import to_probabilities
 
-    out = predict_raw(model, X)
+    out = predict_raw(model, X, training_bytes=training_bytes)
     with torch.no_grad():
         loss = loss_fn(out, y)
         if data.task == "regression":

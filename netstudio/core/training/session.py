@@ -137,5 +137,6 @@ def prepare_session(project: Project, *, dataset: Dataset | None = None,
     device = distributed.join(config.device) if distributed is not None else resolve_device(config.device)
     model = build_model(project.stack, dataset.input_shape, dataset.output_width, seed=config.seed,
                         validation=validation)
-    trainer = Trainer(config, device, distributed, augment=project.data.get("augment"))
+    trainer = Trainer(config, device, distributed, augment=project.data.get("augment"),
+                      memory_bytes=validation.memory_bytes)
     return TrainingSession(project, dataset, validation, config, model, trainer)

@@ -70,8 +70,11 @@ class Trainer:
         This process's place in a torchrun job (already joined, ``device`` is its device).
     """
 
-    def __init__(self, config: TrainConfig, device=None, distributed=None, augment: dict | None = None):
+    def __init__(self, config: TrainConfig, device=None, distributed=None, augment: dict | None = None,
+                 memory_bytes: int = 0):
         self.config = config
+        #: The memory guard's estimate of one training step (validation's chunks are sized from it).
+        self.memory_bytes = memory_bytes
         self.augment = augment  # data.augment: applied to training batches of images only
         self._device = device
         self.dist = distributed if distributed is not None else SINGLE_PROCESS
@@ -268,7 +271,7 @@ class Trainer:
         y = torch.as_tensor(d.y_test).to(ytype)
         y = (y.reshape(-1, 1) if self.plan.target == "float" else y.reshape(-1)).to(self.device)
         X = torch.as_tensor(d.X_test, dtype=torch.float32).to(self.device)
-        values, loss = evaluate(self.model, X, y, self.loss_fn, self.plan, d)
+        values, loss = evaluate(self.model, X, y, self.loss_fn, self.plan, d, self.memory_bytes)
         return {"test_loss": loss, **{"test_" + k.removeprefix("val_"): v for k, v in values.items()}}
 
     def _failed(self, exc: Exception, first: int, callbacks: Sequence[Callback]):
@@ -364,7 +367,7 @@ class Trainer:
         sizes = torch.full((len(step_losses),), float(bs), device=losses.device)
         sizes[-1] = n_done - bs * (len(step_losses) - 1)
         values, val_loss = evaluate(self.model, self._tensors["Xv"], self._tensors["yv"], self.loss_fn, self.plan,
-                                    self.data) if self.data.n_val else ({}, None)
+                                    self.data, self.memory_bytes) if self.data.n_val else ({}, None)
         train_loss, samples, val_loss, values = self._agree_epoch(losses, sizes, n_done, val_loss, values)
         lr = self.optimizer.param_groups[0]["lr"]
         if self.scheduler is not None and self.config.scheduler != "onecycle":
