@@ -76,6 +76,25 @@ def _index(layers: list, index: int) -> int:
     return index
 
 
+def path_of(specs: list, spec) -> Path | None:
+    """The path of the very object *spec* in the tree (``is``, not ``==``), or ``None``."""
+    pending = [(specs, ())]
+    while pending:
+        layers, prefix = pending.pop()
+        for index, node in enumerate(layers):
+            if node is spec:
+                return prefix + (index,)
+            pending.extend((child, prefix + (index, number)) for number, child in enumerate(node.children))
+    return None
+
+
+def top_paths(selection) -> list[Path]:
+    """*selection* sorted in tree order, without duplicates and without any path inside another
+    selected block (moving or deleting the block takes it along)."""
+    chosen = sorted({tuple(p) for p in selection})
+    return [p for p in chosen if not any(p != q and p[:len(q)] == q for q in chosen)]
+
+
 def insert_node(specs: list, path: Path, spec) -> None:
     """Insert *spec* so that it ends up at *path* (the last index may be the list's length)."""
     layers = list_at(specs, path[:-1])

@@ -148,6 +148,16 @@ def _children_from_config(type_name: str, config: dict, depth: int) -> list[list
 LOCATED = ("type", "params", "layers", "branches")
 
 
+def _structure(spec: LayerSpec) -> tuple:
+    return spec, [[_structure(child) for child in inner] for inner in spec.children]
+
+
+def _restore(entry: tuple) -> LayerSpec:
+    spec, children = entry
+    spec.children = [[_restore(child) for child in inner] for inner in children]
+    return spec
+
+
 def carry_over(old: LayerSpec, new: LayerSpec) -> LayerSpec:
     """*new* with every setting of *old* that it also has and accepts (Conv2d -> Conv1d keeps channels)."""
     layer_type = get_layer_type(new.type)
@@ -374,6 +384,26 @@ class LayerStack:
         branch = paths.remove_branch(self._layers, tuple(path), index)
         self.changed.emit(path[0])
         return branch
+
+    def edit_tree(self, edit):
+        """Run ``edit(layers)`` on the tree itself (the list, and blocks' inner lists, in place)
+        as one reset; returns what it returns. For edits that move layers across blocks at once."""
+        self.resetting.emit()
+        try:
+            return edit(self._layers)
+        finally:
+            self.reset.emit()
+
+    def structure(self) -> list:
+        """The shape of the tree: every spec with its inner lists, by identity (not a copy).
+        :meth:`restore` puts the very same objects back in those places."""
+        return [_structure(spec) for spec in self._layers]
+
+    def restore(self, structure: list) -> None:
+        """Put the tree back as :meth:`structure` saw it, as one reset."""
+        self.resetting.emit()
+        self._layers = [_restore(entry) for entry in structure]
+        self.reset.emit()
 
     def _check_index(self, index: int) -> None:
         if not 0 <= index < len(self._layers):

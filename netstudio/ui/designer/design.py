@@ -15,16 +15,21 @@ from PySide6.QtGui import QUndoStack
 
 from netstudio.core.design.layers import Fix, Shape, get_layer_type
 from netstudio.core.design.losses import check_training
+from netstudio.core.design.paths import Path
 from netstudio.core.design.stack import LayerSpec, LayerStack, fixed_block
 from netstudio.core.design.templates import DEFAULT_INPUT_SHAPE, check_input_shape
 from netstudio.core.design.validation import Validation
+from netstudio.ui.designer import undo_commands
 from netstudio.ui.designer.undo_commands import (
+    InsertAt,
     InsertLayers,
+    RemoveAt,
     RemoveLayers,
     ReorderLayers,
     ReplaceLayer,
     SetInputShape,
     SetParam,
+    SetParamAt,
 )
 
 
@@ -194,6 +199,75 @@ class Design(QObject):
             self.undo_stack.push(RemoveLayers(self.stack, [index], text))
         else:
             raise ValueError(f"unknown fix operation {fix.op!r}")
+
+    # -- edits of the tree (paths: netstudio.core.design.paths), one undo step each -----------------
+    def insert_at(self, path: Path, specs: list[LayerSpec], text: str | None = None) -> list[Path]:
+        """Insert *specs* so that the first ends up at *path* (inside blocks too); returns their paths."""
+        if not specs:
+            return []
+        command = InsertAt(self.stack, tuple(path), specs, text)
+        self.undo_stack.push(command)
+        return command.paths
+
+    def remove_at(self, selection: list[Path]) -> None:
+        """Remove the layers and blocks at the paths of *selection*."""
+        selection = [tuple(p) for p in selection if self._exists(tuple(p))]
+        if selection:
+            self.undo_stack.push(RemoveAt(self.stack, selection))
+
+    def move_to(self, sources: list[Path], destination: Path) -> list[Path]:
+        """Move the layers at *sources* to *destination* (a place in the tree before the move, as a
+        drop names it: into or out of blocks, between branches); returns their new paths.
+        ``ValueError`` if a block would move into itself."""
+        sources = [tuple(p) for p in sources if self._exists(tuple(p))]
+        if not sources:
+            return []
+        destination = tuple(destination)
+        if all(len(p) == 1 for p in sources) and len(destination) == 1:
+            return [(i,) for i in self.move_layers([p[0] for p in sources], destination[0])]
+        command = undo_commands.move_nodes(self.stack, sources, destination)
+        self.undo_stack.push(command)
+        return command.result
+
+    def set_param_at(self, path: Path, name: str, value: Any, merge_key: Any = None) -> None:
+        """Set one parameter of the layer or block at *path* (a block's shortcut, merge, times)."""
+        path = tuple(path)
+        if len(path) == 1:
+            return self.set_param(path[0], name, value, merge_key)
+        current = self.stack.node(path).params.get(name)
+        if current == value and type(current) is type(value):
+            return None
+        self.undo_stack.push(SetParamAt(self.stack, path, name, value, merge_key))
+        return None
+
+    def wrap(self, selection: list[Path], type_name: str) -> Path:
+        """Put the selected siblings inside a new *type_name* block; returns its path.
+        ``ValueError`` says why a selection cannot be wrapped."""
+        command = undo_commands.wrap_nodes(self.stack, [tuple(p) for p in selection], type_name)
+        self.undo_stack.push(command)
+        return command.result
+
+    def unwrap(self, path: Path) -> list[Path]:
+        """Replace the block at *path* by the layers it holds; returns their paths."""
+        command = undo_commands.unwrap_node(self.stack, tuple(path))
+        self.undo_stack.push(command)
+        return command.result
+
+    def add_branch(self, path: Path, index: int | None = None) -> int:
+        """Add an empty branch to the Parallel at *path*; returns its number (from 0)."""
+        command = undo_commands.add_branch(self.stack, tuple(path), index)
+        self.undo_stack.push(command)
+        return command.result
+
+    def remove_branch(self, path: Path, index: int) -> None:
+        self.undo_stack.push(undo_commands.remove_branch(self.stack, tuple(path), index))
+
+    def _exists(self, path: Path) -> bool:
+        try:
+            self.stack.node(path)
+        except IndexError:
+            return False
+        return True
 
     def set_input_shape(self, shape: Shape, output_width: int | None = None, undoable: bool = False) -> None:
         """Check the design against *shape* (and *output_width* for ``"auto"``) from now on.
