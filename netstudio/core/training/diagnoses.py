@@ -34,6 +34,8 @@ VANISHING_DEPTH = 4
 #: Overfitting: validation loss this much above its best, at least this many epochs after it.
 OVERFIT_RISE = 0.1
 OVERFIT_EPOCHS = 3
+#: The fewest epochs averaged when looking for a rise (an eighth of the run when that is more).
+OVERFIT_SMOOTHING = 3
 #: A loss that jumps: its mean relative rise per epoch, over at least JUMP_EPOCHS epochs.
 JUMP_RISE = 0.12
 JUMP_EPOCHS = 5
@@ -231,18 +233,28 @@ def _dead_units(history, context: Context) -> list[Diagnosis]:
     return found
 
 
+def _trailing_means(values: list[float], k: int) -> list[float]:
+    """The mean of each run of *k* consecutive values, ending at index k-1, k, ..."""
+    return [sum(values[i - k + 1:i + 1]) / k for i in range(k - 1, len(values))]
+
+
 def _overfitting(history, context: Context) -> list[Diagnosis]:
     epochs = [m for m in history.epochs if m.val_loss is not None and math.isfinite(m.val_loss)]
-    if len(epochs) < OVERFIT_EPOCHS + 2:
+    # Means over a window that grows with the run, so that one lucky epoch near the end of a noisy
+    # but healthy run (spiral's validation loss jumps ±50 % from epoch to epoch) is not a "rise".
+    k = max(OVERFIT_SMOOTHING, len(epochs) // 8)
+    if len(epochs) < OVERFIT_EPOCHS + k + 1:
         return []
-    best = min(range(len(epochs)), key=lambda i: epochs[i].val_loss)
-    last = epochs[-1]
-    if len(epochs) - 1 - best < OVERFIT_EPOCHS or last.val_loss <= epochs[best].val_loss * (1 + OVERFIT_RISE) \
-            or last.train_loss >= epochs[best].train_loss:
+    val = _trailing_means([m.val_loss for m in epochs], k)
+    train = _trailing_means([m.train_loss for m in epochs], k)
+    best = min(range(len(val)), key=val.__getitem__)
+    if len(val) - 1 - best < OVERFIT_EPOCHS or val[-1] <= val[best] * (1 + OVERFIT_RISE) or train[-1] >= train[best]:
         return []
-    b = epochs[best]
-    evidence = (f"the validation loss rose from {b.val_loss:.4g} (epoch {b.epoch}) to {last.val_loss:.4g} "
-                f"(epoch {last.epoch}) while the training loss fell from {b.train_loss:.4g} to {last.train_loss:.4g}")
+    # val[i] is the mean over epochs[i : i + k]
+    low = f"epochs {epochs[best].epoch}–{epochs[best + k - 1].epoch}"
+    end = f"epochs {epochs[-k].epoch}–{epochs[-1].epoch}"
+    evidence = (f"the mean validation loss rose from {val[best]:.4g} ({low}) to {val[-1]:.4g} ({end}) "
+                f"while the mean training loss fell from {train[best]:.4g} to {train[-1]:.4g}")
     remedies = []
     linear = context.stack.last_linear_index()
     if linear is not None and linear > 0 and context.stack[linear - 1].type != "Dropout":
