@@ -12,6 +12,7 @@ single undo step; :func:`apply_remedy` does the same to plain values.
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Callable
@@ -235,7 +236,8 @@ def _dead_units(history, context: Context) -> list[Diagnosis]:
 
 def _trailing_means(values: list[float], k: int) -> list[float]:
     """The mean of each run of *k* consecutive values, ending at index k-1, k, ..."""
-    return [sum(values[i - k + 1:i + 1]) / k for i in range(k - 1, len(values))]
+    sums = list(itertools.accumulate(values, initial=0.0))
+    return [(sums[i + k] - sums[i]) / k for i in range(len(values) - k + 1)]
 
 
 def _overfitting(history, context: Context) -> list[Diagnosis]:

@@ -20,7 +20,9 @@ Events
 on_snapshot(Snapshot)
     At the first step, at most ``rate`` times a second after, and at the end of the fit.
 on_diagnoses(tuple of Diagnosis)
-    After every epoch (and at the end), when a ``diagnose`` function was given.
+    After an epoch, at most ``rate`` times a second (the checks read the whole history, so on a
+    run of many short epochs they would cost more than the training), and at the end of the fit,
+    when a ``diagnose`` function was given.
 """
 
 from __future__ import annotations
@@ -122,9 +124,13 @@ def activation_stats(name: str, type_name: str, output) -> ActivationStats:
     if type_name in SATURATION and out.numel():
         lo, hi = SATURATION[type_name]
         saturated = float(((out < lo) | (out > hi)).float().mean())
-    finite = out[out.isfinite()] if out.numel() else out
+    import torch
+
+    finite = out.reshape(-1)
+    if finite.numel() and not bool(finite.isfinite().all()):  # masking copies: only when it must
+        finite = finite[finite.isfinite()]
     mean_abs = float(finite.abs().mean()) if finite.numel() else 0.0
-    std = float(finite.std()) if finite.numel() > 1 else 0.0
+    std = float(torch.std(finite)) if finite.numel() > 1 else 0.0
     return ActivationStats(name, type_name, tuple(int(s) for s in out.shape[1:]), dead, saturated, mean_abs, std)
 
 
@@ -246,9 +252,9 @@ class InspectionProbe(Callback):
     on_snapshot, on_diagnoses : callable, optional
         See the module's Events.
     diagnose : callable, optional
-        ``diagnose(history) -> tuple of Diagnosis``, called after every epoch.
+        ``diagnose(history) -> tuple of Diagnosis``, called after an epoch (see Events).
     rate : float
-        Most snapshots a second (gradient norms are read every ``gradient_every`` steps).
+        Most snapshots and diagnoses a second (gradient norms are read every ``gradient_every`` steps).
     """
 
     def __init__(self, model, sample, probe=None, *, on_snapshot: Callable | None = None,
@@ -263,6 +269,7 @@ class InspectionProbe(Callback):
         self._sample_array, self._probe_array = np.asarray(sample, dtype=np.float32), probe
         self._tensors = None
         self._last = -math.inf
+        self._last_diagnosis = -math.inf
         self._losses_read = 0
         self._epoch = 0
         self._step = 0
@@ -314,7 +321,8 @@ class InspectionProbe(Callback):
     def on_epoch_end(self, metrics):
         self.history.epochs.append(metrics)
         self._losses_read = 0
-        self._report_diagnoses()
+        if time.perf_counter() - self._last_diagnosis >= self.interval:
+            self._report_diagnoses()
 
     def on_fit_end(self, summary):
         self._snapshot(self._step, self._epoch)
@@ -375,6 +383,7 @@ class InspectionProbe(Callback):
             self.on_snapshot(snapshot)
 
     def _report_diagnoses(self) -> None:
+        self._last_diagnosis = time.perf_counter()
         if self.diagnose is not None:
             found = tuple(self.diagnose(self.history))
             if self.on_diagnoses is not None:
