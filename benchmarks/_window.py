@@ -105,10 +105,10 @@ class WindowBench:
         original = session_module.TrainingSession.fit
         bench = self
 
-        def timed_fit(session, callbacks=()):
+        def timed_fit(session, callbacks=(), **kwargs):
             start = time.perf_counter()
             try:
-                return original(session, callbacks)
+                return original(session, callbacks, **kwargs)
             finally:
                 end = time.perf_counter()
                 bench.fit_seconds.append(end - start)

@@ -16,7 +16,12 @@ just before the process starts to its exit:
 ``--rounds`` (default 3) and the spread. Goal: NetStudio <= 1.25x the script.
 ``--profile`` also prints where one ``netstudio train`` spends its time (cProfile, cumulative).
 
-    python benchmarks/time_to_model.py [--rounds 3] [--epochs 30] [--profile]
+``--window-rounds N`` (default 3; 0 skips it) then trains the same table in the real window
+(offscreen, through the Train path of :mod:`_window`) and measures the end-of-run latency: from the
+trainer's ``fit`` returning on the worker thread to the design being unlocked in the GUI thread
+(goal <= 0.5 s), and to the run folder being saved (which goes on in the background meanwhile).
+
+    python benchmarks/time_to_model.py [--rounds 3] [--epochs 30] [--window-rounds 3] [--profile]
 """
 
 from __future__ import annotations
@@ -101,13 +106,18 @@ torch.export.save(program, out + "/model.pt2")
 '''.replace("HIDDEN", str(HIDDEN)).replace("BATCH", str(BATCH)).replace("LEARNING_RATE", str(LEARNING_RATE))
 
 
-def write_data(folder: Path) -> Path:
+def make_table() -> tuple[np.ndarray, np.ndarray]:
     """A wine-sized table: 178 rows, 13 numeric features on different scales, 3 classes."""
     rng = np.random.default_rng(0)
     label = rng.integers(0, CLASSES, ROWS)
     centres = rng.normal(0, 1.5, (CLASSES, FEATURES))
     scales = 10.0 ** rng.uniform(-1, 3, FEATURES)
-    x = (centres[label] + rng.normal(0, 1, (ROWS, FEATURES))) * scales
+    return (centres[label] + rng.normal(0, 1, (ROWS, FEATURES))) * scales, label
+
+
+def write_data(folder: Path) -> Path:
+    """:func:`make_table` as a CSV with a ``label`` column of class names."""
+    x, label = make_table()
     names = [f"f{i + 1}" for i in range(FEATURES)]
     lines = [",".join(names + ["label"])]
     lines += [",".join(f"{v:.4g}" for v in row) + f",class_{c}" for row, c in zip(x, label)]
@@ -149,6 +159,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--profile", action="store_true", help="also profile one netstudio train (cProfile)")
+    parser.add_argument("--window-rounds", type=int, default=3, help="runs in the window (0: skip)")
     args = parser.parse_args()
     load = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory(prefix="netstudio-time-to-model-") as name:
@@ -191,6 +202,54 @@ def main() -> None:
     print(f"ratio netstudio / script: {med['netstudio'] / med['script']:.2f}x (goal <= 1.25x)")
     if profile:
         print("\n" + profile)
+    if args.window_rounds > 0:
+        unlock, saved = window_latency(args.window_rounds, args.epochs)
+        print(f"\nwindow, {args.window_rounds} runs of {args.epochs} epochs: design unlocked "
+              f"{statistics.median(unlock):.3f} s after the last epoch (max {max(unlock):.3f} s; goal <= 0.5 s), "
+              f"run folder saved after {statistics.median(saved):.3f} s (median)")
+
+
+def window_latency(rounds: int, epochs: int) -> tuple[list[float], list[float]]:
+    """Seconds from the end of ``fit`` to the design unlocking, and to the run being saved, per run."""
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from _window import WindowBench
+
+    from netstudio.core.design.stack import LayerSpec
+
+    x, label = make_table()
+    layers = [LayerSpec.from_config({"type": "Linear", "params": {"out_features": HIDDEN}}),
+              LayerSpec.from_config({"type": "ReLU", "params": {}}),
+              LayerSpec.from_config({"type": "Linear", "params": {"out_features": "auto"}})]
+    bench = WindowBench()
+    unlocked: list[float] = []
+    saved: list[float] = []
+    window = bench.window
+    set_locked = window.set_editing_locked
+
+    def spy(locked: bool, message: str | None = None) -> None:
+        set_locked(locked, message)
+        if not locked:
+            unlocked.append(time.perf_counter())
+
+    window.set_editing_locked = spy  # the workflow looks it up on the window at each call
+    bench.workflow.controller.run_finished.connect(lambda _result: saved.append(time.perf_counter()))
+    unlock, save = [], []
+    try:
+        bench.open(layers, x.astype(np.float32), label.astype(np.int64), task="multiclass", batch_size=BATCH,
+                   optimizer="adam", epochs=epochs, learning_rate=LEARNING_RATE, validation_split=0.2,
+                   normalize=True)
+        bench.train()  # warm-up: the first run imports and warms up PyTorch
+        for _ in range(rounds):
+            bench.train()
+            fit_end = bench.fit_spans[-1][1]
+            unlock.append(min(t for t in unlocked if t >= fit_end) - fit_end)
+            save.append(saved[-1] - fit_end)
+    finally:
+        bench.close()
+    return unlock, save
 
 
 def _profile(project: Path, folder: Path) -> str:
