@@ -315,6 +315,22 @@ class Augment:
 
 
 @dataclass(frozen=True)
+class Sequence:
+    """``data.sequence``: a CSV read as a time series, each sample the ``window`` rows before a point."""
+
+    target: str = setting(None, "The column to forecast", required="is required for a time series")
+    window: int = setting(24, "Rows of history in each sample (the input is [window, features])",
+                          minimum=1, maximum=100_000)
+    horizon: int = setting(1, "How many rows after a window's last row its target lies", minimum=1,
+                           maximum=100_000)
+    order_by: str | None = setting(None, "The column that orders the rows: a date or a number (null: the file's "
+                                         "order)", nullable=True)
+    features: list | None = setting(None, "The columns each time step holds (null: every numeric column, the "
+                                          "target's own past included)", kind="names", nullable=True, fill=False,
+                                    message="must be a list of column names or null")
+
+
+@dataclass(frozen=True)
 class DataConfig:
     """The ``data`` section: where the dataset is and how to prepare it (keys by source)."""
 
@@ -354,6 +370,10 @@ class DataConfig:
     augment: Augment = subsection(Augment, "Random flips, rotations, shifts, brightness and contrast of the "
                                            "training images", message="must be an object of augment settings",
                                   sources=("images", "sample"), fill=False)
+    sequence: Sequence | None = subsection(Sequence, "Read the CSV as a time series: windows of rows, each "
+                                                     "forecasting a later row's target (null: a plain table)",
+                                           message='must be an object like {"target": "load", "window": 24} or '
+                                                   'null', sources=("csv",), fill=False, nullable=True)
 
     @staticmethod
     def cross_check(values: dict) -> tuple[str, str] | None:
@@ -366,7 +386,8 @@ class DataConfig:
 
 def data_defaults(source: str | None) -> dict:
     """The default of every key *source* reads (what a loader takes for a key a section lacks)."""
-    return {name: defaults(spec.section) if spec.kind == "section" else copy.deepcopy(spec.default)
+    return {name: (None if spec.nullable else defaults(spec.section)) if spec.kind == "section"
+            else copy.deepcopy(spec.default)
             for name, spec in settings(DataConfig).items()
             if spec.applies_to(source) and spec.required is None and name != "source"}
 
@@ -518,6 +539,8 @@ def _check(section: type, values: dict, prefix: str, source: str | None = None) 
         _fail(f"{prefix}.{broken[0]}", broken[1])
     for key, spec in nested:
         if key not in values and not spec.fill:  # an optional section: checked when given
+            continue
+        if values.get(key) is None and spec.nullable:  # an optional section switched off
             continue
         inner = values.get(key)
         if inner is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -11,6 +12,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QScrollArea,
     QSpinBox,
+    QSplitter,
     QWidget,
 )
 
@@ -51,6 +53,40 @@ def scrollable(widget: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
+
+
+class StackingSplitter(QSplitter):
+    """A splitter that lays its widgets side by side where they fit, and one above the other where
+    they do not (a narrow dock): it never asks for more width than its widest widget needs, so its
+    scroll area scrolls up and down, not sideways."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setChildrenCollapsible(False)
+
+    def side_by_side_width(self) -> int:
+        """The width its widgets need side by side."""
+        shown = [self.widget(i) for i in range(self.count()) if not self.widget(i).isHidden()]
+        needed = sum(w.minimumSizeHint().expandedTo(w.minimumSize()).width() for w in shown)
+        return needed + self.handleWidth() * max(len(shown) - 1, 0)
+
+    def minimumSizeHint(self):  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        shown = [self.widget(i) for i in range(self.count()) if not self.widget(i).isHidden()]
+        hints = [w.minimumSizeHint().expandedTo(w.minimumSize()) for w in shown]
+        if hints:
+            hint.setWidth(max(h.width() for h in hints))
+            if self.orientation() == Qt.Orientation.Horizontal:
+                hint.setHeight(max(h.height() for h in hints))
+        return hint
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        wanted = (Qt.Orientation.Horizontal if event.size().width() >= self.side_by_side_width()
+                  else Qt.Orientation.Vertical)
+        if wanted != self.orientation():
+            self.setOrientation(wanted)
+            self.updateGeometry()
+        super().resizeEvent(event)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """Templates are valid designs, and the design's input shape round-trips through the project file."""
 
+import numpy as np
 import pytest
 
+from netstudio.core.config import TrainConfig
+from netstudio.core.data.dataset import Dataset, DataSummary
+from netstudio.core.design.builder import build_model
 from netstudio.core.design.stack import LayerStack
 from netstudio.core.design.templates import (
     TEMPLATES,
@@ -39,7 +43,8 @@ def test_template_projects_round_trip(template, tmp_path):
 
 def test_the_expected_templates_exist():
     keys = [t.key for t in TEMPLATES]
-    assert keys == ["blank", "first-network", "mlp-classifier", "lenet-cnn", "small-rnn"]
+    assert keys[:5] == ["blank", "first-network", "mlp-classifier", "lenet-cnn", "small-rnn"]
+    assert keys[5:8] == ["small-resnet", "inception-block", "cnn1d-sequence"]
     first = get_template("first-network")
     assert [s.type for s in first.stack()] == ["Linear", "ReLU", "Linear"]
     shapes = [r.output_shape for r in first.stack().validate(first.input_shape).layers]
@@ -84,3 +89,36 @@ def test_suggested_input_shape_fits_the_first_layer():
         stack = template.stack()
         assert stack.validate(suggest_input_shape(stack)).valid, template.key
     assert suggest_input_shape(LayerStack()) == (10,)
+
+
+BLOCK_TEMPLATES = ["small-resnet", "inception-block", "cnn1d-sequence"]
+
+
+@pytest.mark.parametrize("key", BLOCK_TEMPLATES)
+def test_block_templates_train_a_few_steps_on_tiny_data(key):
+    """Real training on 48 random samples of the template's shape, three classes told apart by the
+    mean of the input: the loss is finite and goes down."""
+    from netstudio.core.training.trainer import Trainer
+
+    template = get_template(key)
+    shape = template.input_shape
+    rng = np.random.default_rng(0)
+    y = (np.arange(48) % 3).astype(np.int64)
+    X = (rng.normal(size=(48, *shape)) + (y - 1).reshape(-1, *[1] * len(shape))).astype(np.float32)
+    data = Dataset(key, "multiclass", X[:36], y[:36], X[36:], y[36:], ["a", "b", "c"], [], None,
+                   DataSummary(key, 48, int(np.prod(shape)), shape, "multiclass"), 0.0, 1.0)
+    stack = template.stack()
+    model = build_model(stack, shape, 3, seed=0)
+    config = TrainConfig(**{**template.training, "device": "cpu", "epochs": 4, "batch_size": 12, "seed": 0})
+    summary = Trainer(config).fit(model, data, (), stack=stack)
+    losses = [m.train_loss for m in summary.history]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+
+
+def test_the_small_resnet_uses_a_projection_where_it_halves_the_size():
+    validation = get_template("small-resnet").stack().validate((3, 32, 32), 3)
+    shapes = [r.output_shape for r in validation.layers]
+    assert shapes[3] == (16, 32, 32) and shapes[5] == (32, 16, 16) and shapes[7] == (64, 8, 8)
+    assert validation.layers[-1].output_shape == (3,)
+    inception = get_template("inception-block").stack().validate((3, 32, 32), 3)
+    assert inception.layers[3].output_shape == (8 + 16 + 8 + 8, 16, 16)  # the four branches' channels

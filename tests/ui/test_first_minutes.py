@@ -45,11 +45,13 @@ def reopen(qtbot, settings, path):
     return again.workflow
 
 
-def test_default_layout_at_1280x800_shows_the_run_toolbar_and_no_sideways_scrolling(qtbot, settings,
-                                                                                   iris_project):
+@pytest.mark.parametrize("size", [(1280, 800), (1152, 720)], ids=["1280x800", "1152x720"])
+def test_default_layout_shows_the_run_toolbar_and_no_sideways_scrolling(qtbot, settings, iris_project, size):
+    """At the smallest supported size too, with a run's evaluation shown (the confusion matrix beside
+    its samples needed 478 px in a 439 px dock at 1152x720; Data, Training and Sweep scrolled too)."""
     window = MainWindow(settings=settings)
     qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())
-    window.resize(1280, 800)
+    window.resize(*size)
     window.show()
     qtbot.waitExposed(window)
     workflow = open_with_data(qtbot, window, iris_project)
@@ -63,12 +65,45 @@ def test_default_layout_at_1280x800_shows_the_run_toolbar_and_no_sideways_scroll
     central = window.centralWidget().width()
     assert central >= max(window.palette_dock.width(), window.inspector_dock.width()), "the design is the widest"
     docks = [d for d in window.findChildren(QDockWidget) if isinstance(d.widget(), QScrollArea)]
-    assert len(docks) >= 4
-    for dock in docks:  # tabbed docks are laid out once raised
-        dock.raise_()
-        QCoreApplication.processEvents()
-        bar = dock.widget().horizontalScrollBar()
-        assert not bar.isVisible(), f"{dock.objectName()} scrolls sideways by {bar.maximum()} px"
+    assert len(docks) >= 5
+
+    def assert_no_sideways_scrolling(when):
+        for dock in docks:  # tabbed docks are laid out once raised
+            dock.raise_()
+            QCoreApplication.processEvents()
+            bar = dock.widget().horizontalScrollBar()
+            assert not bar.isVisible(), f"{when}: {dock.objectName()} scrolls sideways by {bar.maximum()} px"
+
+    assert_no_sideways_scrolling("data loaded")
+    train(qtbot, workflow, epochs=1)
+    assert workflow.evaluation.report is not None
+    workflow.evaluation_dock.raise_()
+    workflow.evaluation.tabs.setCurrentIndex(0)
+    assert_no_sideways_scrolling("a run evaluated")
+
+
+def test_a_stacking_splitter_stacks_its_widgets_where_they_do_not_fit_side_by_side(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from netstudio.ui.widgets import StackingSplitter, scrollable
+
+    splitter = StackingSplitter()
+    for _ in range(2):
+        part = QWidget()
+        part.setMinimumSize(300, 100)
+        splitter.addWidget(part)
+    area = scrollable(splitter)
+    qtbot.addWidget(area)
+    area.resize(800, 400)
+    area.show()
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Horizontal and splitter.width() > 600)
+    area.resize(450, 400)
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Vertical)
+    QCoreApplication.processEvents()
+    assert not area.horizontalScrollBar().isVisible()
+    assert splitter.widget(1).y() >= splitter.widget(0).height()
+    area.resize(800, 400)
+    qtbot.waitUntil(lambda: splitter.orientation() == Qt.Orientation.Horizontal)
 
 
 def test_the_run_shows_finished_and_the_design_unlocks_before_its_folder_is_written(qtbot, window, iris_project):

@@ -69,6 +69,9 @@ class Dataset:
     X_test, y_test : numpy.ndarray or None
         The test split (``data.test_split``), prepared like the validation split; scored once,
         after training. None or empty without one.
+    series : SeriesLayout or None
+        A time series' layout (:class:`netstudio.core.data.series.SeriesLayout`: the ordered rows,
+        the target in its units, the period bounds, each split's windows); None otherwise.
     """
 
     name: str
@@ -85,6 +88,7 @@ class Dataset:
     target_std: float = 1.0
     X_test: np.ndarray | None = None
     y_test: np.ndarray | None = None
+    series: Any = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:

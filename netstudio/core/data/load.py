@@ -73,6 +73,10 @@ def load_dataset(data_config: dict, base_dir: Path, progress: Progress | None = 
         from netstudio.core.data.arrays import load_npz, load_synthetic
 
         return load_synthetic(config, monitor) if source == "synthetic" else load_npz(config, base_dir, monitor)
+    if source == "csv" and config.get("sequence"):
+        from netstudio.core.data.series import load_series
+
+        return load_series(config, base_dir, monitor)
     if source == "csv":
         from netstudio.core.data.tabular import load_csv
 

@@ -42,7 +42,7 @@ from netstudio.core.errors import DataError
 
 FORMAT = "netstudio-preprocessor"
 VERSION = 1
-KINDS = ("tabular", "images", "array")
+KINDS = ("tabular", "images", "array", "series")
 
 #: Values per block of rows that encode_frame fills column by column, then transposes (in cache).
 ENCODE_BLOCK_VALUES = 1 << 18
@@ -58,8 +58,9 @@ class Preprocessor:
     Parameters
     ----------
     kind : str
-        ``tabular`` (named columns), ``images`` (pixels ``[C, H, W]``) or ``array`` (an
-        ``.npz`` array of any shape).
+        ``tabular`` (named columns), ``images`` (pixels ``[C, H, W]``), ``array`` (an
+        ``.npz`` array of any shape) or ``series`` (windows ``[window, F]`` of a time series's
+        numeric columns; see :mod:`~netstudio.core.data.series`).
     input_shape : tuple of int
         One example's shape as the network sees it, without the batch dimension.
     task : str
@@ -83,12 +84,16 @@ class Preprocessor:
         ``{"decimal": "." or ",", "thousands": mark or None}`` of the training file.
     image : dict, optional
         ``{"size": [h, w], "color": "rgb"|"grayscale"}`` (images only).
+    sequence : dict, optional
+        ``{"window", "horizon", "order_by", "order_kind"}`` (series only): how the rows of a CSV
+        become windows (:func:`netstudio.core.data.series.series_windows`).
     """
 
     def __init__(self, kind: str, input_shape, task: str, classes: list[str] | None = None, *,
                  columns: list[Column] | None = None, fill=None, mean=None, std=None,
                  stat_shape=None, divide_by: float = 1.0, target: dict | None = None,
-                 number_format: dict | None = None, image: dict | None = None) -> None:
+                 number_format: dict | None = None, image: dict | None = None,
+                 sequence: dict | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown preprocessor kind {kind!r}")
         self.kind = kind
@@ -105,6 +110,7 @@ class Preprocessor:
         self.target = {"column": None, "mean": 0.0, "std": 1.0, **(target or {})}
         self.number_format = {"decimal": ".", "thousands": None, **(number_format or {})}
         self.image = dict(image) if image else None
+        self.sequence = dict(sequence) if sequence else None
 
     # --------------------------------------------------------------------------------------------
     # Description
@@ -139,6 +145,13 @@ class Preprocessor:
                     "where missing; a yes/no column is 1.0 for true/yes and 0.0 for false/no; a one-hot "
                     "column 'name=value' is 1.0 when column 'name' equals value and 0.0 otherwise (all "
                     "0.0 for a missing or unseen value).")
+        elif self.kind == "series":
+            window, width = self.input_shape
+            order = self.sequence.get("order_by")
+            text = (f"float32 [N, {window}, {width}]: each example is {window} consecutive rows of the series "
+                    f"({'ordered by ' + repr(order) if order else 'in file order'}), oldest first, one column per "
+                    "name in 'feature_names' as plain numbers in their own units, NaN where missing; the output "
+                    f"is the target {self.sequence.get('horizon', 1)} row(s) after the window's last row.")
         else:
             text = (f"float32 [N, {', '.join(map(str, self.input_shape))}]: the values as in the .npz "
                     "array X, NaN where missing.")
@@ -158,6 +171,7 @@ class Preprocessor:
                        "std": float(self.target["std"])},
             "number_format": dict(self.number_format),
             "image": self.image,
+            **({"sequence": dict(self.sequence)} if self.sequence else {}),
             "raw_input": self.raw_input(),
         }
 
@@ -178,7 +192,8 @@ class Preprocessor:
                        columns=[Column.from_json(c) for c in doc.get("columns", [])],
                        fill=doc["fill"], mean=doc["mean"], std=doc["std"], stat_shape=doc["stat_shape"],
                        divide_by=doc.get("divide_by", 1.0), target=doc.get("target"),
-                       number_format=doc.get("number_format"), image=doc.get("image"))
+                       number_format=doc.get("number_format"), image=doc.get("image"),
+                       sequence=doc.get("sequence"))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"the preprocessor description is damaged ({type(exc).__name__}: {exc})") from None
 
@@ -321,7 +336,7 @@ class Preprocessor:
         """Per feature column: its whole-column numbers, or its category codes (-1: none)."""
         import pandas as pd
 
-        if self.kind != "tabular":
+        if self.kind not in ("tabular", "series"):
             raise DataError(f"a {self.kind} model does not take table rows")
         labels = locate_columns(frame, [c.name for c in self.columns])
         sources = []

@@ -61,6 +61,24 @@ def _layer(type_name: str, **params: Any) -> dict:
     return {"type": type_name, "params": params}
 
 
+def _block(type_name: str, params: dict, layers: list | None = None, branches: list | None = None) -> dict:
+    config: dict = {"type": type_name, "params": params}
+    if branches is not None:
+        config["branches"] = branches
+    else:
+        config["layers"] = layers or []
+    return config
+
+
+def _residual(channels: int, stride: int = 1) -> dict:
+    """A ResNet basic block: two 3×3 convolutions with batch norm (the first may stride), the sum
+    taking the ``auto`` shortcut (a 1×1 projection when the shape changes)."""
+    return _block("Residual", {"shortcut": "auto"}, layers=[
+        _layer("Conv2d", out_channels=channels, kernel_size=3, stride=stride, padding=1, bias=False),
+        _layer("BatchNorm2d"), _layer("ReLU"),
+        _layer("Conv2d", out_channels=channels, kernel_size=3, padding=1, bias=False), _layer("BatchNorm2d")])
+
+
 TEMPLATES: tuple[Template, ...] = (
     Template(
         "blank", "Blank", "An empty design: add layers from the palette.", DEFAULT_INPUT_SHAPE),
@@ -95,6 +113,53 @@ TEMPLATES: tuple[Template, ...] = (
         (_layer("LSTM", hidden_size=32), _layer("Dropout", p=0.2), _layer("Linear", out_features="auto")),
         {"learning_rate": 0.005},
     ),
+    # -- block templates (issue 19): small-resnet, inception-block, cnn1d-sequence -----------------
+    Template(
+        "small-resnet", "Small ResNet",
+        "A convolution stem and three residual blocks (the last two halve the size through a projection "
+        "shortcut), then global pooling and one Linear layer, for 32×32 colour images like the shapes sample.",
+        (3, 32, 32),
+        (_layer("Conv2d", out_channels=16, kernel_size=3, padding=1, bias=False), _layer("BatchNorm2d"),
+         _layer("ReLU"),
+         _residual(16), _layer("ReLU"),
+         _residual(32, stride=2), _layer("ReLU"),
+         _residual(64, stride=2), _layer("ReLU"),
+         _layer("AdaptiveAvgPool2d", output_size=1), _layer("Flatten"), _layer("Linear", out_features="auto")),
+        {"epochs": 12, "batch_size": 32, "learning_rate": 0.003},
+    ),
+    Template(
+        "inception-block", "Inception Block",
+        "A convolution stem, then one Inception-style block: 1×1, 3×3, 5×5 and pooling branches side by "
+        "side, their channels joined; global pooling and a Linear layer answer. For 32×32 colour images.",
+        (3, 32, 32),
+        (_layer("Conv2d", out_channels=16, kernel_size=3, padding=1), _layer("ReLU"),
+         _layer("MaxPool2d", kernel_size=2),
+         _block("Parallel", {"merge": "concat"}, branches=[
+             [_layer("Conv2d", out_channels=8, kernel_size=1), _layer("ReLU")],
+             [_layer("Conv2d", out_channels=8, kernel_size=1), _layer("ReLU"),
+              _layer("Conv2d", out_channels=16, kernel_size=3, padding=1), _layer("ReLU")],
+             [_layer("Conv2d", out_channels=4, kernel_size=1), _layer("ReLU"),
+              _layer("Conv2d", out_channels=8, kernel_size=5, padding=2), _layer("ReLU")],
+             [_layer("MaxPool2d", kernel_size=3, stride=1, padding=1),
+              _layer("Conv2d", out_channels=8, kernel_size=1), _layer("ReLU")],
+         ]),
+         _layer("MaxPool2d", kernel_size=2), _layer("AdaptiveAvgPool2d", output_size=1), _layer("Flatten"),
+         _layer("Linear", out_features="auto")),
+        {"epochs": 25, "batch_size": 32, "learning_rate": 0.003},
+    ),
+    Template(
+        "cnn1d-sequence", "1-D CNN for Sequences",
+        "Turns a sequence of 30 time steps with 4 features each into channels over time, two 1-D convolutions "
+        "read it, pooling over time sums it up and a Linear layer answers.",
+        (30, 4),
+        (_layer("Permute", dims=[0, 2, 1]),
+         _layer("Conv1d", out_channels=16, kernel_size=3, padding=1), _layer("ReLU"),
+         _layer("MaxPool1d", kernel_size=2),
+         _layer("Conv1d", out_channels=32, kernel_size=3, padding=1), _layer("ReLU"),
+         _layer("AdaptiveAvgPool1d", output_size=1), _layer("Flatten"), _layer("Linear", out_features="auto")),
+        {"learning_rate": 0.003},
+    ),
+    # -- end of block templates ---------------------------------------------------------------------
 )
 
 
@@ -145,6 +210,6 @@ def suggest_input_shape(stack: LayerStack) -> Shape:
         return (1, 28, 28)
     if first.endswith("1d") and first != "BatchNorm1d":
         return (1, 100)
-    if first in ("LSTM", "GRU"):
+    if first in ("LSTM", "GRU") or (first == "Permute" and len(stack[0].params.get("dims", ())) == 3):
         return (30, 4)
     return DEFAULT_INPUT_SHAPE

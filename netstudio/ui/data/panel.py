@@ -112,7 +112,7 @@ class DataPanel(QWidget):
         layout.addWidget(self._build_options())
         layout.addWidget(self._build_augment())
 
-    def _build_sources(self) -> QHBoxLayout:
+    def _build_sources(self) -> QGridLayout:
         """Open File…, Open Image Folder…, Samples."""
         self.open_button = QPushButton("Open File…")
         self.open_button.setToolTip("A CSV/TSV table or a NumPy .npz file (X, y)")
@@ -126,10 +126,11 @@ class DataPanel(QWidget):
         self.sample_menu = QMenu(self)
         self.sample_menu.aboutToShow.connect(self.fill_sample_menu)
         self.sample_button.setMenu(self.sample_menu)
-        top = QHBoxLayout()
-        for w in (self.open_button, self.folder_button, self.sample_button):
-            top.addWidget(w)
-        top.addStretch(1)
+        top = QGridLayout()  # two a row: the three side by side made the data dock scroll sideways
+        top.addWidget(self.open_button, 0, 0)
+        top.addWidget(self.sample_button, 0, 1)
+        top.addWidget(self.folder_button, 1, 0)
+        top.setColumnStretch(2, 1)
         return top
 
     def _build_synthetic(self) -> QGroupBox:
@@ -201,17 +202,15 @@ class DataPanel(QWidget):
         self.shift = double_spin_box(s["shift"], 0, suffix=" px")
         self.brightness = double_spin_box(s["brightness"], 2, singleStep=0.05)
         self.contrast = double_spin_box(s["contrast"], 2, singleStep=0.05)
-        flips = QHBoxLayout()
-        flips.addWidget(self.hflip)
-        flips.addWidget(self.vflip)
-        form = QFormLayout()
-        form.addRow("Flips", flips)
+        form = QFormLayout()  # one flip a row, a short title: the data dock stays narrow
+        form.addRow("Flips", self.hflip)
+        form.addRow("", self.vflip)
         form.addRow("Rotate ±", self.rotate)
         form.addRow("Shift ±", self.shift)
         form.addRow("Brightness ±", self.brightness)
         form.addRow("Contrast ±", self.contrast)
-        self.augment_box = QGroupBox("Augmentation (training images only)")
-        self.augment_box.setToolTip("Random changes to every training batch, on the training device; validation "
+        self.augment_box = QGroupBox("Augmentation")
+        self.augment_box.setToolTip("Training images only: random changes to every training batch, on the training device; validation "
                                     "and test images are never changed")
         self.augment_box.setLayout(form)
         self.augment_box.hide()
@@ -231,6 +230,8 @@ class DataPanel(QWidget):
         self.target.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.target.setMinimumContentsLength(8)
         self.task = choice_box(s["task"])
+        self.task.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.task.setMinimumContentsLength(12)  # a long label is elided, the dock not widened
         self.detected = QLabel()
         self.detected.setObjectName("detectedTask")
         self.detected.setWordWrap(True)  # its own row: the data dock stays narrow

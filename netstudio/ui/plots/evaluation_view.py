@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.ui.theme import class_color
-from netstudio.ui.widgets import pixels_to_qimage
+from netstudio.ui.widgets import StackingSplitter, pixels_to_qimage
 
 #: What the view calls each split in its texts.
 SPLIT_WORDS = {"val": "validation", "test": "test", "train": "training"}
@@ -192,7 +192,7 @@ class EvaluationView(QWidget):
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.addWidget(self.cell_label)
         right_layout.addWidget(self.samples, 1)
-        self.classification = QSplitter()
+        self.classification = StackingSplitter()  # one above the other in a narrow dock
         self.classification.addWidget(left)
         self.classification.addWidget(right)
         return self.classification

@@ -117,7 +117,7 @@ class TrainingPanel(QWidget):
         self.epochs = spin_box(s["epochs"])
         self.scheduler = choice_box(s["scheduler"])
         self.loss = choice_box(s["loss"])
-        self.balance = check_box(s["class_weights"], "Weight classes by inverse frequency")
+        self.balance = check_box(s["class_weights"], "Inverse frequency")  # the row says "Class weights"
         self.early = QCheckBox("Stop after")
         self.early.setToolTip("Stop when the validation loss has not improved for this many epochs, "
                               "and keep the best weights")
@@ -135,6 +135,9 @@ class TrainingPanel(QWidget):
         rate_row = QHBoxLayout()
         rate_row.addWidget(self.learning_rate, 1)
         rate_row.addWidget(self.find_rate)
+        for combo in (self.optimizer, self.scheduler, self.loss, self.device):  # a long label is elided, not
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)  # the width of the dock (the form's fields grow to fill it)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         for label, widget in (("Optimizer", self.optimizer), ("Learning rate", rate_row),
@@ -143,11 +146,9 @@ class TrainingPanel(QWidget):
                               ("Scheduler", self.scheduler), ("Loss", self.loss)):
             form.addRow(label, widget)
         form.addRow("Class weights", self.balance)
-        early_row = QHBoxLayout()
-        early_row.addWidget(self.early)
-        early_row.addWidget(self.patience, 1)
-        form.addRow("Early stopping", early_row)
-        without = QLabel("without improvement")  # its own line: the dock stays narrow, nothing is cut off
+        form.addRow("Early stopping", self.early)  # "Stop after / N epochs / without improvement", a line
+        form.addRow("", self.patience)  # each: the dock stays narrow, nothing is cut off
+        without = QLabel("without improvement")
         without.setEnabled(False)
         form.addRow("", without)
         form.addRow("Seed", self.seed)

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QMessageBox,
     QPushButton,
-    QSplitter,
     QTableView,
     QTableWidget,
     QTableWidgetItem,
@@ -31,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from netstudio.core.errors import NetStudioError
 from netstudio.core.strings import plural
+from netstudio.ui.widgets import StackingSplitter
 
 #: Curve colours; a run keeps its colour whatever else is selected (chosen from its name).
 RUN_COLORS = [QColor(c) for c in ("#3478f6", "#eb6e14", "#28a05a", "#c0392b", "#8e44ad", "#16a085", "#d4ac0d",
@@ -187,7 +187,7 @@ class RunsPanel(QWidget):
         curves_layout.setContentsMargins(0, 0, 0, 0)
         curves_layout.addLayout(curve_row)
         curves_layout.addWidget(self.plot, 1)
-        split = QSplitter()
+        split = StackingSplitter()  # one above the other in a narrow dock
         split.addWidget(self.table)
         split.addWidget(curves)
         split.setSizes([600, 400])

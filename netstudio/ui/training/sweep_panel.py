@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -39,6 +38,7 @@ from netstudio.core.config import (
 from netstudio.core.errors import NetStudioError
 from netstudio.core.search.sweep import TrialResult
 from netstudio.ui.plots.sweep_plots import ImportancePlot, ParallelCoordinates, short_name
+from netstudio.ui.widgets import StackingSplitter
 
 STATE_COLORS = {"COMPLETE": None, "PRUNED": QColor(150, 150, 150), "FAIL": QColor(200, 60, 60)}
 
@@ -221,8 +221,7 @@ class SweepPanel(QWidget):
         self.views.addTab(self.parallel, "Parallel Coordinates")
         self.views.addTab(self.importance, "Importance")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.setChildrenCollapsible(False)
+        splitter = StackingSplitter()  # one above the other in a narrow dock
         for widget, stretch in ((left, 3), (self.table, 4), (self.views, 4)):
             splitter.addWidget(widget)
             splitter.setStretchFactor(splitter.indexOf(widget), stretch)
