@@ -62,6 +62,19 @@ def test_five_epochs_resumed_for_five_equal_ten_in_one_go(tmp_path, training):
     assert (tmp_path / "ten" / "weights.safetensors").read_bytes() == (tmp_path / "more" / "weights.safetensors").read_bytes()
 
 
+def test_a_resumed_cosine_schedule_starts_again_from_the_configured_rate(tmp_path):
+    # 5 + 5 cannot equal 10 here: the first run's cosine fell to 0 over its own 5 epochs.
+    project = write_project(tmp_path, {"optimizer": "adam", "scheduler": "cosine"})
+    assert netstudio("train", project, "--epochs", 5, "--out", tmp_path / "five", "--quiet").returncode == 0
+    resumed = netstudio("train", project, "--resume", tmp_path / "five", "--epochs", 5, "--out", tmp_path / "more",
+                        "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    rates = [float(r["learning_rate"]) for r in rows(tmp_path / "more")]
+    losses = [float(r["train_loss"]) for r in rows(tmp_path / "more")]
+    assert rates[5] == pytest.approx(0.01) and rates[5] > rates[6] > rates[9] > 0  # before: 0.0 from epoch 6 on
+    assert len(set(losses[5:])) == 5  # it trains: the loss moves every epoch
+
+
 def test_resuming_an_augmented_image_run_continues_its_augmentation(tmp_path, repo):
     data = {"source": "images", "path": str(repo / "samples" / "shapes"), "augment": {"hflip": True, "rotate": 10}}
     layers = [{"type": "Flatten", "params": {}}, {"type": "Linear", "params": {"out_features": "auto"}}]

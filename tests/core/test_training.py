@@ -201,6 +201,20 @@ def test_continue_keeps_weights_and_optimizer_state():
     assert second.history[3].train_loss < first.history[0].train_loss
 
 
+@pytest.mark.parametrize("scheduler", ["cosine", "onecycle"])
+def test_continue_restarts_a_finished_schedule_from_the_configured_rate(scheduler):
+    trainer, first = fit(make_data("binary"), epochs=3, optimizer="adam", scheduler=scheduler, learning_rate=0.01)
+    assert first.history[-1].learning_rate < 0.005  # the schedule has run down
+    weights = [p.detach().clone() for p in trainer.model.parameters()]
+    second = trainer.continue_fit(3)
+    rates = [m.learning_rate for m in second.history[3:]]
+    if scheduler == "cosine":  # the rate each epoch trains at: the configured one, then falling again
+        assert rates[0] == pytest.approx(0.01) and rates[0] > rates[1] > rates[2] > 0
+    else:
+        assert max(rates) > 0.005
+    assert any(not torch.equal(a, b) for a, b in zip(weights, trainer.model.parameters()))
+
+
 def test_early_stopping_restores_the_best_weights():
     # Few samples, random labels, a big network: validation loss rises quickly.
     rng = np.random.default_rng(1)

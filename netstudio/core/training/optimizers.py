@@ -47,6 +47,11 @@ def _step(c: TrainConfig, opt, epochs: int, steps: int):
 def _cosine(c: TrainConfig, opt, epochs: int, steps: int):
     import torch
 
+    # Each schedule starts from the configured rate. A schedule built again for more epochs
+    # (Continue, --resume) would otherwise start from where the last one ended, 0, and
+    # CosineAnnealingLR's step scales the current rate, so it would stay 0: nothing would train.
+    for group in opt.param_groups:
+        group["lr"] = c.learning_rate
     return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
 
 

@@ -11,7 +11,9 @@ metrics, so that a resumed run's ``metrics.csv`` starts with them and continues 
 :func:`write_resume` saves a trainer's state into a folder; :func:`read_resume` reads it back as a
 :class:`ResumePoint`, which ``Trainer.fit(..., resume=point)`` applies. With the same seed, device
 and settings, N epochs and then M resumed ones give the same losses as N + M epochs in one go
-(cosine and one-cycle schedules excepted: like Continue, they restart over the new epochs).
+(cosine and one-cycle schedules excepted: like Continue, they restart from the configured rate
+over the new epochs, because the first run's schedule was shaped for its own epoch count: a
+10-epoch cosine has reached only half of its fall at epoch 5, a 5-epoch one has reached 0).
 """
 
 from __future__ import annotations
@@ -129,7 +131,11 @@ def apply_resume(trainer, point: ResumePoint) -> None:
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"--resume: the run's optimizer state does not fit this project ({exc}); "
                           "resume with the optimizer the run used") from None
-    if trainer.scheduler is not None and doc.get("scheduler") and trainer.config.scheduler not in RESTARTED_SCHEDULES:
+    if trainer.config.scheduler in RESTARTED_SCHEDULES:
+        # Built for the new epochs after the optimizer's state is in: that state holds the rate
+        # the old schedule ended on, and a schedule made before it would start from there.
+        trainer.scheduler = trainer._make_scheduler(trainer.config.epochs)
+    elif trainer.scheduler is not None and doc.get("scheduler"):
         trainer.scheduler.load_state_dict(doc["scheduler"])
     torch.set_rng_state(point.tensors["rng.torch"])
     trainer._generator.set_state(point.tensors["rng.order"])
