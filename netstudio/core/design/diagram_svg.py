@@ -30,7 +30,7 @@ THEMES: dict[str, dict[str, str]] = {
 }
 FONT = "DejaVu Sans, Segoe UI, Helvetica, Arial, sans-serif"
 #: Average glyph width as a share of the font size, to shorten texts that would overflow.
-GLYPH = 0.6
+GLYPH = 0.56
 
 
 def fit(text: str, width: float, size: float) -> str:
@@ -47,11 +47,27 @@ def theme_index(theme: str) -> int:
 
 def _text(x: float, y: float, text: str, size: float, fill: str, anchor: str = "start", weight: str = "normal",
           halo: str | None = None) -> str:
-    extra = (f' stroke={quoteattr(halo)} stroke-width="3" paint-order="stroke" stroke-linejoin="round"'
-             if halo else "")
+    """A text element; with *halo*, a copy outlined in that colour behind it (paint-order is not
+    SVG Tiny, which Qt renders) keeps it readable over lines."""
     bold = ' font-weight="bold"' if weight == "bold" else ""
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill={quoteattr(fill)} '
-            f'text-anchor="{anchor}"{bold}{extra}>{escape(text)}</text>')
+    element = (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{bold} fill={{fill}}'
+               f'{{extra}}>{escape(text)}</text>')
+    plain = element.format(fill=quoteattr(fill), extra="")
+    if not halo:
+        return plain
+    behind = element.format(fill=quoteattr(halo), extra=f' stroke={quoteattr(halo)} stroke-width="3" '
+                                                         'stroke-linejoin="round"')
+    return behind + plain
+
+
+def _arrow(points, colour: str) -> str:
+    """The arrowhead at the end of a polyline, as a plain triangle (Qt draws no markers)."""
+    (x0, y0), (x1, y1) = points[-2], points[-1]
+    length = max(1e-6, ((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5)
+    ux, uy = (x1 - x0) / length, (y1 - y0) / length
+    bx, by = x1 - 8 * ux, y1 - 8 * uy
+    corners = ((x1, y1), (bx - 4 * uy, by + 4 * ux), (bx + 4 * uy, by - 4 * ux))
+    return f'<polygon points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in corners)}" fill={quoteattr(colour)}/>'
 
 
 def _title(node: Node) -> str:
@@ -66,12 +82,7 @@ def diagram_svg(diagram: Diagram, theme: str = "light", width: int | None = None
     w, h = diagram.width * scale, diagram.height * scale
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
            f'viewBox="0 0 {diagram.width:.0f} {diagram.height:.0f}" font-family={quoteattr(FONT)}>',
-           "<defs>"]
-    for name, colour in (("flow", colours["edge"]), ("skip", colours["skip"]), ("loop", colours["skip"])):
-        out.append(f'<marker id="arrow-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-                   f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-                   f'fill={quoteattr(colour)}/></marker>')
-    out.append("</defs>")
+           ]
     out.append(f'<rect x="0" y="0" width="{diagram.width:.0f}" height="{diagram.height:.0f}" '
                f'fill={quoteattr(colours["background"])}/>')
     for node in diagram.nodes:
@@ -82,8 +93,8 @@ def diagram_svg(diagram: Diagram, theme: str = "light", width: int | None = None
         dash = ' stroke-dasharray="5 4"' if edge.kind == "loop" else ""
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in edge.points)
         out.append(f'<polyline class="edge {edge.kind}" points="{points}" fill="none" stroke={quoteattr(colour)} '
-                   f'stroke-width="1.6"{dash} marker-end="url(#arrow-{edge.kind})"><title>{escape(edge.tooltip)}'
-                   "</title></polyline>")
+                   f'stroke-width="1.6"{dash}><title>{escape(edge.tooltip)}</title></polyline>')
+        out.append(_arrow(edge.points, colour))
         if edge.label:
             out.append(_text(edge.label_at[0], edge.label_at[1] + 4, edge.label, 10.5,
                              colours["muted"] if edge.kind == "flow" else colours["skip"], halo=colours["halo"]))
@@ -159,7 +170,7 @@ def _io(node: Node, colours: dict, which: int) -> str:
         f'<g class="{node.kind}">', _title(node),
         f'<rect x="{node.x:.1f}" y="{node.y:.1f}" width="{node.width:.1f}" height="{node.height:.1f}" '
         f'rx="{node.height / 2:.1f}" fill={quoteattr(colours["io"])} stroke={quoteattr(stroke)} stroke-width="1.6"/>',
-        _text(cx, node.y + node.height / 2 + 4.5, fit(text, node.width - 16, 12), 12, colours["text"], "middle"),
+        _text(cx, node.y + node.height / 2 + 4.5, fit(text, node.width - 12, 12), 12, colours["text"], "middle"),
         "</g>"])
 
 
