@@ -1,0 +1,120 @@
+"""Diagram redraw time after an edit, for a 200-layer ResNet-style design (issue 21).
+
+The design: a stem (Conv2d, BatchNorm2d, ReLU), 28 Residual blocks of Conv2d, BatchNorm2d, ReLU,
+Conv2d, BatchNorm2d, each followed by a ReLU (three stages of widths 16, 32, 64, the first block
+of a stage striding 2 with a projection shortcut), then pooling, Flatten and Linear: 202 layers
+and blocks. Each round makes one edit (the last Linear's width, alternately 10 and 11) and times
+what the window's Diagram view does on the design's change signal:
+
+* ``validate``: :meth:`LayerStack.validate` (the shapes on the edges);
+* ``layout``: :func:`netstudio.core.design.diagram.layout_diagram`;
+* ``scene``: the view's rebuild of its QGraphicsScene from that layout (offscreen), when the
+  window's diagram view exists (:mod:`netstudio.ui.designer.diagram_view`);
+* ``svg``: :func:`netstudio.core.design.diagram_svg.diagram_svg`, for reference (export only).
+
+Goal: validate + layout + scene under 50 ms (median of ``--rounds``).
+
+    python benchmarks/diagram.py [--rounds 30] [--blocks 28]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from netstudio.core.design.diagram import layout_diagram  # noqa: E402
+from netstudio.core.design.diagram_svg import diagram_svg  # noqa: E402
+from netstudio.core.design.stack import LayerStack  # noqa: E402
+
+INPUT = (3, 32, 32)
+
+
+def resnet_config(blocks: int) -> list[dict]:
+    """A ResNet-style design of *blocks* Residual blocks (7 rows each counted with their ReLU)."""
+    def conv(out, stride=1):
+        return {"type": "Conv2d", "params": {"out_channels": out, "kernel_size": 3, "padding": 1, "stride": stride}}
+
+    def plain(kind):
+        return {"type": kind, "params": {}}
+
+    layers = [conv(16), plain("BatchNorm2d"), plain("ReLU")]
+    per_stage = max(1, blocks // 3)
+    for b in range(blocks):
+        stage = min(2, b // per_stage)
+        width = 16 * 2 ** stage
+        stride = 2 if b and b % per_stage == 0 and stage == b // per_stage else 1
+        layers.append({"type": "Residual", "params": {"shortcut": "auto"},
+                       "layers": [conv(width, stride), plain("BatchNorm2d"), plain("ReLU"), conv(width),
+                                  plain("BatchNorm2d")]})
+        layers.append(plain("ReLU"))
+    layers += [{"type": "AdaptiveAvgPool2d", "params": {"output_size": 1}}, plain("Flatten"),
+               {"type": "Linear", "params": {"out_features": 10}}]
+    return layers
+
+
+def count(specs) -> int:
+    return sum(1 + sum(count(child) for child in spec.children) for spec in specs)
+
+
+def scene_builder():
+    """The window's scene rebuild, or None before the diagram view exists."""
+    try:
+        from netstudio.ui.designer.diagram_view import DiagramScene
+    except ImportError:
+        return None
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    scene = DiagramScene()
+    return app, scene
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--blocks", type=int, default=28)
+    args = parser.parse_args()
+    stack = LayerStack.from_config(resnet_config(args.blocks))
+    built = scene_builder()
+    times: dict[str, list[float]] = {"validate": [], "layout": [], "scene": [], "svg": []}
+    last = len(stack) - 1
+    for round_ in range(args.rounds + 2):  # the first two warm up
+        stack.set_param(last, "out_features", 10 + round_ % 2)
+        t0 = time.perf_counter()
+        validation = stack.validate(INPUT)
+        t1 = time.perf_counter()
+        diagram = layout_diagram(stack, validation)
+        t2 = time.perf_counter()
+        if built is not None:
+            built[1].show_diagram(diagram)
+            built[0].processEvents()
+        t3 = time.perf_counter()
+        diagram_svg(diagram)
+        t4 = time.perf_counter()
+        if round_ >= 2:
+            for name, value in zip(times, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                times[name].append(value * 1000)
+    assert validation.valid, validation.first_error()
+    print(f"design: {count(stack.layers)} layers and blocks ({len(stack)} rows), input {INPUT}, "
+          f"{validation.total_parameters:,} parameters; {len(diagram.nodes)} nodes, {len(diagram.edges)} edges")
+    print(f"median of {args.rounds} edits, ms (load {os.getloadavg()[0]:.2f}):")
+    for name, values in times.items():
+        if name == "scene" and built is None:
+            print("  scene      (no diagram view yet)")
+            continue
+        print(f"  {name:<10} {statistics.median(values):7.2f}   (min {min(values):.2f}, max {max(values):.2f})")
+    redraw = [a + b + c for a, b, c in zip(times["validate"], times["layout"], times["scene"])]
+    print(f"redraw after an edit (validate + layout{' + scene' if built else ''}): "
+          f"{statistics.median(redraw):.2f} ms median (goal < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
