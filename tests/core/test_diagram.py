@@ -175,3 +175,19 @@ def test_an_unknown_theme_is_refused():
     _, _, diagram = diagram_of([layer("ReLU")], (4,))
     with pytest.raises(ValueError, match="unknown theme"):
         diagram_svg(diagram, "sepia")
+
+
+def test_a_drop_finds_the_nearest_edge_or_the_end_of_the_frame_under_it():
+    _, _, diagram = diagram_of(MIXED)
+    for edge in (e for e in diagram.edges if e.insert_path is not None):
+        (ax, ay), (bx, by) = edge.points[-2], edge.points[-1]
+        assert diagram.drop_target((ax + bx) / 2 + 3, (ay + by) / 2).insert_path == edge.insert_path
+    residual = diagram.node_for((1,))
+    # inside the Residual's frame, away from its edges: the end of its layers
+    target = diagram.drop_target(residual.x + 6, residual.y + residual.height - 6)
+    assert target.insert_path == (1, 0, 2)
+    parallel = diagram.node_for((2,))
+    left = diagram.drop_target(parallel.x + 6, parallel.y + parallel.height - 6)
+    right = diagram.drop_target(parallel.x + parallel.width - 6, parallel.y + parallel.height - 6)
+    assert (left.insert_path, right.insert_path) == ((2, 0, 1), (2, 2, 2))
+    assert diagram.drop_target(1, 1) is None

@@ -159,6 +159,34 @@ class Diagram:
     def edges_from(self, key: str) -> list[Edge]:
         return [e for e in self.edges if e.source == key]
 
+    def drop_target(self, x: float, y: float, reach: float = 14) -> Edge | None:
+        """Where a layer dropped at (*x*, *y*) goes: the edge within *reach* pixels (the nearest),
+        else, inside a block's frame, the edge into its exit (a Parallel's nearest branch): the
+        end of what the block holds. ``None`` outside both."""
+        best, distance = None, reach
+        for edge in self.edges:
+            if edge.insert_path is None:
+                continue
+            d = min(_segment_distance(x, y, a, b) for a, b in zip(edge.points, edge.points[1:]))
+            if d <= distance:
+                best, distance = edge, d
+        if best is not None:
+            return best
+        frames = [n for n in self.nodes if n.kind == "block" and n.x <= x <= n.x + n.width
+                  and n.y <= y <= n.y + n.height]
+        if not frames:
+            return None
+        inner = max(frames, key=lambda n: len(n.path))
+        into_exit = [e for e in self.edges if e.target == inner.key + ".exit" and e.insert_path is not None]
+        return min(into_exit, key=lambda e: abs(e.points[-2][0] - x), default=None)
+
+
+def _segment_distance(x: float, y: float, a: tuple[float, float], b: tuple[float, float]) -> float:
+    (ax, ay), (bx, by) = a, b
+    dx, dy = bx - ax, by - ay
+    t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, ((x - ax) * dx + (y - ay) * dy) / (dx * dx + dy * dy)))
+    return ((x - ax - t * dx) ** 2 + (y - ay - t * dy) ** 2) ** 0.5
+
 
 # ------------------------------------------------------------------------------------------------
 # Measuring: the size of each list and block, and where its entry/exit axis runs

@@ -76,3 +76,25 @@ def write_diagram(path: str | os.PathLike, diagram: Diagram, theme: str = "light
         pixels = width or round(diagram.width)
         atomic_write_bytes(path, png_bytes(diagram_svg(diagram, theme), pixels))
     return path
+
+
+def export_diagram_dialog(parent, name: str, diagram: Diagram, folder: Path, dark: bool) -> str | None:
+    """File › Export Diagram…: ask where, then write *diagram* as SVG or PNG (twice its size, so
+    that it stays sharp on slides). Returns the path, or ``None`` if cancelled or not written
+    (then a message box says why)."""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    path, chosen = QFileDialog.getSaveFileName(parent, "Export Diagram", str(folder / f"{name}-diagram.svg"),
+                                               "SVG image (*.svg);;PNG image (*.png)")
+    if not path:
+        return None
+    if Path(path).suffix.lower() not in SUFFIXES:
+        path += ".png" if chosen.startswith("PNG") else ".svg"
+    png = path.lower().endswith(".png")
+    try:
+        write_diagram(path, diagram, "dark" if dark else "light",
+                      min(MAX_PNG_WIDTH, round(2 * diagram.width)) if png else None)
+    except (OSError, ValueError) as exc:
+        QMessageBox.critical(parent, "Cannot Export Diagram", f"{path}: {getattr(exc, 'strerror', None) or exc}")
+        return None
+    return path
