@@ -86,6 +86,7 @@ class _Look:
         self.colours = {k: QColor(v) for k, v in THEMES["dark" if dark else "light"].items()}
         self.title, self.small, self.bold_small = _fonts()
         self.title_metrics, self.small_metrics = QFontMetricsF(self.title), QFontMetricsF(self.small)
+        self.bold_metrics = QFontMetricsF(self.bold_small)
 
     def fill(self, category: str) -> QColor:
         return QColor(CATEGORY_COLOURS.get(category, CATEGORY_COLOURS["Core"])[self.which])
@@ -139,7 +140,7 @@ class NodeItem(QGraphicsItem):
                 caption = f"{node.type} · {node.message}"
             painter.setFont(look.bold_small)
             painter.setPen(c["text"] if node.status == "ok" else look.status(node.status))
-            text = look.small_metrics.elidedText(caption, Qt.TextElideMode.ElideRight, r.width() - 24)
+            text = look.bold_metrics.elidedText(caption, Qt.TextElideMode.ElideRight, r.width() - 24)
             painter.drawText(QRectF(r.x() + 10, r.y() + 3, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, text)
             return
         if node.kind in ("merge", "repeat"):
