@@ -155,3 +155,24 @@ def test_the_chosen_view_is_remembered(qtbot, settings):
     second = MainWindow(settings=settings)
     qtbot.addWidget(second, before_close_func=lambda w: w.design.mark_saved())
     assert second.design_tabs.currentWidget() is second.diagram_view
+
+
+def test_an_error_node_offers_its_fix_as_one_undo_step(window):
+    config = [{"type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3}},
+              {"type": "Residual", "params": {}, "layers": [
+                  {"type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3, "padding": 1}},
+                  {"type": "Linear", "params": {"out_features": 4}}]},
+              {"type": "Linear", "params": {"out_features": 3}}]
+    window.design.load([LayerSpec.from_config(c) for c in config], (3, 8, 8))
+    view = window.diagram_view
+    inner = view.diagram.node_for((1, 0, 1))
+    assert inner.status == "error" and inner.fix and inner.fix in inner.tooltip()
+    menu = view.build_context_menu((1, 0, 1))
+    assert [a.text() for a in menu.actions() if a.text()][0] == f"Fix: {inner.fix}"
+    steps = window.design.undo_stack.count()
+    menu.actions()[0].trigger()
+    assert window.design.undo_stack.count() == steps + 1
+    assert [s.type for s in window.design.stack.node((1,)).children[0]] == ["Conv2d", "Flatten", "Linear"]
+    window.design.undo_stack.undo()
+    assert [s.type for s in window.design.stack.node((1,)).children[0]] == ["Conv2d", "Linear"]
+    assert view.fix_for((0,)) is None  # a node without an issue offers none

@@ -7,7 +7,8 @@ It edits only through the design's undo commands: a palette layer dropped onto a
 inserted there (onto a block's frame: at the end of what it holds) as one undo step; the window
 deletes the selected node. Selecting a node says its path (``path_selected``); the window keeps
 the stack's selection and the inspector in step. Ctrl+wheel or Ctrl+= / Ctrl+- zoom, Ctrl+0 fits
-the whole design, dragging the background pans, Up/Down walk the layers in tree order.
+the whole design, dragging the background pans, Up/Down walk the layers in tree order; a node's
+right-click menu offers its issue's fix (the tooltip says the issue and the fix) and Delete.
 
 :class:`DiagramScene` turns a layout into graphics items (one per node and edge, each painting
 itself), so a 200-layer design rebuilds in a few milliseconds (``benchmarks/diagram.py``).
@@ -15,6 +16,7 @@ itself), so a 200-layer design rebuilds in a few milliseconds (``benchmarks/diag
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from PySide6.QtCore import QEvent, QMimeData, QPointF, QRectF, Qt, Signal
@@ -33,6 +35,7 @@ from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
+    QMenu,
     QStyleOptionGraphicsItem,
     QWidget,
 )
@@ -373,6 +376,56 @@ class DiagramView(QGraphicsView):
             event.accept()
             return
         super().keyPressEvent(event)
+
+    # -- fixes and the context menu ------------------------------------------------------------
+    def fix_for(self, path: Path):
+        """The one-click fix of the issue the node at *path* shows, aimed from its top-level row
+        (as :meth:`Design.apply_fix` takes it), or None."""
+        result = next((r for r in self.design.validation.walk() if r.path == tuple(path)), None)
+        if result is None:
+            return None
+        for severity in ("error", "warning"):
+            for issue in result.issues:
+                if issue.severity == severity:
+                    if issue.fix is None:
+                        return None
+                    return dataclasses.replace(issue.fix, path=tuple(path[1:]) + tuple(issue.fix.path))
+        return None
+
+    def apply_fix_at(self, path: Path) -> bool:
+        """Apply the fix of the node at *path* (one undo step); False if it has none."""
+        fix = self.fix_for(path)
+        if fix is None or self.locked:
+            return False
+        self.design.apply_fix(path[0], fix)
+        return True
+
+    def build_context_menu(self, path: Path) -> QMenu:
+        """The node's menu: its fix (if its issue has one), Delete, Fit."""
+        menu = QMenu(self)
+        fix = self.fix_for(path)
+        if fix is not None:
+            action = menu.addAction(f"Fix: {fix.label}")
+            action.setEnabled(not self.locked)
+            action.triggered.connect(lambda _=False, p=tuple(path): self.apply_fix_at(p))
+            menu.addSeparator()
+        delete = menu.addAction(f"Delete {self.design.stack.node(path).type}")
+        delete.setEnabled(not self.locked)
+        delete.triggered.connect(lambda _=False, p=tuple(path): self.design.remove_at([p]))
+        menu.addSeparator()
+        menu.addAction("Fit the Design (Ctrl+0)").triggered.connect(lambda _=False: self.fit())
+        return menu
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        item = self.itemAt(event.pos())
+        if isinstance(item, NodeItem) and item.node.kind in ("layer", "block"):
+            if not item.isSelected():
+                self.diagram_scene.clearSelection()
+                item.setSelected(True)
+            self.build_context_menu(item.node.path).popup(event.globalPos())
+            event.accept()
+            return
+        super().contextMenuEvent(event)
 
     # -- zoom ------------------------------------------------------------------------------------
     def zoom_factor(self) -> float:
