@@ -19,7 +19,7 @@ from netstudio.core.errors import NetStudioError, describe
 #: Sub-command name -> module in netstudio.commands.
 COMMANDS = {"gui": "gui", "summary": "summary", "train": "train", "predict": "predict", "export": "export",
             "lr-find": "lr_find",
-            "sweep": "sweep"}
+            "sweep": "sweep", "diagram": "diagram"}
 DEFAULT_COMMAND: str | None = "gui"
 
 

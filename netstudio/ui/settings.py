@@ -1,4 +1,5 @@
-"""What NetStudio remembers between sessions (QSettings: layout, recent files, last folder, theme)
+"""What NetStudio remembers between sessions (QSettings: layout, recent files, last folder, theme,
+the design's view)
 and where it keeps its own files (:func:`app_data_folder`)."""
 
 from __future__ import annotations
@@ -65,6 +66,16 @@ class Settings:
     @theme.setter
     def theme(self, value: str) -> None:
         self.store.setValue("theme", value)
+
+    @property
+    def design_view(self) -> str:
+        """Which view of the design the centre shows: ``stack`` or ``diagram``."""
+        value = str(self.store.value("design_view", "stack") or "stack")
+        return value if value in ("stack", "diagram") else "stack"
+
+    @design_view.setter
+    def design_view(self, value: str) -> None:
+        self.store.setValue("design_view", value)
 
     def window_geometry(self) -> QByteArray | None:
         value = self.store.value("window/geometry")

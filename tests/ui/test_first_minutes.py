@@ -214,7 +214,7 @@ def test_the_start_page_gets_from_a_sample_to_a_trained_run_in_two_clicks(qtbot,
     assert not page.findChild(QScrollArea).horizontalScrollBar().isVisible()
     with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=60000):
         qtbot.mouseClick(page.samples["iris"], Qt.MouseButton.LeftButton)
-    assert window.centre.currentWidget() is window.stack_editor and window.project.path is None
+    assert window.centre.currentWidget() is window.design_tabs and window.project.path is None
     assert window.project.data == {"source": "sample", "name": "iris"} and len(window.design.stack) == 3
     workflow = window.workflow
     workflow.training_panel.epochs.setValue(1)
@@ -227,7 +227,7 @@ def test_the_start_page_gets_from_a_sample_to_a_trained_run_in_two_clicks(qtbot,
 def test_a_template_from_the_start_page_replaces_it_with_the_design(qtbot, window):
     window.show_start_page()
     qtbot.mouseClick(window.start_page.templates["mlp-classifier"], Qt.MouseButton.LeftButton)
-    assert window.centre.currentWidget() is window.stack_editor and len(window.design.stack) == 6
+    assert window.centre.currentWidget() is window.design_tabs and len(window.design.stack) == 6
 
 
 def test_the_decision_boundary_view_is_the_datas_range_and_plots_have_no_negative_epochs(qtbot, window):

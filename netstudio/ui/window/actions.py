@@ -42,6 +42,9 @@ class Actions:
         self.export_summary = self._make("export", "&Export Summary…",
                                          "Write the layer table (shapes, parameters, issues) as text or JSON",
                                          w.export_summary, "Ctrl+E")
+        self.export_diagram = self._make("export", "Export &Diagram…",
+                                         "Save the design's diagram (shapes on every edge) as SVG or PNG",
+                                         w.export_diagram)
         self.quit = self._make(None, "&Quit", "Quit NetStudio", w.close, Key.Quit)
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
 
@@ -101,7 +104,7 @@ class Actions:
 
     def all(self) -> list[QAction]:
         """Every action with a shortcut or a menu entry, in menu order."""
-        return [self.new, self.open, self.save, self.save_as, self.export_summary, self.quit, self.undo, self.redo,
+        return [self.new, self.open, self.save, self.save_as, self.export_summary, self.export_diagram, self.quit, self.undo, self.redo,
                 self.delete, self.duplicate, self.move_up, self.move_down, self.input_shape, self.reference,
                 self.shortcuts, self.about]
 
@@ -134,7 +137,7 @@ def build_menus(window: QMainWindow, actions: Actions) -> dict[str, QMenu]:
     file_menu.addSeparator()
     file_menu.addActions([actions.save, actions.save_as])
     file_menu.addSeparator()
-    file_menu.addAction(actions.export_summary)
+    file_menu.addActions([actions.export_summary, actions.export_diagram])
     file_menu.addSeparator()
     file_menu.addAction(actions.quit)
 

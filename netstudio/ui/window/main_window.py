@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QStackedWidget,
+    QTabWidget,
     QWidget,
 )
 
@@ -34,6 +35,7 @@ from netstudio.core.project import (
 )
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
+from netstudio.ui.designer.diagram_view import DiagramView
 from netstudio.ui.designer.inspector import Inspector
 from netstudio.ui.designer.palette import LayerPalette
 from netstudio.ui.designer.stack_editor import StackEditor
@@ -113,8 +115,18 @@ class MainWindow(ProjectFiles, QMainWindow):
 
         self.stack_editor = StackEditor(self.design, self)
         self.stack_model = self.stack_editor.model
+        self.diagram_view = DiagramView(self.design)
+        self.design_tabs = QTabWidget()  # the stack and the diagram of the same design
+        self.design_tabs.setObjectName("designTabs")
+        self.design_tabs.setDocumentMode(True)
+        self.design_tabs.addTab(self.stack_editor, "Stack")
+        self.design_tabs.addTab(self.diagram_view, "Diagram")
+        self.design_tabs.setTabToolTip(0, "The layers as a table: settings, output shapes, parameters, issues")
+        self.design_tabs.setTabToolTip(1, "The layers drawn, the shape on every edge: drop a layer on an edge to "
+                                          "insert it (Ctrl+wheel zooms, Ctrl+0 fits)")
+        self.design_tabs.setCurrentIndex(1 if settings.design_view == "diagram" else 0)
         self.centre = QStackedWidget()  # the design, or the start page over it on a launch without a project
-        self.centre.addWidget(self.stack_editor)
+        self.centre.addWidget(self.design_tabs)
         self.start_page = None
         self.setCentralWidget(self.centre)
         self.layer_palette = LayerPalette()
@@ -158,6 +170,10 @@ class MainWindow(ProjectFiles, QMainWindow):
         editor.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.stack_model.rowsMoved.connect(lambda *_: self._update_actions())
         self.stack_model.project_dropped.connect(self._on_project_dropped)
+        editor.layer_selected.connect(lambda i: self.diagram_view.select_path((i,) if i >= 0 else None))
+        self.diagram_view.path_selected.connect(self._on_diagram_selected)
+        self.diagram_view.layers_dropped.connect(self._on_diagram_selected)
+        self.design_tabs.currentChanged.connect(self._on_design_tab_changed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
         self._update_actions()
 
@@ -197,6 +213,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.lock_banner.setText(message or LOCK_MESSAGE)
         for widget in (self.layer_palette, self.stack_editor.view, self.inspector):
             widget.setEnabled(not locked)
+        self.diagram_view.set_locked(locked)
         for action in self.window_actions.design_edits():
             action.setEnabled(not locked)
         self.design.undo_stack.setActive(not locked)
@@ -277,7 +294,18 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.centre.setCurrentWidget(self.start_page)
 
     def _leave_start_page(self) -> None:
-        self.centre.setCurrentWidget(self.stack_editor)
+        self.centre.setCurrentWidget(self.design_tabs)
+
+    def _on_design_tab_changed(self, index: int) -> None:
+        self.settings.design_view = "diagram" if self.design_tabs.widget(index) is self.diagram_view else "stack"
+
+    def _on_diagram_selected(self, path) -> None:
+        """A node was selected in the diagram: its row in the stack (a block's, for a layer inside
+        one), and the inspector follows."""
+        if path is None:
+            self.stack_editor.view.clearSelection()
+        else:
+            self.stack_editor.select_layers([path[0]])
 
     def _on_layer_selected(self, index: int) -> None:
         self.inspector.show_layer(index if index >= 0 else None)
@@ -329,6 +357,15 @@ class MainWindow(ProjectFiles, QMainWindow):
         if path:
             self.statusBar().showMessage(f"Summary written to {path}", 5000)
 
+    def export_diagram(self) -> None:
+        """Write the design's diagram as SVG or PNG, in the window's light or dark colours."""
+        from netstudio.ui.designer.diagram_export import export_diagram_dialog
+
+        path = export_diagram_dialog(self, self.project.name, self.diagram_view.diagram,
+                                     Path(self.settings.last_folder), theme.is_dark(self.palette()))
+        if path:
+            self.statusBar().showMessage(f"Diagram written to {path}", 5000)
+
     # -- editing ---------------------------------------------------------------------------------
     def add_layer(self, type_name: str) -> None:
         """Append a *type_name* layer (the palette's double-click) and select it."""
@@ -337,6 +374,10 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.statusBar().showMessage(f"Added {type_name}", 3000)
 
     def delete_selected(self) -> None:
+        inner = self.diagram_view.selected_path()
+        if self.design_tabs.currentWidget() is self.diagram_view and inner is not None and len(inner) > 1:
+            self.design.remove_at([inner])  # a layer inside a block, selected in the diagram
+            return
         selected = self.stack_editor.selected_layers()
         if selected:
             self.design.remove_layers(selected)

@@ -1,0 +1,263 @@
+"""The Diagram view: the design drawn as nodes and shape-labelled edges, beside the stack.
+
+:class:`DiagramView` draws :func:`netstudio.core.design.diagram.layout_diagram` of the window's
+:class:`~netstudio.ui.designer.design.Design` (the same object the stack edits, never a copy) and
+draws it again on ``validation_changed``, which follows every edit, undo and input-shape change.
+It edits only through the design's undo commands: a palette layer dropped onto an edge is
+inserted there (onto a block's frame: at the end of what it holds) as one undo step; the window
+deletes the selected node. Selecting a node says its path (``path_selected``); the window keeps
+the stack's selection and the inspector in step. Ctrl+wheel or Ctrl+= / Ctrl+- zoom, Ctrl+0 fits
+the whole design, dragging the background pans, Up/Down walk the layers in tree order; a node's
+right-click menu offers its issue's fix (the tooltip says the issue and the fix) and Delete.
+
+:class:`~netstudio.ui.designer.diagram_scene.DiagramScene` turns a layout into graphics items
+(one per node and edge, each painting itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import QGraphicsView, QMenu
+
+from netstudio.core.design.diagram import Diagram, layout_diagram
+from netstudio.core.design.paths import Path
+from netstudio.core.design.stack import LayerSpec
+from netstudio.ui.designer.design import Design
+from netstudio.ui.designer.diagram_scene import DiagramScene, EdgeItem, NodeItem
+from netstudio.ui.designer.stack_model import LAYER_MIME
+from netstudio.ui.theme import is_dark
+
+#: Zoom limits and the step of one wheel notch.
+MIN_ZOOM, MAX_ZOOM, ZOOM_STEP = 0.02, 4.0, 1.15
+
+
+def dropped_layers(data: QMimeData) -> list[LayerSpec]:
+    """The layers a palette drag carries (``LAYER_MIME``: a JSON list of configs); [] if none."""
+    try:
+        configs = json.loads(bytes(data.data(LAYER_MIME).data()).decode("utf-8"))
+        return [LayerSpec.from_config(c) for c in configs] if isinstance(configs, list) else []
+    except (UnicodeDecodeError, TypeError, ValueError):
+        return []
+
+
+class DiagramView(QGraphicsView):
+    """The design drawn, editable by drops and the window's Delete; see the module docstring.
+
+    Signals
+    -------
+    path_selected(object)
+        The user selected a layer or block node: its path (a tuple), or ``None`` for none.
+    layers_dropped(object)
+        Layers were dropped and inserted: the path of the first.
+    """
+
+    path_selected = Signal(object)
+    layers_dropped = Signal(object)
+
+    def __init__(self, design: Design, parent=None):
+        super().__init__(parent)
+        self.setObjectName("diagramView")
+        self.design = design
+        self.diagram_scene = DiagramScene(self)
+        self.setScene(self.diagram_scene)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setToolTip("")
+        self.setStatusTip("Drop a layer on an edge to insert it there; Ctrl+wheel zooms, Ctrl+0 fits")
+        self.locked = False
+        self._syncing = False
+        self._target: EdgeItem | None = None
+        for keys, slot in (("Ctrl+0", self.fit), ("Ctrl+=", lambda: self.zoom(ZOOM_STEP)),
+                           ("Ctrl++", lambda: self.zoom(ZOOM_STEP)), ("Ctrl+-", lambda: self.zoom(1 / ZOOM_STEP))):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.diagram_scene.selectionChanged.connect(self._on_scene_selection_changed)
+        design.validation_changed.connect(lambda _v: self.rebuild())
+        self.rebuild()
+
+    @property
+    def diagram(self) -> Diagram:
+        return self.diagram_scene.diagram
+
+    def rebuild(self) -> None:
+        """Lay the design out again and redraw it (the design changed, or the theme)."""
+        diagram = layout_diagram(self.design.stack, self.design.validation)
+        self.diagram_scene.show_diagram(diagram, is_dark(self.palette()))
+
+    def set_locked(self, locked: bool) -> None:
+        """While a run trains: still shown and selectable, but drops are refused."""
+        self.locked = locked
+
+    # -- selection -------------------------------------------------------------------------------
+    def selected_path(self) -> Path | None:
+        return self.diagram_scene.selected_path()
+
+    def select_path(self, path: Path | None) -> None:
+        """Select the node at *path* (``None``: nothing); a node inside it stays selected."""
+        current = self.selected_path()
+        if path is not None and current is not None and tuple(current[:len(path)]) == tuple(path):
+            return
+        item = self.diagram_scene.nodes.get(tuple(path)) if path is not None else None
+        self._syncing = True
+        try:
+            self.diagram_scene.clearSelection()
+            if item is not None:
+                item.setSelected(True)
+                self.ensureVisible(item, 40, 40)
+        finally:
+            self._syncing = False
+
+    def _on_scene_selection_changed(self) -> None:
+        if not self._syncing:
+            self.path_selected.emit(self.selected_path())
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        keys = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1}
+        if event.key() in keys and self.diagram_scene.nodes:
+            order = list(self.diagram_scene.nodes)
+            current = self.selected_path()
+            index = order.index(current) + keys[event.key()] if current in order else 0
+            item = self.diagram_scene.nodes[order[max(0, min(index, len(order) - 1))]]
+            self.diagram_scene.clearSelection()
+            item.setSelected(True)
+            self.ensureVisible(item, 40, 40)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # -- fixes and the context menu ------------------------------------------------------------
+    def fix_for(self, path: Path):
+        """The one-click fix of the issue the node at *path* shows, aimed from its top-level row
+        (as :meth:`Design.apply_fix` takes it), or None."""
+        result = next((r for r in self.design.validation.walk() if r.path == tuple(path)), None)
+        if result is None:
+            return None
+        for severity in ("error", "warning"):
+            for issue in result.issues:
+                if issue.severity == severity:
+                    if issue.fix is None:
+                        return None
+                    return dataclasses.replace(issue.fix, path=tuple(path[1:]) + tuple(issue.fix.path))
+        return None
+
+    def apply_fix_at(self, path: Path) -> bool:
+        """Apply the fix of the node at *path* (one undo step); False if it has none."""
+        fix = self.fix_for(path)
+        if fix is None or self.locked:
+            return False
+        self.design.apply_fix(path[0], fix)
+        return True
+
+    def build_context_menu(self, path: Path) -> QMenu:
+        """The node's menu: its fix (if its issue has one), Delete, Fit."""
+        menu = QMenu(self)
+        fix = self.fix_for(path)
+        if fix is not None:
+            action = menu.addAction(f"Fix: {fix.label}")
+            action.setEnabled(not self.locked)
+            action.triggered.connect(lambda _=False, p=tuple(path): self.apply_fix_at(p))
+            menu.addSeparator()
+        delete = menu.addAction(f"Delete {self.design.stack.node(path).type}")
+        delete.setEnabled(not self.locked)
+        delete.triggered.connect(lambda _=False, p=tuple(path): self.design.remove_at([p]))
+        menu.addSeparator()
+        menu.addAction("Fit the Design (Ctrl+0)").triggered.connect(lambda _=False: self.fit())
+        return menu
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        item = self.itemAt(event.pos())
+        if isinstance(item, NodeItem) and item.node.kind in ("layer", "block"):
+            if not item.isSelected():
+                self.diagram_scene.clearSelection()
+                item.setSelected(True)
+            self.build_context_menu(item.node.path).popup(event.globalPos())
+            event.accept()
+            return
+        super().contextMenuEvent(event)
+
+    # -- zoom ------------------------------------------------------------------------------------
+    def zoom_factor(self) -> float:
+        return self.transform().m11()
+
+    def zoom(self, factor: float) -> None:
+        target = max(MIN_ZOOM, min(MAX_ZOOM, self.zoom_factor() * factor))
+        self.scale(target / self.zoom_factor(), target / self.zoom_factor())
+
+    def fit(self) -> None:
+        """Show the whole design (Ctrl+0), at most at its natural size."""
+        self.resetTransform()
+        rect = self.diagram_scene.sceneRect()
+        view = self.viewport().rect()
+        if rect.width() > 0 and rect.height() > 0:
+            factor = min(1.0, view.width() / rect.width(), view.height() / rect.height())
+            self.scale(max(MIN_ZOOM, factor), max(MIN_ZOOM, factor))
+        self.centerOn(rect.center())
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            self.zoom(ZOOM_STEP ** (event.angleDelta().y() / 120))
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802
+        if event.type() == QEvent.Type.PaletteChange:  # a theme switch
+            self.rebuild()
+        super().changeEvent(event)
+
+    # -- drops -----------------------------------------------------------------------------------
+    def _aim(self, position) -> EdgeItem | None:
+        point = self.mapToScene(position.toPoint())
+        diagram = self.diagram
+        edge = diagram.drop_target(point.x(), point.y(), reach=14 / max(0.2, self.zoom_factor()))
+        target = next((item for item in self.diagram_scene.edges if item.edge is edge), None)
+        if target is not self._target:
+            if self._target is not None:
+                self._target.set_highlighted(False)
+            if target is not None:
+                target.set_highlighted(True)
+            self._target = target
+        return target
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(LAYER_MIME) and not self.locked:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasFormat(LAYER_MIME) and not self.locked and self._aim(event.position()) is not None:
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802
+        if self._target is not None:
+            self._target.set_highlighted(False)
+            self._target = None
+        event.accept()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        target = self._aim(event.position()) if not self.locked else None
+        if self._target is not None:
+            self._target.set_highlighted(False)
+            self._target = None
+        specs = dropped_layers(event.mimeData())
+        if target is None or not specs:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        names = specs[0].type if len(specs) == 1 else f"{len(specs)} Layers"
+        placed = self.design.insert_at(target.edge.insert_path, specs, f"Insert {names}")
+        if placed:
+            self.select_path(placed[0])
+            self.layers_dropped.emit(placed[0])
