@@ -85,3 +85,25 @@ def test_a_table_dataset_has_no_forecast_tab(qtbot, tmp_path):
     qtbot.addWidget(view)
     view.set_dataset(load_dataset({"source": "sample", "name": "house-prices"}, tmp_path))
     assert not view.tabs.isTabEnabled(view.forecast_tab) and view.tabs.currentIndex() == 1
+
+
+def test_the_series_sample_trains_in_the_window_and_its_forecast_is_shown(qtbot, window, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    for name in ("energy-load.nsproj", "energy-load.csv"):
+        shutil.copy(samples / name, tmp_path / name)
+    with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=60000):
+        assert window.open_project(tmp_path / "energy-load.nsproj")
+    workflow = window.workflow
+    preview = workflow.data_panel.preview
+    assert preview.currentWidget() is preview.series and set(preview.series.periods) == {"validation", "test"}
+    workflow.training_panel.epochs.setValue(2)
+    view = workflow.evaluation
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        assert workflow.start_training()
+    qtbot.waitUntil(lambda: view.forecast_plot.forecast is not None, timeout=30000)
+    assert view.tabs.isTabEnabled(view.forecast_tab)
+    x, y = view.forecast_plot.forecast.getData()
+    assert len(x) == 202 - 24 and np.isfinite(y).all()  # the validation period's windows
