@@ -1,4 +1,4 @@
-"""Regenerate the generated bundled samples (house-prices.csv, first-network.csv, shapes/).
+"""Regenerate the generated bundled samples (house-prices.csv, first-network.csv, shapes/, energy-load.csv).
 
 ``python samples/make_samples.py`` writes them beside this file, byte for byte the same every time
 (fixed seeds). iris.csv is not generated: it is Fisher's iris data (see README.md).
@@ -87,7 +87,30 @@ def shapes(folder: Path, per_class: int = 80, size: int = 32) -> None:
             image.save(folder / label / f"{label}_{i:03d}.png", optimize=True)
 
 
+def energy_load(path: Path, days: int = 42) -> None:
+    """An hourly electricity load with a daily and a weekly season, a temperature it follows, and
+    slowly wandering noise: a time series to forecast one hour ahead."""
+    rng = np.random.default_rng(42)
+    hours = np.arange(days * 24)
+    hour, weekday = hours % 24, (hours // 24) % 7
+    temperature = (8 + 6 * np.sin(2 * np.pi * (hour - 9) / 24) + 3 * np.sin(2 * np.pi * hours / (24 * 9))
+                   + rng.normal(0, 0.8, len(hours)))
+    daily = 60 * np.exp(-((hour - 8) ** 2) / 6) + 80 * np.exp(-((hour - 19) ** 2) / 8)
+    weekly = np.where(weekday >= 5, -45.0, 0.0)
+    drift = np.zeros(len(hours))
+    for t in range(1, len(hours)):  # AR(1) noise: the part only recent hours tell
+        drift[t] = 0.9 * drift[t - 1] + rng.normal(0, 6)
+    load = 420 + daily + weekly - 4.0 * (temperature - 8) + drift
+    lines = ["timestamp,temperature_c,load_mw"]
+    for t in hours:
+        day = np.datetime64("2024-01-01T00") + np.timedelta64(int(t), "h")
+        stamp = str(day).replace("T", " ") + ":00"
+        lines.append(f"{stamp},{temperature[t]:.1f},{load[t]:.1f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     house_prices(HERE / "house-prices.csv")
     first_network(HERE / "first-network.csv")
     shapes(HERE / "shapes")
+    energy_load(HERE / "energy-load.csv")

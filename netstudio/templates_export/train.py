@@ -63,9 +63,12 @@ def main() -> None:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     say = print if rank == 0 else (lambda *a, **k: None)
 
-    raw, y = load_data(exported, inputs, meta, data, args.data)
     classification = meta["task"] != "regression"
-    train, val = split_rows(len(y), y if classification else None, data)
+    if data.get("sequence"):  # a time series: windows, split in time order
+        raw, y, train, val = series_data(exported, inputs, meta, data, args.data)
+    else:
+        raw, y = load_data(exported, inputs, meta, data, args.data)
+        train, val = split_rows(len(y), y if classification else None, data)
     from safetensors.torch import load_file, save_file
 
     preprocess, x = prepared(exported, load_file(str(HERE / "weights.safetensors")), raw)
@@ -150,15 +153,7 @@ def load_data(exported, inputs, meta: dict, data: dict, override: str | None):
         keep, codes = target_codes(meta, y.astype(np.float64) if y.dtype.kind in "iuf" else None,
                                    [str(v).strip() for v in y])
         return X[keep].astype(np.float32), codes
-    import pandas as pd
-
-    fmt = data.get("table_format") if override is None else None
-    fmt = fmt or sniff_table(path)
-    frame = pd.read_csv(path, sep=fmt["delimiter"], header=0, names=fmt.get("columns"),
-                        index_col=False, dtype=str, encoding=fmt["encoding"], quotechar='"',
-                        skipinitialspace=True, keep_default_na=False, skip_blank_lines=True,
-                        skiprows=fmt.get("skip_rows") or None, compression=fmt.get("compression"),
-                        encoding_errors="replace")
+    frame = read_frame(path, data, override)
     # the column NetStudio trained on (it may have guessed it when data.target is null)
     trained = ((meta.get("preprocessing") or {}).get("target") or {}).get("column")
     name = data.get("target") or trained or frame.columns[-1]
@@ -168,6 +163,54 @@ def load_data(exported, inputs, meta: dict, data: dict, override: str | None):
     numeric = bool(np.isfinite(numbers[text.notna().to_numpy()]).all())
     keep, codes = target_codes(meta, numbers if numeric else None, text.tolist())
     return exported.encode_table(frame.iloc[np.flatnonzero(keep)]), codes
+
+
+def read_frame(path: Path, data: dict, override: str | None):
+    """The CSV as text cells, read as NetStudio read it."""
+    import pandas as pd
+
+    fmt = data.get("table_format") if override is None else None
+    fmt = fmt or sniff_table(path)
+    return pd.read_csv(path, sep=fmt["delimiter"], header=0, names=fmt.get("columns"),
+                        index_col=False, dtype=str, encoding=fmt["encoding"], quotechar='"',
+                        skipinitialspace=True, keep_default_na=False, skip_blank_lines=True,
+                        skiprows=fmt.get("skip_rows") or None, compression=fmt.get("compression"),
+                        encoding_errors="replace")
+
+
+def series_data(exported, inputs, meta: dict, data: dict, override: str | None):
+    """A time series as NetStudio windows it: rows in time order, each window the WINDOW rows
+    before its target (HORIZON rows after the window's last row); the last rows are validation
+    (and test, left out here), and a window and its target lie in one period."""
+    import pandas as pd
+
+    path = Path(override or data["path"])
+    frame = read_frame(path if path.is_absolute() else HERE / path, data, override)
+    seq = exported.SEQUENCE
+    window, horizon, order_by = int(seq["window"]), int(seq["horizon"]), seq.get("order_by")
+    if order_by:
+        column = frame[order_by]
+        if seq.get("order_kind") == "number":
+            key = inputs.parse_numbers(column, exported.DECIMAL, exported.THOUSANDS)[0]
+        else:
+            key = pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
+            key = key.to_numpy(dtype="datetime64[ns]").astype("int64")
+        frame = frame.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
+    steps = exported.encode_table(frame)
+    target = (meta.get("preprocessing") or {}).get("target", {}).get("column")
+    y = inputs.parse_numbers(frame[target], exported.DECIMAL, exported.THOUSANDS)[0]
+    n = len(frame)
+    validation, test = float(data.get("validation_split", 0.2)), float(data.get("test_split", 0.0))
+    n_test = round(n * test) if test > 0 else 0
+    n_val = round(n * validation) if validation > 0 else 0
+    train_end = max(0, n - n_test - n_val)
+    starts = np.arange(max(0, n - window - horizon + 1))
+    last = starts + window - 1 + horizon
+    ok = np.isfinite(y[last]) if len(starts) else np.zeros(0, dtype=bool)
+    train = np.flatnonzero(ok & (last < train_end))
+    val = np.flatnonzero(ok & (starts >= train_end) & (last < train_end + n_val))
+    windows = np.stack([steps[s:s + window] for s in starts]).astype(np.float32)
+    return windows, y[last], train, val
 
 
 def target_codes(meta: dict, values: np.ndarray | None, text: list):

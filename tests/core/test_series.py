@@ -133,3 +133,36 @@ def test_the_sequence_section_is_checked_and_may_be_null():
         validate_data({"source": "csv", "path": "a.csv", "sequence": {"window": 3}})
     with pytest.raises(ProjectError, match="data.sequence.window"):
         validate_data({"source": "csv", "path": "a.csv", "sequence": {"target": "y", "window": 0}})
+
+
+def test_the_energy_load_sample_regenerates_byte_for_byte(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    spec = importlib.util.spec_from_file_location("make_samples", samples / "make_samples.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.energy_load(tmp_path / "energy-load.csv")
+    assert (tmp_path / "energy-load.csv").read_bytes() == (samples / "energy-load.csv").read_bytes()
+
+
+@pytest.mark.parametrize("key", ["lstm-forecaster", "cnn1d-forecaster"])
+def test_the_forecaster_templates_fit_the_bundled_series_and_train(key, tmp_path):
+    import json
+
+    from netstudio.core.design.templates import get_template
+    from netstudio.core.project import load_project
+    from netstudio.core.training.session import prepare_session
+
+    template = get_template(key)
+    ds = load_dataset({"source": "sample", "name": "energy-load", "test_split": 0.1}, tmp_path)
+    assert ds.input_shape == template.input_shape == (24, 2) and ds.task == "regression"
+    assert ds.series.bounds == (705, 907, 1008) and ds.n_test == 101 - 24
+    doc = {"format": "netstudio-project", "version": 2, "name": key,
+           "data": {"source": "sample", "name": "energy-load"},
+           "model": {"layers": list(template.layers)}, "training": {**template.training, "epochs": 2}}
+    (tmp_path / "p.nsproj").write_text(json.dumps(doc))
+    session = prepare_session(load_project(tmp_path / "p.nsproj"))
+    summary = session.fit()
+    assert summary.ok, summary.message

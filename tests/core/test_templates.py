@@ -45,6 +45,7 @@ def test_the_expected_templates_exist():
     keys = [t.key for t in TEMPLATES]
     assert keys[:5] == ["blank", "first-network", "mlp-classifier", "lenet-cnn", "small-rnn"]
     assert keys[5:8] == ["small-resnet", "inception-block", "cnn1d-sequence"]
+    assert {"lstm-forecaster", "cnn1d-forecaster"} <= set(keys)
     first = get_template("first-network")
     assert [s.type for s in first.stack()] == ["Linear", "ReLU", "Linear"]
     shapes = [r.output_shape for r in first.stack().validate(first.input_shape).layers]

@@ -29,6 +29,8 @@ SAMPLES: dict[str, dict] = {
     "house-prices": {"source": "csv", "path": "house-prices.csv", "target": "price_keur"},
     "shapes": {"source": "images", "path": "shapes"},
     "first-network": {"source": "csv", "path": "first-network.csv", "target": "label"},
+    "energy-load": {"source": "csv", "path": "energy-load.csv",
+                    "sequence": {"target": "load_mw", "window": 24, "horizon": 1, "order_by": "timestamp"}},
 }
 
 
@@ -148,7 +150,7 @@ def resolve_sample(config: dict, base_dir: Path) -> tuple[dict, Path]:
     if name not in SAMPLES:
         raise DataError(f"data.name: no bundled sample called {name!r} (available: {', '.join(sorted(SAMPLES))})")
     resolved = copy.deepcopy(SAMPLES[name])
-    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment"):
+    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment", "sequence"):
         if key in config:
             resolved[key] = config[key]
     return resolved, samples_dir()

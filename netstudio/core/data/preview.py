@@ -44,16 +44,18 @@ def load_for_panel(config: dict, base_dir: Path, progress=None, cancel=None, tab
     source = resolved["source"]
     if source == "csv":
         from netstudio.core.data.csv import read_table
+        from netstudio.core.data.series import sequence_settings, series_dataset
         from netstudio.core.data.tabular import frame_dataset
 
         path = resolve_path(resolved["path"], folder)
         monitor = Monitor(str(path), progress, cancel)
+        prepare = series_dataset if resolved.get("sequence") else frame_dataset
         if table is None or Path(table[2]) != path:
-            target = resolved.get("target")
+            target = sequence_settings(resolved)["target"] if resolved.get("sequence") else resolved.get("target")
             frame, fmt = read_table(path, monitor, target=target.strip() if isinstance(target, str) else None)
             table = (frame, fmt, path)
         frame, fmt, _ = table
-        dataset = frame_dataset(frame, fmt, resolved, path, monitor)
+        dataset = prepare(frame, fmt, resolved, path, monitor)
         columns = [str(c) for c in frame.columns]
         target = dataset.preprocessor.target.get("column") if dataset.preprocessor else None
         return LoadedData(dataset, config, frame.head(PREVIEW_ROWS), columns, target, table)

@@ -160,6 +160,25 @@ TEMPLATES: tuple[Template, ...] = (
         {"learning_rate": 0.003},
     ),
     # -- end of block templates ---------------------------------------------------------------------
+    # -- Time-series forecasters (data.sequence: [window, features] -> the target ahead) --------
+    Template(
+        "lstm-forecaster", "LSTM Forecaster",
+        "An LSTM reads the last 24 rows of a series (2 features each) and forecasts the target a few rows ahead.",
+        (24, 2),
+        (_layer("LSTM", hidden_size=32), _layer("Linear", out_features=32), _layer("ReLU"),
+         _layer("Linear", out_features="auto")),
+        {"learning_rate": 0.003, "epochs": 40},
+    ),
+    Template(
+        "cnn1d-forecaster", "1-D CNN Forecaster",
+        "Convolutions over time on the last 24 rows of a series (2 features each), then a forecast of the target.",
+        (24, 2),
+        (_layer("Permute", dims=[0, 2, 1]), _layer("Conv1d", out_channels=16, kernel_size=5, padding=2),
+         _layer("ReLU"), _layer("Conv1d", out_channels=16, kernel_size=5, padding=2), _layer("ReLU"),
+         _layer("Flatten"), _layer("Linear", out_features=32), _layer("ReLU"), _layer("Linear", out_features="auto")),
+        {"learning_rate": 0.003, "epochs": 40},
+    ),
+    # -- end of the time-series forecasters ------------------------------------------------------
 )
 
 
@@ -212,4 +231,7 @@ def suggest_input_shape(stack: LayerStack) -> Shape:
         return (1, 100)
     if first in ("LSTM", "GRU") or (first == "Permute" and len(stack[0].params.get("dims", ())) == 3):
         return (30, 4)
+    if first == "Permute":  # a sequence to convolve over time, or an image
+        rank = len(stack[0].params.get("dims") or ()) - 1
+        return {2: (30, 4), 3: (1, 28, 28)}.get(rank, DEFAULT_INPUT_SHAPE)
     return DEFAULT_INPUT_SHAPE

@@ -193,7 +193,7 @@ def own_classes(net) -> list[type]:
 
 
 def _raw_kind(pre: dict) -> str | None:
-    if pre.get("kind") == "tabular" and pre.get("columns"):
+    if pre.get("kind") in ("tabular", "series") and pre.get("columns"):
         return "table"
     return "images" if pre.get("kind") == "images" else None
 
@@ -233,13 +233,16 @@ def _constants(metadata: dict, pre: dict) -> str:
              _constant("INPUT_SHAPE", tuple(metadata["input_shape"])),
              _constant("FEATURE_NAMES", list(metadata.get("feature_names") or [])),
              _constant("RAW_INPUT", (metadata.get("raw_input") or {}).get("description", ""))]
-    if pre.get("kind") == "tabular" and pre.get("columns"):
+    if pre.get("kind") in ("tabular", "series") and pre.get("columns"):
         columns = [(c["name"], c.get("kind", "numeric"), list(c.get("categories", []))) for c in pre["columns"]]
         number = pre.get("number_format") or {}
         lines += ["", "# Raw table columns in order: (name, kind, one-hot categories).",
                   _constant("COLUMNS", columns),
                   _constant("DECIMAL", number.get("decimal", ".")),
                   _constant("THOUSANDS", number.get("thousands"))]
+    if pre.get("kind") == "series":
+        lines += ["", "# A time series: each input is WINDOW consecutive rows in ORDER_BY's order (oldest first).",
+                  _constant("SEQUENCE", dict(pre.get("sequence") or {}))]
     if pre.get("kind") == "images":
         image = pre.get("image") or {}
         lines += [_constant("IMAGE_SIZE", tuple(image.get("size", metadata["input_shape"][1:]))),

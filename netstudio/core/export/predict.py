@@ -8,7 +8,10 @@ The data is a CSV/TSV file (the target column and any other extra column are ign
 
 The result is a table: ``prediction`` (the class name, or the value in the target's units), then
 for classification one ``prob_<class>`` column per class in the order of ``classes``; for images
-a last column ``file`` says which image each row is.
+a last column ``file`` says which image each row is. A time-series model (``data.sequence``)
+gives one forecast per complete window of the CSV's rows (in time order), with the window's last
+row (``window_end``: its order value, or its row number) and ``forecast_row``, the 1-based row of
+the ordered data the forecast is for (beyond the data's end for the newest windows).
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) ->
     model = load_model_file(model_path)
     skipped: list[str] = []
     raw, files = raw_inputs(model, Path(data_path), skipped)
+    series = files if isinstance(files, tuple) else None
+    files = None if series is not None else files
     try:
         outputs = model.run(raw)
     except (RuntimeError, ValueError, IndexError, AssertionError) as exc:  # a fixed batch (a failed guard), a shape
@@ -69,6 +74,10 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) ->
     if skipped:
         shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
         table.warnings.append(f"{len(skipped)} unreadable image file{'s' * (len(skipped) != 1)} skipped: {shown}")
+    if series is not None:
+        table.columns += ["window_end", "forecast_row"]
+        for row, end, ahead in zip(table.rows, *series):
+            row += [end, str(ahead)]
     if files is not None:
         table.columns.append("file")
         for row, name in zip(table.rows, files):
@@ -76,9 +85,9 @@ def predict_file(model_path: str | os.PathLike, data_path: str | os.PathLike) ->
     return table
 
 
-def raw_inputs(model: LoadedModel, path: Path,
-               skipped: list[str] | None = None) -> tuple[np.ndarray, list[str] | None]:
-    """The model's raw input for the data at *path*, and the image names (None for tables).
+def raw_inputs(model: LoadedModel, path: Path, skipped: list[str] | None = None) -> tuple[np.ndarray, object]:
+    """The model's raw input for the data at *path*, and the image names (None for tables; for a
+    time series, each window's last-row label and forecast row, as a tuple of two lists).
 
     In a folder, images that cannot be decoded are left out, as training leaves them out, and
     their names go into *skipped* (without a list, or when none is readable, that is a DataError).
@@ -104,6 +113,17 @@ def raw_inputs(model: LoadedModel, path: Path,
         return pixels, names
     if path.suffix.lower() == ".npz":
         raw = _npz_inputs(path)
+    elif kind == "series":
+        from netstudio.core.data.csv import read_table
+        from netstudio.core.data.series import series_windows
+
+        frame, _ = read_table(path)
+        try:
+            raw, ends, rows = series_windows(pre, frame, str(path))
+        except DataError as exc:
+            text = str(exc)
+            raise DataError(text if text.startswith(str(path)) else f"{path}: {text}") from None
+        return raw, (ends, rows)
     elif kind == "tabular" and pre.columns:
         from netstudio.core.data.csv import read_table
 

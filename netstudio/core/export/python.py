@@ -203,5 +203,9 @@ def _readme_input_help(metadata: dict) -> str:
                 "  (columns by name; extra columns such as the target are ignored).\n")
     if kind == "images":
         return "\n  Image files: x = torch.from_numpy(read_images([path1, path2]))\n"
+    if kind == "series":
+        return ("\n  A time series: rows = encode_table(frame) with the frame sorted by SEQUENCE['order_by'];\n"
+                "  x = torch.from_numpy(numpy.stack([rows[s:s + WINDOW] for s in range(len(rows) - WINDOW + 1)]))\n"
+                "  with WINDOW = SEQUENCE['window'] (train.py does this).\n")
     return ""
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from netstudio.core.data.common import imbalance_warnings
 from netstudio.core.data.preview import LoadedData
 from netstudio.ui.data.models import FrameModel
+from netstudio.ui.data.series_preview import SeriesPreview
 from netstudio.ui.theme import class_color
 
 #: Side of a thumbnail, in pixels.
@@ -34,8 +35,9 @@ SIZED_COLUMNS, SIZED_ROWS = 40, 50
 
 
 class DataPreview(QStackedWidget):
-    """One of: a hint (no data yet), the table of the first rows, a scatter plot of 2-D points, or
-    thumbnails of an image folder (``empty``, ``table``, ``scatter``, ``thumbs``)."""
+    """One of: a hint (no data yet), the table of the first rows, a scatter plot of 2-D points,
+    thumbnails of an image folder, or a time series with its split marked (``empty``, ``table``,
+    ``scatter``, ``thumbs``, ``series``)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -54,7 +56,8 @@ class DataPreview(QStackedWidget):
                             "dataset. You can also drop a file or folder on the window.")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        for w in (self.empty, self.table, self.scatter, self.thumbs):
+        self.series = SeriesPreview()
+        for w in (self.empty, self.table, self.scatter, self.thumbs, self.series):
             self.addWidget(w)
 
     def show_nothing(self) -> None:
@@ -72,6 +75,9 @@ class DataPreview(QStackedWidget):
         if loaded.images:
             self._show_thumbnails(loaded.images)
             self.setCurrentWidget(self.thumbs)
+        if getattr(loaded.dataset, "series", None) is not None:
+            self.series.show_series(loaded.dataset.series, loaded.target or "target")
+            self.setCurrentWidget(self.series)
 
     def _size_columns(self) -> None:
         """Fit the first columns to their contents (sampling rows); the others take their mean."""

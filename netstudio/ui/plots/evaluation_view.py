@@ -4,7 +4,8 @@ Classification: a confusion matrix heatmap (counts or row-normalised) with per-c
 recall and F1 and the overall accuracy; clicking a cell lists its samples (their values, or
 thumbnails for images); double-clicking one of them sends it to the Inside view (signal
 ``sample_chosen(int)``, its index in the validation split). Regression: predicted against true with the identity line, a residual
-histogram, R², MAE and RMSE. Two-feature classification: the decision boundary, the predicted
+histogram, R², MAE and RMSE; for a time series also the forecast against the truth, row by row,
+over the validation (or test) period. Two-feature classification: the decision boundary, the predicted
 probability field under the points, refreshed while training runs. Classification also gets ROC
 and precision–recall curves with their areas (class 1's for a binary task, with a threshold slider
 that re-draws the confusion matrix; one per class against the rest for more classes).
@@ -35,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from netstudio.ui.plots.forecast_plot import ForecastPlot
 from netstudio.ui.theme import class_color
 from netstudio.ui.widgets import StackingSplitter, pixels_to_qimage
 
@@ -121,6 +123,10 @@ class EvaluationView(QWidget):
         self.tabs.addTab(self._build_regression(), "Regression")
         self.tabs.addTab(self._build_boundary(), "Decision Boundary")
         self.tabs.addTab(self._build_curves(), "ROC / PR")
+        self.forecast_plot = ForecastPlot()
+        self.forecast_tab = self.tabs.addTab(self.forecast_plot, "Forecast")
+        self.tabs.setTabToolTip(self.forecast_tab, "A time series: the forecast against the truth, row by row, over "
+                                                   "the validation (or test) period")
         self.split_choice = QComboBox()
         self.split_choice.setObjectName("evaluationSplit")
         self.split_choice.addItem("Validation", "val")
@@ -294,6 +300,9 @@ class EvaluationView(QWidget):
         boundary = dataset is not None and supports_boundary(dataset)
         self.tabs.setTabEnabled(2, boundary)
         self.tabs.setTabEnabled(3, classification)
+        series = getattr(dataset, "series", None) is not None
+        self.tabs.setTabEnabled(self.forecast_tab, series)
+        self.forecast_plot.clear()
         self.threshold_row.setVisible(classification and len(dataset.classes) == 2)
         self.threshold.blockSignals(True)
         self.threshold.setValue(50)
@@ -325,7 +334,7 @@ class EvaluationView(QWidget):
             self.boundary.setLabel("left", dataset.feature_names[1] if len(dataset.feature_names) > 1 else "x2")
         self.stack.setCurrentWidget(self.empty)
         if dataset is not None:
-            self.tabs.setCurrentIndex(2 if boundary else (0 if classification else 1))
+            self.tabs.setCurrentIndex(self.forecast_tab if series else 2 if boundary else (0 if classification else 1))
 
     def _enable_test_choice(self) -> None:
         """Test can be chosen once the test split's report has come (when training ends)."""
@@ -427,6 +436,10 @@ class EvaluationView(QWidget):
         self.threshold_counts.setText(f"TP {tp:,}  FP {fp:,}  FN {fn:,}  TN {tn:,}")
 
     def _show_regression(self, report) -> None:
+        layout = getattr(self.dataset, "series", None)
+        if layout is not None and report.split in ("val", "test"):
+            target = self.dataset.preprocessor.target.get("column") or "target"
+            self.forecast_plot.show_forecast(layout, report, 1 if report.split == "val" else 2, target)
         self.regression_scores.setText(f"<b>R² {report.r2:.4f}</b> &nbsp; MAE {report.mae:.4g} &nbsp; "
                                        f"RMSE {report.rmse:.4g} &nbsp; ({len(report.true):,} {SPLIT_WORDS[report.split]} samples)")
         self.scatter.clear()

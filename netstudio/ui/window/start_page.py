@@ -29,6 +29,7 @@ SAMPLE_NOTES = {
     "first-network": "The classic first PyTorch network: 10 features → 5 → 1, yes or no",
     "house-prices": "400 houses, a messy CSV: predict the price (regression)",
     "shapes": "240 small images of 3 shapes: a tiny CNN",
+    "energy-load": "6 weeks of hourly electricity load: forecast the next hour with an LSTM",
 }
 THUMB = QSize(96, 20)
 

@@ -1,0 +1,109 @@
+"""A time series in the window: the Data panel draws it with its split marked, the Evaluation view
+draws the forecast against the truth over the validation and test periods (real training)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from netstudio.ui.data.panel import DataPanel
+from netstudio.ui.plots.evaluation_view import EvaluationView
+
+
+@pytest.fixture
+def panel(qtbot):
+    widget = DataPanel()
+    qtbot.addWidget(widget)
+    widget.show()
+    yield widget
+    widget.shutdown()
+
+
+def test_the_data_panel_previews_the_series_with_its_split_marked(qtbot, panel):
+    with qtbot.waitSignal(panel.dataset_loaded, timeout=60000) as blocker:
+        panel.use_sample("energy-load")
+    data = blocker.args[0]
+    preview = panel.preview
+    assert data.series is not None and preview.currentWidget() is preview.series
+    x, y = preview.series.line.getData()
+    assert len(x) == 1008 and x[0] == 1 and x[-1] == 1008
+    np.testing.assert_allclose(y, data.series.target)
+    # 20 % validation, no test split: the last 202 rows are shaded, in time order
+    assert preview.series.periods == {"validation": (807, 1008)}
+    assert "training rows 1–806" in preview.series.toolTip()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The bundled series with a test split, an LSTM trained 3 epochs, and both splits' reports."""
+    from netstudio.core.design.templates import get_template
+    from netstudio.core.project import load_project
+    from netstudio.core.training.evaluation import evaluate_model
+    from netstudio.core.training.session import prepare_session
+
+    folder = tmp_path_factory.mktemp("series-ui")
+    doc = {"format": "netstudio-project", "version": 2, "name": "s",
+           "data": {"source": "sample", "name": "energy-load", "test_split": 0.1},
+           "model": {"layers": list(get_template("lstm-forecaster").layers)}, "training": {"epochs": 3}}
+    (folder / "s.nsproj").write_text(json.dumps(doc))
+    session = prepare_session(load_project(folder / "s.nsproj"))
+    summary = session.fit()
+    assert summary.ok, summary.message
+    reports = {split: evaluate_model(session.model, session.dataset, summary.output_transform, split)
+               for split in ("val", "test")}
+    return session.dataset, reports
+
+
+def test_the_evaluation_view_plots_forecast_against_truth_over_the_validation_period(qtbot, trained):
+    dataset, reports = trained
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.set_dataset(dataset)
+    assert view.tabs.isTabEnabled(view.forecast_tab) and view.tabs.currentIndex() == view.forecast_tab
+    view.show_report(reports["val"])
+    rows = dataset.series.target_rows(1)
+    x, truth = view.forecast_plot.truth.getData()
+    np.testing.assert_array_equal(x, rows + 1)
+    assert x[0] > dataset.series.bounds[0]  # the validation period only: after every training row
+    np.testing.assert_allclose(truth, dataset.series.target[rows])  # the load in MW, not standardised
+    _, forecast = view.forecast_plot.forecast.getData()
+    np.testing.assert_allclose(forecast, reports["val"].predicted)
+    assert 300 < float(np.median(forecast)) < 700
+    # the test period, once scored, is the last rows
+    view.show_report(reports["test"])
+    view.split_choice.setCurrentIndex(1)
+    x, _ = view.forecast_plot.forecast.getData()
+    assert x[-1] == 1008 and x[0] > dataset.series.bounds[1]
+
+
+def test_a_table_dataset_has_no_forecast_tab(qtbot, tmp_path):
+    from netstudio.core.data.load import load_dataset
+
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    view.set_dataset(load_dataset({"source": "sample", "name": "house-prices"}, tmp_path))
+    assert not view.tabs.isTabEnabled(view.forecast_tab) and view.tabs.currentIndex() == 1
+
+
+def test_the_series_sample_trains_in_the_window_and_its_forecast_is_shown(qtbot, window, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    samples = Path(__file__).resolve().parents[2] / "samples"
+    for name in ("energy-load.nsproj", "energy-load.csv"):
+        shutil.copy(samples / name, tmp_path / name)
+    with qtbot.waitSignal(window.workflow.data_panel.dataset_loaded, timeout=60000):
+        assert window.open_project(tmp_path / "energy-load.nsproj")
+    workflow = window.workflow
+    preview = workflow.data_panel.preview
+    assert preview.currentWidget() is preview.series and set(preview.series.periods) == {"validation", "test"}
+    workflow.training_panel.epochs.setValue(2)
+    view = workflow.evaluation
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        assert workflow.start_training()
+    qtbot.waitUntil(lambda: view.forecast_plot.forecast is not None, timeout=30000)
+    assert view.tabs.isTabEnabled(view.forecast_tab)
+    x, y = view.forecast_plot.forecast.getData()
+    assert len(x) == 202 - 24 and np.isfinite(y).all()  # the validation period's windows
