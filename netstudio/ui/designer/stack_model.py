@@ -172,6 +172,7 @@ class LayerStackModel(QAbstractItemModel):
         """After a change: a reset if the tree's shape changed (an edit inside a block, a replaced
         row), else new values for every row."""
         if self._tree_shape() != self._shape:
+            self._paths = None
             self.beginResetModel()
             self._forget()
             self.endResetModel()
@@ -224,6 +225,11 @@ class LayerStackModel(QAbstractItemModel):
         spec = self.design.stack.node(path)
         row = path[0] + 1 if len(path) == 1 else path[-1]
         return self.createIndex(row, column, self._item_id(NODE, spec))
+
+    def spec(self, index: QModelIndex | QPersistentModelIndex) -> LayerSpec | None:
+        """The spec a layer or block row shows (``None`` for the input row and branch rows)."""
+        item = self._item(index)
+        return item[1] if item is not None and item[0] == NODE else None
 
     def path(self, index: QModelIndex | QPersistentModelIndex) -> Path | None:
         """The tree path of a layer or block row; ``None`` for the input row and branch rows."""
@@ -357,30 +363,11 @@ class LayerStackModel(QAbstractItemModel):
 
     def result_at(self, path: Path) -> LayerResult | None:
         """The validation of the layer or block at *path* (a Repeat's: its first copy's), or None."""
-        layers = self.design.validation.layers
-        if not path or not 0 <= path[0] < len(layers):
-            return None
-        result = layers[path[0]]
-        for list_index, index in zip(path[1::2], path[2::2]):
-            if not (0 <= list_index < len(result.children) and 0 <= index < len(result.children[list_index])):
-                return None
-            result = result.children[list_index][index]
-        try:
-            spec = self.design.stack.node(path)
-        except IndexError:
-            return None
-        return result if result.type == spec.type else None
+        return result_at(self.design, path)
 
-    def _issues(self, path: Path, result: LayerResult | None) -> list[Issue]:
-        """A row's issues with those inside it, fixes aimed from its top-level row (what
-        :meth:`Design.apply_fix` takes with ``path[0]``)."""
-        if result is None:
-            return []
-        issues = result.tree_issues()
-        if len(path) == 1:
-            return issues
-        return [dataclasses.replace(i, fix=dataclasses.replace(i.fix, path=path[1:] + tuple(i.fix.path)))
-                if i.fix is not None else i for i in issues]
+    @staticmethod
+    def _issues(path: Path, result: LayerResult | None) -> list[Issue]:
+        return aimed_issues(path, result)
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         item = self._item(index)
@@ -640,6 +627,47 @@ class LayerStackModel(QAbstractItemModel):
             layers = spec.children[0]
             return path + (0, len(layers) if row < 0 else min(row, len(layers)))
         return path  # onto a layer: before it
+
+
+def result_at(design: Design, path: Path) -> LayerResult | None:
+    """The validation of the layer or block at *path* of *design* (a Repeat's: its first copy's),
+    or None when there is none (or it is of a spec no longer there)."""
+    layers = design.validation.layers
+    if not path or not 0 <= path[0] < len(layers):
+        return None
+    result = layers[path[0]]
+    for list_index, index in zip(path[1::2], path[2::2]):
+        if not (0 <= list_index < len(result.children) and 0 <= index < len(result.children[list_index])):
+            return None
+        result = result.children[list_index][index]
+    try:
+        spec = design.stack.node(tuple(path))
+    except IndexError:
+        return None
+    return result if result.type == spec.type else None
+
+
+def aimed_issues(path: Path, result: LayerResult | None) -> list[Issue]:
+    """The issues of the row at *path* with those inside it, each fix aimed from its top-level row
+    (what :meth:`Design.apply_fix` takes with ``path[0]``)."""
+    if result is None:
+        return []
+    issues = result.tree_issues()
+    if len(path) == 1:
+        return issues
+    return [dataclasses.replace(i, fix=dataclasses.replace(i.fix, path=tuple(path[1:]) + tuple(i.fix.path)))
+            if i.fix is not None else i for i in issues]
+
+
+def path_label(stack, path: Path) -> str:
+    """Where a layer sits, for titles: ``3. Conv2d`` at the top, ``3 › branch 2 › 1. Conv2d`` inside."""
+    steps, node = [str(path[0] + 1)], stack.node(path[:1])
+    for list_index, index in zip(path[1::2], path[2::2]):
+        if holds_branches(node.type):
+            steps.append(f"branch {list_index + 1}")
+        node = node.children[list_index][index]
+        steps.append(str(index + 1))
+    return " › ".join(steps) + f". {node.type}"
 
 
 def _category(type_name: str) -> str:
