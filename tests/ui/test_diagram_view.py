@@ -65,9 +65,11 @@ def test_selecting_a_node_selects_its_layer_and_back(mixed):
     assert editor.selected_layers() == [4]
     assert mixed.inspector.layer_index == 4
     view.diagram_scene.clearSelection()
-    view.diagram_scene.nodes[(2, 2, 1)].setSelected(True)  # inside the Parallel: its row
-    assert editor.selected_layers() == [2] and mixed.inspector.layer_index == 2
-    assert view.selected_path() == (2, 2, 1)  # the stack's answer does not undo the diagram's choice
+    view.diagram_scene.nodes[(2, 2, 1)].setSelected(True)  # inside the Parallel: its own row in the tree
+    assert editor.selected_paths() == [(2, 2, 1)] and mixed.inspector.path == (2, 2, 1)
+    assert view.selected_path() == (2, 2, 1)
+    editor.select_paths([(5, 1, 0)])  # a row inside a block selects its node
+    assert view.selected_path() == (5, 1, 0)
     editor.select_layers([6])
     assert view.selected_path() == (6,)
     editor.select_layers([1])
@@ -84,7 +86,7 @@ def test_a_drop_on_an_edge_inserts_there_in_one_undo_step(mixed):
     assert mixed.design.stack.node((2, 2, 1)).type == "BatchNorm2d"
     assert mixed.design.stack.node((2, 2, 2)).type == "ReLU"
     assert mixed.design.undo_stack.count() == steps + 1
-    assert view.selected_path() == (2, 2, 1) and mixed.stack_editor.selected_layers() == [2]
+    assert view.selected_path() == (2, 2, 1) and mixed.stack_editor.selected_paths() == [(2, 2, 1)]
     assert (2, 2, 1) in view.diagram_scene.nodes  # redrawn with the new layer
     mixed.design.undo_stack.undo()
     assert [spec.get_config() for spec in mixed.design.stack] == before

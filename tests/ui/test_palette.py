@@ -12,14 +12,16 @@ from netstudio.ui.designer.stack_model import LAYER_MIME
 
 def test_every_layer_sits_under_its_category(qapp):
     model = LayerPaletteModel()
-    assert [model.item(r).text() for r in range(model.rowCount())] == list(CATEGORIES)
+    assert [model.item(r).text() for r in range(model.rowCount())] == [*CATEGORIES, "Blocks"]
     names = []
     for r in range(model.rowCount()):
         group = model.item(r)
         assert not group.icon().isNull()
         assert not group.isDragEnabled()
         names += [group.child(c).text() for c in range(group.rowCount())]
-    assert sorted(names) == sorted(layer_names()) and len(names) == len(layer_names()) >= 55
+    blocks = ["Residual", "Parallel", "Repeat"]
+    assert names[-3:] == blocks  # the Blocks category, last
+    assert sorted(names[:-3]) == sorted(layer_names()) and len(names) - 3 == len(layer_names()) >= 55
     assert [model.item(1).child(c).text() for c in range(model.item(1).rowCount())] == [
         "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
 
@@ -45,7 +47,7 @@ def test_drag_payload_is_the_layer_config_with_defaults(qapp):
 def test_search_filters_as_you_type(qtbot):
     palette = LayerPalette()
     qtbot.addWidget(palette)
-    assert len(palette.visible_layers()) == len(layer_names())
+    assert len(palette.visible_layers()) == len(layer_names()) + 3  # and the three blocks
     qtbot.keyClicks(palette.search, "conv")
     assert palette.visible_layers()[:5] == ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"]
     palette.set_filter("pool 2d")
@@ -59,7 +61,7 @@ def test_search_filters_as_you_type(qtbot):
     palette.set_filter("zzz")
     assert palette.visible_layers() == []
     palette.set_filter("")
-    assert len(palette.visible_layers()) == len(layer_names())
+    assert len(palette.visible_layers()) == len(layer_names()) + 3  # and the three blocks
 
 
 def test_double_click_and_enter_activate_a_layer(qtbot):
@@ -92,3 +94,10 @@ def test_enter_in_the_search_field_adds_the_first_match(qtbot):
     QTest.keyClick(palette.search, Qt.Key.Key_Return)
     assert activated == ["Flatten"]
     assert palette.view.currentIndex().data(TYPE_ROLE) == "Flatten"
+
+
+def test_a_block_drags_from_the_palette_as_an_empty_block(qapp):
+    model = LayerPaletteModel()
+    mime = model.mimeData([model.type_index("Parallel")])
+    assert json.loads(bytes(mime.data(LAYER_MIME)).decode()) == [
+        {"type": "Parallel", "params": {"merge": "concat"}, "branches": [[], []]}]

@@ -246,9 +246,10 @@ class DiagramScene(QGraphicsScene):
         for path in kept:
             if path in self.nodes:
                 self.nodes[path].setSelected(True)
+        # No selectionChanged, even when the kept node is gone: the design is still changing (the
+        # stack's tree model has not caught up yet), and the stack's own selection, which the
+        # window mirrors here, says what is selected once it has.
         self.blockSignals(blocked)
-        if kept and not any(path in self.nodes for path in kept):
-            self.selectionChanged.emit()
 
     def selected_path(self) -> Path | None:
         paths = [item.node.path for item in self.selectedItems() if isinstance(item, NodeItem)]

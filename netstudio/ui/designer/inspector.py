@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from netstudio.core.design import paths
 from netstudio.core.design.layers import fmt_shape, get_layer_type
 from netstudio.core.design.stack import LayerSpec
 from netstudio.core.design.templates import parse_input_shape
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
 from netstudio.ui.designer.param_editors import IntEditor, ParamEditor, make_editor
+from netstudio.ui.designer.stack_model import aimed_issues, path_label, result_at
 from netstudio.ui.icons import category_icon, icon
 from netstudio.ui.widgets import offer_sweep
 
@@ -77,6 +79,7 @@ class Inspector(QWidget):
         self.design = design
         self.editors: dict[str, ParamEditor] = {}
         self._index: int | None = None
+        self._path: paths.Path | None = None
         self._spec: LayerSpec | None = None
         self._showing_input = False
 
@@ -98,16 +101,31 @@ class Inspector(QWidget):
     # -- what is shown ---------------------------------------------------------------------------
     @property
     def layer_index(self) -> int | None:
-        """The stack index of the layer shown, or ``None``."""
+        """The stack index of the top-level layer shown (or of the block holding it), or ``None``."""
         return self._index
+
+    @property
+    def path(self) -> paths.Path | None:
+        """The tree path of the layer or block shown, or ``None``."""
+        return self._path
 
     def show_layer(self, index: int | None) -> None:
         """Show the settings of the layer at *index* (``None`` or -1: nothing)."""
-        if index is not None and not 0 <= index < len(self.design.stack):
-            index = None
-        spec = self.design.stack[index] if index is not None else None
-        same = (not self._showing_input and index == self._index and spec is self._spec and self._page is not None)
-        self._index, self._spec, self._showing_input = index, spec, False
+        self.show_path(None if index is None or index < 0 else (index,))
+
+    def show_path(self, path: paths.Path | None) -> None:
+        """Show the settings of the layer or block at *path*, inside blocks too (``None``: nothing);
+        a block's own settings (shortcut, merge, times) edit like a layer's."""
+        spec = None
+        if path is not None:
+            try:
+                spec = self.design.stack.node(tuple(path))
+            except IndexError:
+                path = None
+        path = tuple(path) if path is not None else None
+        index = path[0] if path is not None else None
+        same = (not self._showing_input and path == self._path and spec is self._spec and self._page is not None)
+        self._index, self._path, self._spec, self._showing_input = index, path, spec, False
         if same:
             self._update_values()
         else:
@@ -116,7 +134,7 @@ class Inspector(QWidget):
     def show_input(self) -> None:
         """Show the input shape editor."""
         if not self._showing_input:
-            self._index, self._spec, self._showing_input = None, None, True
+            self._index, self._path, self._spec, self._showing_input = None, None, None, True
             self._rebuild()
 
     def refresh(self) -> None:
@@ -126,11 +144,11 @@ class Inspector(QWidget):
             self._fill_issues(-1)
             return
         if self._spec is not None:
-            for i, spec in enumerate(self.design.stack):
-                if spec is self._spec:
-                    self.show_layer(i)
-                    return
-            self.show_layer(self._index)  # replaced or removed: whatever is there now
+            found = paths.path_of(self.design.stack.layers, self._spec)
+            if found is not None:
+                self.show_path(found)
+                return
+            self.show_path(self._path)  # replaced or removed: whatever is there now
             return
         self.show_layer(None)
 
@@ -155,7 +173,7 @@ class Inspector(QWidget):
         elif self._spec is None:
             self._build_empty(page)
         else:
-            self._build_layer(page, self._index, self._spec)
+            self._build_layer(page, self._path, self._spec)
         page.addStretch(1)
 
     def _header(self, page: QVBoxLayout, pixmap_icon, title: str, subtitle: str, doc: str) -> None:
@@ -200,9 +218,10 @@ class Inspector(QWidget):
         self._issues_box(page)
         self._fill_issues(-1)
 
-    def _build_layer(self, page: QVBoxLayout, index: int, spec: LayerSpec) -> None:
+    def _build_layer(self, page: QVBoxLayout, path: paths.Path, spec: LayerSpec) -> None:
         layer_type = get_layer_type(spec.type)
-        self._header(page, category_icon(layer_type.category), f"{index + 1}. {spec.type}",
+        index = path[0] if len(path) == 1 else None  # "auto" sizes and sweeps: top-level layers only
+        self._header(page, category_icon(layer_type.category), path_label(self.design.stack, path),
                      f"{layer_type.torch_class} · {layer_type.category}", layer_type.doc)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -220,7 +239,7 @@ class Inspector(QWidget):
             label = QLabel(param.name, self._page)
             label.setToolTip(param.doc)
             label.setBuddy(editor)
-            if param.kind in SWEEPABLE:
+            if param.kind in SWEEPABLE and index is not None:
                 label.setToolTip(f"{param.doc}\nRight-click: Sweep This")
                 offer_sweep(label, f"model.layers[{index}].params.{param.name}", self.sweep_requested.emit)
             form.addRow(label, editor)
@@ -243,18 +262,18 @@ class Inspector(QWidget):
 
     # -- values ----------------------------------------------------------------------------------
     def _update_values(self) -> None:
-        index, spec = self._index, self._spec
-        if index is None or spec is None:
+        index, path, spec = self._index, self._path, self._spec
+        if index is None or path is None or spec is None:
             return
-        self.title_label.setText(f"{index + 1}. {spec.type}")
+        self.title_label.setText(path_label(self.design.stack, path))
         layer_type = get_layer_type(spec.type)
-        last_linear = self.design.stack.last_linear_index()
+        last_linear = self.design.stack.last_linear_index() if len(path) == 1 else None
         for name, editor in self.editors.items():
             value = spec.params.get(name, layer_type.param_index[name].default)
             editor.set_value(value)
             if isinstance(editor, IntEditor) and editor.param.allow_auto:
                 editor.auto.setVisible(index == last_linear or value == "auto")
-        result = self.design.validation.layers[index] if index < len(self.design.validation.layers) else None
+        result = result_at(self.design, path)
         inferred = {k: v for k, v in (result.params if result else {}).items() if k not in layer_type.param_index}
         self.inferred_label.setText("Inferred from the input: " + ", ".join(f"{k} = {v}" for k, v in inferred.items())
                                     if inferred else "")
@@ -271,9 +290,9 @@ class Inspector(QWidget):
             else:
                 where = "the input shape is valid"
             self.output_label.setText(f"<b>Output</b> unknown until {where}")
-        self._fill_issues(index)
+        self._fill_issues(index, path)
 
-    def _fill_issues(self, index: int) -> None:
+    def _fill_issues(self, index: int, path: paths.Path | None = None) -> None:
         while self.issues_layout.count():
             widget = self.issues_layout.takeAt(0).widget()
             if widget is not None:
@@ -282,7 +301,8 @@ class Inspector(QWidget):
         if index < 0:
             issues = list(validation.issues)
         else:
-            issues = validation.row_issues(index) if index < len(validation.layers) else []
+            path = path or (index,)
+            issues = aimed_issues(path, result_at(self.design, path)) if index < len(validation.layers) else []
         colours = theme.issue_colours(self.palette())
         flagged = {i.fix.param for i in issues if i.fix is not None and i.fix.op == "set_param"}
         for name, editor in self.editors.items():
@@ -312,10 +332,10 @@ class Inspector(QWidget):
 
     # -- edits -----------------------------------------------------------------------------------
     def _on_value_edited(self, name: str, value: Any, merge: bool, editor: ParamEditor) -> None:
-        if self._index is None:
+        if self._path is None:
             return
         key = (editor.serial, editor.session) if merge else None
-        self.design.set_param(self._index, name, value, merge_key=key)
+        self.design.set_param_at(self._path, name, value, merge_key=key)
 
     def _on_fix_clicked(self, index: int, fix) -> None:
         self.design.apply_fix(index, fix)

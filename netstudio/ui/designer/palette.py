@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, QMimeData, QModelIndex, QSortFilterProxyModel
 from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
+from netstudio.core.design.blocks import BLOCK_CATEGORY, BLOCK_TYPES
 from netstudio.core.design.layers import CATEGORIES, layer_types
 from netstudio.core.design.stack import LayerSpec
 from netstudio.ui.designer.stack_model import LAYER_MIME
@@ -30,12 +31,14 @@ class LayerPaletteModel(QStandardItemModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setHorizontalHeaderLabels(["Layer"])
-        for category in CATEGORIES:
+        for category in (*CATEGORIES, BLOCK_CATEGORY):
             group = QStandardItem(category_icon(category), category)
             group.setFlags(Qt.ItemFlag.ItemIsEnabled)
             group.setData(None, TYPE_ROLE)
             group.setData(category.lower(), SEARCH_ROLE)
-            for layer_type in (t for t in layer_types() if t.category == category):
+            kinds = list(BLOCK_TYPES.values()) if category == BLOCK_CATEGORY else [
+                t for t in layer_types() if t.category == category]
+            for layer_type in kinds:
                 item = QStandardItem(category_icon(category), layer_type.name)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
                 item.setData(layer_type.name, TYPE_ROLE)

@@ -62,6 +62,21 @@ class Actions:
         self.move_up = self._make("move-up", "Move &Up", "Move the selected layers one place up", w.move_selected_up, "Alt+Up")
         self.move_down = self._make("move-down", "Move Do&wn", "Move the selected layers one place down",
                                     w.move_selected_down, "Alt+Down")
+        self.wrap_residual = self._make("blocks", "Wrap in &Residual",
+                                        "Put the selected layers inside a Residual block (a skip connection)",
+                                        lambda: w.wrap_selected("Residual"), "Ctrl+G")
+        self.wrap_parallel = self._make("blocks", "Wrap in &Parallel",
+                                        "Put the selected layers in branch 1 of a new Parallel block",
+                                        lambda: w.wrap_selected("Parallel"), "Ctrl+Shift+P")
+        self.wrap_repeat = self._make("blocks", "Wrap in Re&peat",
+                                      "Put the selected layers inside a Repeat block (copies in a row)",
+                                      lambda: w.wrap_selected("Repeat"), "Ctrl+Shift+R")
+        self.unwrap = self._make(None, "U&nwrap Block", "Replace the selected block by the layers it holds",
+                                 w.unwrap_selected, "Ctrl+Shift+G")
+        self.add_branch = self._make(None, "Add &Branch", "Add an empty branch to the selected Parallel block",
+                                     w.add_branch_to_selected, "Ctrl+B")
+        self.remove_branch = self._make(None, "Remove Branc&h", "Remove the selected branch and its layers",
+                                        w.remove_selected_branch)
         self.input_shape = self._make("input-shape", "&Input Shape…", "Set the shape of one input sample",
                                       w.edit_input_shape, "Ctrl+I")
 
@@ -104,13 +119,19 @@ class Actions:
 
     def all(self) -> list[QAction]:
         """Every action with a shortcut or a menu entry, in menu order."""
-        return [self.new, self.open, self.save, self.save_as, self.export_summary, self.export_diagram, self.quit, self.undo, self.redo,
-                self.delete, self.duplicate, self.move_up, self.move_down, self.input_shape, self.reference,
-                self.shortcuts, self.about]
+        return [self.new, self.open, self.save, self.save_as, self.export_summary, self.export_diagram, self.quit,
+                self.undo, self.redo, self.delete, self.duplicate, self.move_up, self.move_down, *self.block_edits(),
+                self.input_shape, self.reference, self.shortcuts, self.about]
 
     def design_edits(self) -> list[QAction]:
         """The actions that change the design: what a running training locks."""
-        return [self.undo, self.redo, self.delete, self.duplicate, self.move_up, self.move_down, self.input_shape]
+        return [self.undo, self.redo, self.delete, self.duplicate, self.move_up, self.move_down, *self.block_edits(),
+                self.input_shape]
+
+    def block_edits(self) -> list[QAction]:
+        """Wrap in Residual / Parallel / Repeat, Unwrap, Add / Remove Branch."""
+        return [self.wrap_residual, self.wrap_parallel, self.wrap_repeat, self.unwrap, self.add_branch,
+                self.remove_branch]
 
     def refresh_icons(self) -> None:
         """Render the icons again in the current theme's text colour."""
@@ -145,6 +166,8 @@ def build_menus(window: QMainWindow, actions: Actions) -> dict[str, QMenu]:
     edit.addActions([actions.undo, actions.redo])
     edit.addSeparator()
     edit.addActions([actions.delete, actions.duplicate, actions.move_up, actions.move_down])
+    edit.addSeparator()
+    edit.addActions(actions.block_edits())
     edit.addSeparator()
     edit.addAction(actions.input_shape)
 

@@ -140,8 +140,9 @@ class MainWindow(ProjectFiles, QMainWindow):
         self._add_view_toggle(self.toolbar.toggleViewAction())
         self.status = DesignStatus(self.statusBar())
         self.window_actions.themes[self.settings.theme].setChecked(True)
-        self.stack_editor.context_actions = [self.window_actions.duplicate, self.window_actions.delete, None,
-                                             self.window_actions.move_up, self.window_actions.move_down]
+        a = self.window_actions
+        self.stack_editor.context_actions = [a.duplicate, a.delete, None, a.move_up, a.move_down, None,
+                                             *a.block_edits()]
         self._connect()
         self._default_state = self.saveState()
         self._restore_layout()
@@ -161,7 +162,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         d.validation_changed.connect(self.status.show_validation)
         d.modified_changed.connect(lambda _m: self._update_title())
         self.layer_palette.layer_activated.connect(self.add_layer)
-        editor.layer_selected.connect(self._on_layer_selected)
+        editor.path_selected.connect(self._on_path_selected)
         editor.input_selected.connect(self.inspector.show_input)
         editor.input_selected.connect(self._show_inspector)
         editor.input_shape_requested.connect(self.edit_input_shape)
@@ -169,8 +170,10 @@ class MainWindow(ProjectFiles, QMainWindow):
         editor.reference_requested.connect(self.show_reference)
         editor.view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.stack_model.rowsMoved.connect(lambda *_: self._update_actions())
+        self.stack_model.modelReset.connect(self._update_actions)
+        editor.view.selectionModel().currentChanged.connect(lambda *_: self._update_actions())
         self.stack_model.project_dropped.connect(self._on_project_dropped)
-        editor.layer_selected.connect(lambda i: self.diagram_view.select_path((i,) if i >= 0 else None))
+        editor.path_selected.connect(self.diagram_view.select_path)
         self.diagram_view.path_selected.connect(self._on_diagram_selected)
         self.diagram_view.layers_dropped.connect(self._on_diagram_selected)
         self.design_tabs.currentChanged.connect(self._on_design_tab_changed)
@@ -300,16 +303,16 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.settings.design_view = "diagram" if self.design_tabs.widget(index) is self.diagram_view else "stack"
 
     def _on_diagram_selected(self, path) -> None:
-        """A node was selected in the diagram: its row in the stack (a block's, for a layer inside
-        one), and the inspector follows."""
+        """A node was selected in the diagram: its row in the stack tree (opened to it, inside
+        blocks too), and the inspector follows."""
         if path is None:
             self.stack_editor.view.clearSelection()
         else:
-            self.stack_editor.select_layers([path[0]])
+            self.stack_editor.select_paths([tuple(path)])
 
-    def _on_layer_selected(self, index: int) -> None:
-        self.inspector.show_layer(index if index >= 0 else None)
-        if index >= 0:  # adding or selecting a layer brings its settings forward (not Training's)
+    def _on_path_selected(self, path) -> None:
+        self.inspector.show_path(path)
+        if path is not None:  # adding or selecting a layer brings its settings forward (not Training's)
             self._show_inspector()
 
     def _show_inspector(self) -> None:
@@ -374,26 +377,98 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.statusBar().showMessage(f"Added {type_name}", 3000)
 
     def delete_selected(self) -> None:
-        inner = self.diagram_view.selected_path()
-        if self.design_tabs.currentWidget() is self.diagram_view and inner is not None and len(inner) > 1:
-            self.design.remove_at([inner])  # a layer inside a block, selected in the diagram
+        """Delete the selected layers and blocks (one undo step); a branch row alone: that branch."""
+        editor = self.stack_editor
+        selected = editor.selected_paths()
+        if not selected:
+            branch = editor.current_branch()
+            if branch is not None:
+                self.design.remove_branch(*branch)
+                editor.select_paths([branch[0]])
             return
-        selected = self.stack_editor.selected_layers()
-        if selected:
-            self.design.remove_layers(selected)
-            if len(self.design.stack):
-                self.stack_editor.select_layers([min(selected[0], len(self.design.stack) - 1)])
+        self.design.remove_at(selected)
+        first = selected[0]
+        if len(first) > 1:  # inside a block: select what now sits there, else the block
+            try:
+                self.design.stack.node(first)
+                editor.select_paths([first])
+            except IndexError:
+                editor.select_paths([first[:-2]])
+        elif len(self.design.stack):
+            editor.select_layers([min(first[0], len(self.design.stack) - 1)])
 
     def duplicate_selected(self) -> None:
-        copies = self.design.duplicate_layers(self.stack_editor.selected_layers())
-        if copies:
-            self.stack_editor.select_layers(copies)
+        editor = self.stack_editor
+        selected = editor.selected_paths()
+        if selected and all(len(p) == 1 for p in selected):
+            copies = self.design.duplicate_layers([p[0] for p in selected])
+            if copies:
+                editor.select_layers(copies)
+        elif selected and all(p[:-1] == selected[0][:-1] for p in selected):  # siblings inside a block
+            specs = [self.design.stack.node(p).copy() for p in selected]
+            editor.select_paths(self.design.insert_at(selected[-1][:-1] + (selected[-1][-1] + 1,), specs,
+                                                      f"Duplicate {specs[0].type if len(specs) == 1 else f'{len(specs)} Layers'}"))
+
+    def _sibling_selection(self) -> list | None:
+        """The selected paths when they are next to each other in one list, else None."""
+        selected = self.stack_editor.selected_paths()
+        if not selected or any(p[:-1] != selected[0][:-1] for p in selected):
+            return None
+        indices = [p[-1] for p in selected]
+        return selected if indices == list(range(indices[0], indices[0] + len(indices))) else None
 
     def move_selected_up(self) -> None:
-        self.stack_editor.select_layers(self.design.move_up(self.stack_editor.selected_layers()))
+        selected = self.stack_editor.selected_paths()
+        if selected and all(len(p) == 1 for p in selected):
+            self.stack_editor.select_layers(self.design.move_up([p[0] for p in selected]))
+            return
+        siblings = self._sibling_selection()
+        if siblings and siblings[0][-1] > 0:
+            self.stack_editor.select_paths(self.design.move_to(siblings, siblings[0][:-1] + (siblings[0][-1] - 1,)))
 
     def move_selected_down(self) -> None:
-        self.stack_editor.select_layers(self.design.move_down(self.stack_editor.selected_layers()))
+        selected = self.stack_editor.selected_paths()
+        if selected and all(len(p) == 1 for p in selected):
+            self.stack_editor.select_layers(self.design.move_down([p[0] for p in selected]))
+            return
+        siblings = self._sibling_selection()
+        if siblings and siblings[-1][-1] < len(self.design.stack.node(siblings[-1][:-2]).children[siblings[-1][-2]]) - 1:
+            self.stack_editor.select_paths(self.design.move_to(siblings, siblings[0][:-1] + (siblings[-1][-1] + 2,)))
+
+    def wrap_selected(self, type_name: str) -> None:
+        """Put the selected layers inside a new *type_name* block (one undo step) and select it."""
+        try:
+            block = self.design.wrap(self.stack_editor.selected_paths(), type_name)
+        except (ValueError, IndexError) as exc:
+            self.statusBar().showMessage(f"Cannot wrap: {exc}", 5000)
+            return
+        self.stack_editor.select_paths([block])
+        self.statusBar().showMessage(f"Wrapped in {type_name}: undo with Ctrl+Z", 3000)
+
+    def unwrap_selected(self) -> None:
+        path = self.stack_editor.current_path()
+        if path is None or not self.design.stack.node(path).is_block:
+            self.statusBar().showMessage("Cannot unwrap: select a Residual, Parallel or Repeat block", 5000)
+            return
+        inner = self.design.unwrap(path)
+        self.stack_editor.select_paths(inner or ([path] if len(path) > 1 else []))
+
+    def add_branch_to_selected(self) -> None:
+        parallel = self.stack_editor.current_parallel()
+        if parallel is None:
+            self.statusBar().showMessage("Cannot add a branch: select a Parallel block or one of its branches", 5000)
+            return
+        number = self.design.add_branch(parallel)
+        index = self.stack_model.branch_index(parallel, number)
+        self.stack_editor.view.setCurrentIndex(index)
+
+    def remove_selected_branch(self) -> None:
+        branch = self.stack_editor.current_branch()
+        if branch is None:
+            self.statusBar().showMessage("Cannot remove a branch: select a branch row of a Parallel", 5000)
+            return
+        self.design.remove_branch(*branch)
+        self.stack_editor.select_paths([branch[0]])
 
     def edit_input_shape(self) -> None:
         dialog = InputShapeDialog(self.design.input_shape, self)
@@ -401,12 +476,30 @@ class MainWindow(ProjectFiles, QMainWindow):
             self.design.set_input_shape(dialog.shape(), self.design.output_width, undoable=True)
 
     def _update_actions(self) -> None:
-        selected = self.stack_editor.selected_layers()
+        editor, a = self.stack_editor, self.window_actions
+        selected = editor.selected_paths()
+        branch = editor.current_branch()
+        top = bool(selected) and all(len(p) == 1 for p in selected)
+        siblings = self._sibling_selection()
         n = len(self.design.stack)
-        self.window_actions.delete.setEnabled(bool(selected))
-        self.window_actions.duplicate.setEnabled(bool(selected))
-        self.window_actions.move_up.setEnabled(bool(selected) and selected[0] > 0)
-        self.window_actions.move_down.setEnabled(bool(selected) and selected[-1] < n - 1)
+        if top:
+            first, last = selected[0][0], selected[-1][0]
+            up, down = first > 0, last < n - 1
+        elif siblings:
+            holder = self.design.stack.node(siblings[0][:-2]).children[siblings[0][-2]]
+            up, down = siblings[0][-1] > 0, siblings[-1][-1] < len(holder) - 1
+        else:
+            up = down = False
+        a.delete.setEnabled(bool(selected) or branch is not None)
+        a.duplicate.setEnabled(top or siblings is not None)
+        a.move_up.setEnabled(up)
+        a.move_down.setEnabled(down)
+        for action in (a.wrap_residual, a.wrap_parallel, a.wrap_repeat):
+            action.setEnabled(siblings is not None)
+        current = editor.current_path()
+        a.unwrap.setEnabled(current is not None and self.design.stack.node(current).is_block)
+        a.add_branch.setEnabled(editor.current_parallel() is not None)
+        a.remove_branch.setEnabled(branch is not None)
 
     # -- appearance and help -----------------------------------------------------------------------
     def set_theme(self, name: str) -> None:
