@@ -162,3 +162,15 @@ def test_a_long_fix_inside_a_block_keeps_shapes_and_counts_in_view(qtbot):
     assert header.sectionSize(FIX) >= MIN_FIX_WIDTH
     right = header.sectionViewportPosition(PARAMETERS) + header.sectionSize(PARAMETERS)
     assert header.sectionViewportPosition(OUTPUT) >= 0 and right <= editor.view.viewport().width()
+
+
+def test_block_templates_open_from_the_start_page_as_an_open_tree(window):
+    window.show_start_page()
+    for key, block_row, inner in (("small-resnet", 4, 5), ("inception-block", 4, 4)):
+        window.start_page.templates[key].click()
+        assert window.centre.currentWidget() is window.stack_editor and window.design.validation.valid
+        model, view = window.stack_model, window.stack_editor.view
+        block = model.index(block_row, 0)
+        assert model.rowCount(block) == inner and view.isExpanded(block)
+        window.design.mark_saved()  # the next template must not ask to save
+        window.show_start_page()
