@@ -143,3 +143,34 @@ def test_blocks_are_in_the_palette_and_drop_into_a_branch(window, qtbot):
     texts = [a.text().replace("&", "") for a in menu.actions() if a.text()]
     assert texts[0] == "Add Layer to Branch 1" and "Wrap in Residual" in texts and "Add Branch" in texts
     assert editor.build_context_menu(QModelIndex()).actions()[0].text() == "Add Layer"
+
+
+def test_a_long_fix_inside_a_block_keeps_shapes_and_counts_in_view(qtbot):
+    """The fix column gives way (its button elided) so that Output and Parameters never scroll off."""
+    from netstudio.ui.designer.stack_editor import MIN_FIX_WIDTH, StackEditor
+    from netstudio.ui.designer.stack_model import FIX, OUTPUT, PARAMETERS
+
+    design = tree_design()
+    design.stack.set_param_at((2, 0, 0), "kernel_size", 3)  # concat fails: a fix naming branch 1's Conv2d
+    editor = StackEditor(design)
+    qtbot.addWidget(editor)
+    editor.resize(520, 400)
+    editor.show()
+    qtbot.waitUntil(lambda: not editor.view.isColumnHidden(FIX) and editor.view.viewport().width() > 0)
+    header = editor.view.header()
+    qtbot.waitUntil(lambda: sum(header.sectionSize(c) for c in range(header.count())) <= editor.view.viewport().width())
+    assert header.sectionSize(FIX) >= MIN_FIX_WIDTH
+    right = header.sectionViewportPosition(PARAMETERS) + header.sectionSize(PARAMETERS)
+    assert header.sectionViewportPosition(OUTPUT) >= 0 and right <= editor.view.viewport().width()
+
+
+def test_block_templates_open_from_the_start_page_as_an_open_tree(window):
+    window.show_start_page()
+    for key, block_row, inner in (("small-resnet", 4, 5), ("inception-block", 4, 4)):
+        window.start_page.templates[key].click()
+        assert window.centre.currentWidget() is window.stack_editor and window.design.validation.valid
+        model, view = window.stack_model, window.stack_editor.view
+        block = model.index(block_row, 0)
+        assert model.rowCount(block) == inner and view.isExpanded(block)
+        window.design.mark_saved()  # the next template must not ask to save
+        window.show_start_page()

@@ -75,6 +75,7 @@ def test_blocks_hold_their_inner_rows_and_branches(tree):
     assert model.index(0, PARAMETERS, residual).data() == "148"  # 4 × 4 × 9 + 4
     assert model.index(0, OUTPUT, parallel).data() == "[2, 8, 8]" and model.index(1, OUTPUT, parallel).data() == "[4, 8, 8]"
     assert model.index(3, OUTPUT).data() == "[6, 8, 8]"
+    assert model.index(2, SETTINGS).data() == "+ auto shortcut"  # a choice called auto is not a size
     assert model.index_of_path((2, 1, 0)) == model.index(0, 0, branch2)
 
 

@@ -62,6 +62,12 @@ from netstudio.ui.designer.stack_model import (
 )
 from netstudio.ui.icons import category_icon, icon
 
+#: Widest a fix button's text gets in the table (pixels), so the shapes and counts stay in view.
+FIX_TEXT_WIDTH = 170
+#: The fix column never gets narrower than this, nor the settings column (when room is short).
+MIN_FIX_WIDTH = 90
+MIN_SETTINGS_WIDTH = 90
+
 
 class FixButtonDelegate(QStyledItemDelegate):
     """Draws a layer's fix as a small push button and reports clicks on it.
@@ -82,7 +88,7 @@ class FixButtonDelegate(QStyledItemDelegate):
         style = option.widget.style() if option.widget else QApplication.style()
         button = QStyleOptionButton()
         button.rect = self._button_rect(option.rect, option, fix.label)
-        button.text = fix.label
+        button.text = self._text(option, fix.label, option.rect)
         button.icon = icon("fix")
         button.iconSize = QSize(14, 14)
         button.state = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Raised
@@ -91,8 +97,15 @@ class FixButtonDelegate(QStyledItemDelegate):
         button.palette = option.palette
         style.drawControl(QStyle.ControlElement.CE_PushButton, button, painter, option.widget)
 
+    @staticmethod
+    def _text(option: QStyleOptionViewItem, label: str, cell: QRect | None = None) -> str:
+        """The label, elided to :data:`FIX_TEXT_WIDTH` and to the cell (a fix inside a block names
+        its layer at length; the tooltip and the issue bar show it whole)."""
+        width = FIX_TEXT_WIDTH if cell is None else max(16, min(FIX_TEXT_WIDTH, cell.width() - 48))
+        return option.fontMetrics.elidedText(label, Qt.TextElideMode.ElideRight, width)
+
     def _button_rect(self, cell: QRect, option: QStyleOptionViewItem, label: str) -> QRect:
-        width = option.fontMetrics.horizontalAdvance(label) + 40
+        width = min(option.fontMetrics.horizontalAdvance(self._text(option, label, cell)) + 40, cell.width() - 8)
         height = min(cell.height() - 4, option.fontMetrics.height() + 10)
         return QRect(cell.left() + 4, cell.top() + (cell.height() - height) // 2, width, height)
 
@@ -101,7 +114,7 @@ class FixButtonDelegate(QStyledItemDelegate):
         size = super().sizeHint(option, index)
         if fix is None:
             return size
-        return QSize(option.fontMetrics.horizontalAdvance(fix.label) + 48, max(size.height(), option.fontMetrics.height() + 14))
+        return QSize(option.fontMetrics.horizontalAdvance(self._text(option, fix.label)) + 48, max(size.height(), option.fontMetrics.height() + 14))
 
     def editorEvent(self, event, model, option, index) -> bool:  # noqa: N802
         fix = index.data(FIX_ROLE)
@@ -209,6 +222,7 @@ class StackEditor(QWidget):
         self.view.collapsed.connect(self._on_collapsed)
         self.view.expanded.connect(self._on_expanded)
         self.view.enter_pressed.connect(self._on_enter)
+        self.view.installEventFilter(self)
         self.view.setItemDelegateForColumn(FIX, self.fix_delegate)
         header = self.view.header()
         header.setStretchLastSection(False)
@@ -216,7 +230,7 @@ class StackEditor(QWidget):
         header.setSectionResizeMode(SETTINGS, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(OUTPUT, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(PARAMETERS, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(FIX, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(FIX, QHeaderView.ResizeMode.Fixed)  # sized by _fit_fix_column
         header.setMinimumSectionSize(60)
 
         self.issue_bar = QWidget(self)
@@ -255,6 +269,22 @@ class StackEditor(QWidget):
         design.validation_changed.connect(lambda _v: self._on_validation_changed())
         self._on_validation_changed()
         self._open_blocks()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.view and event.type() == QEvent.Type.Resize:
+            self._fit_fix_column()
+        return super().eventFilter(watched, event)
+
+    def _fit_fix_column(self) -> None:
+        """Give the fix buttons what they need, but never so much that the shapes and parameter
+        counts scroll out of view: the settings keep at least :data:`MIN_SETTINGS_WIDTH`."""
+        if self.view.isColumnHidden(FIX):
+            return
+        header = self.view.header()
+        wanted = max(self.view.sizeHintForColumn(FIX), header.sectionSizeHint(FIX))
+        others = sum(header.sectionSize(c) for c in (LAYER, OUTPUT, PARAMETERS))
+        room = self.view.viewport().width() - others - MIN_SETTINGS_WIDTH
+        header.resizeSection(FIX, max(MIN_FIX_WIDTH, min(wanted, room)))
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         if event.type() == QEvent.Type.PaletteChange:  # a theme switch: recolour the issue bar
@@ -392,6 +422,7 @@ class StackEditor(QWidget):
     def _on_validation_changed(self) -> None:
         has_fix = any(self.model.index(r, 0).data(FIX_ROLE) is not None for r in range(1, self.model.rowCount()))  # a block's row shows those inside it
         self.view.setColumnHidden(FIX, not has_fix)
+        self._fit_fix_column()
         self._update_issue_bar()
 
     def _issue_to_show(self) -> tuple[int, object] | None:

@@ -687,7 +687,8 @@ def describe(spec: LayerSpec, output_width: int | None = None) -> str:
         layer_type = get_layer_type(spec.type)
         params = layer_type.defaults()
         params.update(spec.params)
-        auto = [name for name, value in params.items() if value == "auto"]
+        sizes = {p.name for p in layer_type.params if p.allow_auto}
+        auto = [name for name, value in params.items() if value == "auto" and name in sizes]  # not a choice "auto"
         params.update({name: output_width or 1 for name in auto})
         return layer_type.describe(params) + (" (auto)" if auto else "")
     except (KeyError, TypeError, ValueError, IndexError):
