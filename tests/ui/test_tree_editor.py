@@ -168,7 +168,7 @@ def test_block_templates_open_from_the_start_page_as_an_open_tree(window):
     window.show_start_page()
     for key, block_row, inner in (("small-resnet", 4, 5), ("inception-block", 4, 4)):
         window.start_page.templates[key].click()
-        assert window.centre.currentWidget() is window.stack_editor and window.design.validation.valid
+        assert window.centre.currentWidget() is window.design_tabs and window.design.validation.valid
         model, view = window.stack_model, window.stack_editor.view
         block = model.index(block_row, 0)
         assert model.rowCount(block) == inner and view.isExpanded(block)
