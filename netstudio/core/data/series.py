@@ -214,10 +214,7 @@ def _order(frame, order_by: str | None, decimal: str, thousands: str | None, whe
     if kind != "date" and not bad.any() and np.isfinite(numbers).any():
         key, kind = numbers, "number"
     else:
-        with np.errstate(all="ignore"):
-            dates = pd.to_datetime(series.astype("string"), errors="coerce", format="mixed")
-        key = dates.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
-        key[dates.isna().to_numpy()] = np.nan
+        key = date_keys(series)
         if not np.isfinite(key).any():
             raise DataError(f"{where}: order column {order_by!r} holds neither numbers nor dates "
                             f"(e.g. {str(series.iloc[0])[:40]!r})")
@@ -237,6 +234,28 @@ def _order(frame, order_by: str | None, decimal: str, thousands: str | None, whe
     if (order != np.arange(n)).any():
         notes.append(f"rows sorted by {order_by!r} ({'dates' if kind == 'date' else 'numbers'})")
     return order, kind
+
+
+def date_keys(series) -> np.ndarray:
+    """Dates and times of a column as float64 nanoseconds since 1970 (UTC), NaN where unreadable.
+
+    The format is inferred from the first value (fast); only when that leaves readable-looking
+    cells unread is each cell parsed on its own (``format="mixed"``, much slower).
+    """
+    import warnings
+
+    import pandas as pd
+
+    text = series.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": the mixed pass below handles it
+        dates = pd.to_datetime(text, errors="coerce", utc=True)
+        if (dates.isna() & present).any():
+            dates = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    key = dates.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
+    key[dates.isna().to_numpy()] = np.nan
+    return key
 
 
 def _feature_columns(frame, requested, target: str, order_by: str | None, fmt, where: str,
