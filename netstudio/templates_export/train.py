@@ -195,7 +195,7 @@ def series_data(exported, inputs, meta: dict, data: dict, override: str | None):
         else:
             text = column.astype("string").str.strip()
             key = pd.to_datetime(text, errors="coerce", utc=True)
-            if (key.isna() & text.notna()).any():  # not one format: each cell on its own, as NetStudio does
+            if (key.isna() & text.notna()).any():  # not one format: cell by cell, as NetStudio does
                 key = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
             key = key.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("int64")
         frame = frame.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)

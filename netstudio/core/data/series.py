@@ -204,8 +204,6 @@ def _gather(steps: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
 def _order(frame, order_by: str | None, decimal: str, thousands: str | None, where: str, notes: list[str],
            kind: str | None = None) -> tuple[np.ndarray, str | None]:
     """The row positions in time order, and how the order column reads (``number``/``date``)."""
-    import pandas as pd
-
     n = len(frame)
     if order_by is None:
         return np.arange(n), None
