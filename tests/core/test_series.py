@@ -99,6 +99,11 @@ def test_numeric_order_and_file_order(tmp_path):
     assert ds.feature_names == ["value"]  # the order column is not a feature
     plain = _load(tmp_path / "n.csv", window=2, validation_split=0.0, normalize=False)
     np.testing.assert_allclose(plain.X_train[0, :, 1], [3, 1])  # file order; step is a feature then
+    frame["noise"] = np.arange(10.0) * 7
+    frame.to_csv(tmp_path / "n.csv", index=False)
+    config = {"source": "csv", "path": str(tmp_path / "n.csv"), "validation_split": 0.0, "exclude": ["noise"],
+              "sequence": {"target": "value", "window": 2, "order_by": "step"}}
+    assert load_dataset(config, tmp_path).feature_names == ["value"]  # data.exclude leaves a column out
 
 
 @pytest.mark.parametrize("change, message", [

@@ -147,5 +147,15 @@ def test_the_time_series_group_turns_a_csv_into_windows_and_back(qtbot, panel, t
     assert data.input_shape == (12, 2) and configs[-1]["sequence"]["window"] == 12
     data = load(lambda: panel.target.setCurrentIndex(panel.target.findData("temp")))
     assert configs[-1]["sequence"]["target"] == "temp" and data.preprocessor.target["column"] == "temp"
+    names = [panel.roles.item(r, 0).text() for r in range(panel.roles.rowCount())]
+    role = panel.roles.cellWidget(names.index("load"), 1)
+    data = load(lambda: role.setCurrentIndex(role.findData("target")))  # the Columns tab sets it too
+    assert configs[-1]["sequence"]["target"] == "load" and data.preprocessor.target["column"] == "load"
+    role = panel.roles.cellWidget(names.index("temp"), 1)
+    data = load(lambda: role.setCurrentIndex(role.findData("exclude")))
+    assert data.feature_names == ["load"] and data.input_shape == (12, 1)
+    role = panel.roles.cellWidget(names.index("temp"), 1)
+    data = load(lambda: role.setCurrentIndex(role.findData("feature")))
+    assert data.input_shape == (12, 2)
     data = load(lambda: box.setChecked(False))
     assert "sequence" not in configs[-1] and data.series is None and len(data.input_shape) == 1

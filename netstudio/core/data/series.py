@@ -55,7 +55,8 @@ def series_dataset(frame, fmt, config: dict, path: Path, monitor: Monitor | None
     notes, warnings = list(fmt.notes), []
     order, order_kind = _order(frame, order_by, fmt.decimal, fmt.thousands, where, notes)
     frame = frame.iloc[order].reset_index(drop=True)
-    columns = _feature_columns(frame, seq.get("features"), target, order_by, fmt, where, notes)
+    columns = _feature_columns(frame, seq.get("features"), target, order_by, fmt, where, notes,
+                               exclude=set(config.get("exclude") or []))
     y, bad = parse_numbers(frame[target], fmt.decimal, fmt.thousands)
     if bad.any():
         raise DataError(f"{where}: target column {target!r} must hold numbers to forecast "
@@ -257,14 +258,15 @@ def date_keys(series) -> np.ndarray:
 
 
 def _feature_columns(frame, requested, target: str, order_by: str | None, fmt, where: str,
-                     notes: list[str]) -> list[Column]:
-    """The numeric columns each time step holds (``requested``, else all numeric ones)."""
+                     notes: list[str], exclude: set[str] = frozenset()) -> list[Column]:
+    """The numeric columns each time step holds (``requested``, else all numeric ones but the
+    order column and ``data.exclude``'s)."""
     names = [str(c) for c in frame.columns]
     if requested:
         chosen = list(dict.fromkeys(find_column(str(c), names, where, "data.sequence.features: column")
                                     for c in requested))
     else:
-        chosen = [c for c in names if c != order_by]
+        chosen = [c for c in names if c != order_by and c not in exclude and c.strip() not in exclude]
     columns, left_out = [], []
     for name in chosen:
         values, bad = parse_numbers(frame[name], fmt.decimal, fmt.thousands)

@@ -510,7 +510,9 @@ class DataPanel(QWidget):
             return
         config = copy.deepcopy(self.config)
         exclude = [c for c in config.get("exclude") or [] if c != column]
-        if role == "target":
+        if config.get("sequence") and role == "target":  # a series' target is its sequence's
+            config["sequence"]["target"] = column
+        elif role == "target":
             config["target"] = column
         elif role == "exclude":
             exclude.append(column)
