@@ -193,8 +193,11 @@ def series_data(exported, inputs, meta: dict, data: dict, override: str | None):
         if seq.get("order_kind") == "number":
             key = inputs.parse_numbers(column, exported.DECIMAL, exported.THOUSANDS)[0]
         else:
-            key = pd.to_datetime(column.astype("string"), errors="coerce", format="mixed")
-            key = key.to_numpy(dtype="datetime64[ns]").astype("int64")
+            text = column.astype("string").str.strip()
+            key = pd.to_datetime(text, errors="coerce", utc=True)
+            if (key.isna() & text.notna()).any():  # not one format: cell by cell, as NetStudio does
+                key = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+            key = key.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("int64")
         frame = frame.iloc[np.argsort(key, kind="stable")].reset_index(drop=True)
     steps = exported.encode_table(frame)
     target = (meta.get("preprocessing") or {}).get("target", {}).get("column")

@@ -99,6 +99,11 @@ def test_numeric_order_and_file_order(tmp_path):
     assert ds.feature_names == ["value"]  # the order column is not a feature
     plain = _load(tmp_path / "n.csv", window=2, validation_split=0.0, normalize=False)
     np.testing.assert_allclose(plain.X_train[0, :, 1], [3, 1])  # file order; step is a feature then
+    frame["noise"] = np.arange(10.0) * 7
+    frame.to_csv(tmp_path / "n.csv", index=False)
+    config = {"source": "csv", "path": str(tmp_path / "n.csv"), "validation_split": 0.0, "exclude": ["noise"],
+              "sequence": {"target": "value", "window": 2, "order_by": "step"}}
+    assert load_dataset(config, tmp_path).feature_names == ["value"]  # data.exclude leaves a column out
 
 
 @pytest.mark.parametrize("change, message", [
@@ -166,3 +171,20 @@ def test_the_forecaster_templates_fit_the_bundled_series_and_train(key, tmp_path
     session = prepare_session(load_project(tmp_path / "p.nsproj"))
     summary = session.fit()
     assert summary.ok, summary.message
+
+
+def test_times_with_offsets_and_mixed_formats_order_by_the_instant():
+    from netstudio.core.data.series import date_keys
+
+    keys = date_keys(pd.Series(["2024-01-01T02:00+02:00", "2024-01-01T00:30+00:00", "2024-01-01 01:00"]))
+    assert list(np.argsort(keys)) == [0, 1, 2]  # 00:00 UTC, 00:30 UTC, 01:00 (no offset: read as UTC)
+    mixed = date_keys(pd.Series(["2024-01-02", "3 January 2024", "", "not a date"]))
+    assert mixed[0] < mixed[1] and np.isnan(mixed[2:]).all()
+
+
+def test_predict_data_without_the_order_column_is_a_one_line_error(tmp_path):
+    ds = _load(_write(tmp_path), window=5, order_by="day")
+    frame = pd.read_csv(tmp_path / "s.csv").drop(columns=["day"])
+    with pytest.raises(DataError, match="order column 'day' not found") as caught:
+        series_windows(ds.preprocessor, frame, "new.csv")
+    assert "\n" not in str(caught.value)

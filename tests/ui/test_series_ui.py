@@ -107,3 +107,55 @@ def test_the_series_sample_trains_in_the_window_and_its_forecast_is_shown(qtbot,
     assert view.tabs.isTabEnabled(view.forecast_tab)
     x, y = view.forecast_plot.forecast.getData()
     assert len(x) == 202 - 24 and np.isfinite(y).all()  # the validation period's windows
+
+
+def test_the_time_series_group_turns_a_csv_into_windows_and_back(qtbot, panel, tmp_path):
+    rows = 200
+    t = np.arange(rows)
+    lines = ["date,temp,load"] + [f"2024-02-{1 + i // 24:02d} {i % 24:02d}:00,{10 + np.sin(i / 4):.3f},"
+                                  f"{400 + 30 * np.sin(i / 3.8):.2f}" for i in t[::-1]]  # newest first
+    (tmp_path / "load.csv").write_text("\n".join(lines) + "\n")
+
+    outcomes = []
+    panel.dataset_loaded.connect(outcomes.append)
+    panel.dataset_failed.connect(outcomes.append)
+
+    def load(action):
+        outcomes.clear()
+        action()
+        qtbot.waitUntil(lambda: bool(outcomes), timeout=60000)
+        assert not isinstance(outcomes[0], str), outcomes[0]
+        return outcomes[0]
+
+    data = load(lambda: panel.open_path(tmp_path / "load.csv"))
+    box = panel.series_box
+    assert box.isVisible() and not box.isChecked() and data.series is None
+    if panel.target.currentData() != "load":  # the guess may be it already
+        data = load(lambda: panel.target.setCurrentIndex(panel.target.findData("load")))
+    assert data.task == "regression" and len(data.input_shape) == 1 and panel.target.currentData() == "load"
+    configs = []
+    panel.data_config_changed.connect(configs.append)
+    data = load(lambda: box.setChecked(True))
+    assert configs[-1]["sequence"] == {"target": "load", "window": 24, "horizon": 1, "order_by": None}
+    assert data.series is not None and data.input_shape == (24, 2)  # temp and load; the date is no number
+    assert panel.preview.currentWidget() is panel.preview.series
+    assert panel.target.currentText() == "load"  # chosen, no longer "(guessed)"
+    data = load(lambda: box.order_by.setCurrentIndex(box.order_by.findData("date")))
+    assert configs[-1]["sequence"]["order_by"] == "date"
+    assert data.series.target[0] == pytest.approx(400.0, abs=0.01)  # the oldest row first, whatever the file order
+    data = load(lambda: box.window.setValue(12))
+    assert data.input_shape == (12, 2) and configs[-1]["sequence"]["window"] == 12
+    data = load(lambda: panel.target.setCurrentIndex(panel.target.findData("temp")))
+    assert configs[-1]["sequence"]["target"] == "temp" and data.preprocessor.target["column"] == "temp"
+    names = [panel.roles.item(r, 0).text() for r in range(panel.roles.rowCount())]
+    role = panel.roles.cellWidget(names.index("load"), 1)
+    data = load(lambda: role.setCurrentIndex(role.findData("target")))  # the Columns tab sets it too
+    assert configs[-1]["sequence"]["target"] == "load" and data.preprocessor.target["column"] == "load"
+    role = panel.roles.cellWidget(names.index("temp"), 1)
+    data = load(lambda: role.setCurrentIndex(role.findData("exclude")))
+    assert data.feature_names == ["load"] and data.input_shape == (12, 1)
+    role = panel.roles.cellWidget(names.index("temp"), 1)
+    data = load(lambda: role.setCurrentIndex(role.findData("feature")))
+    assert data.input_shape == (12, 2)
+    data = load(lambda: box.setChecked(False))
+    assert "sequence" not in configs[-1] and data.series is None and len(data.input_shape) == 1

@@ -55,7 +55,8 @@ def series_dataset(frame, fmt, config: dict, path: Path, monitor: Monitor | None
     notes, warnings = list(fmt.notes), []
     order, order_kind = _order(frame, order_by, fmt.decimal, fmt.thousands, where, notes)
     frame = frame.iloc[order].reset_index(drop=True)
-    columns = _feature_columns(frame, seq.get("features"), target, order_by, fmt, where, notes)
+    columns = _feature_columns(frame, seq.get("features"), target, order_by, fmt, where, notes,
+                               exclude=set(config.get("exclude") or []))
     y, bad = parse_numbers(frame[target], fmt.decimal, fmt.thousands)
     if bad.any():
         raise DataError(f"{where}: target column {target!r} must hold numbers to forecast "
@@ -204,8 +205,6 @@ def _gather(steps: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
 def _order(frame, order_by: str | None, decimal: str, thousands: str | None, where: str, notes: list[str],
            kind: str | None = None) -> tuple[np.ndarray, str | None]:
     """The row positions in time order, and how the order column reads (``number``/``date``)."""
-    import pandas as pd
-
     n = len(frame)
     if order_by is None:
         return np.arange(n), None
@@ -214,10 +213,7 @@ def _order(frame, order_by: str | None, decimal: str, thousands: str | None, whe
     if kind != "date" and not bad.any() and np.isfinite(numbers).any():
         key, kind = numbers, "number"
     else:
-        with np.errstate(all="ignore"):
-            dates = pd.to_datetime(series.astype("string"), errors="coerce", format="mixed")
-        key = dates.to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
-        key[dates.isna().to_numpy()] = np.nan
+        key = date_keys(series)
         if not np.isfinite(key).any():
             raise DataError(f"{where}: order column {order_by!r} holds neither numbers nor dates "
                             f"(e.g. {str(series.iloc[0])[:40]!r})")
@@ -239,15 +235,38 @@ def _order(frame, order_by: str | None, decimal: str, thousands: str | None, whe
     return order, kind
 
 
+def date_keys(series) -> np.ndarray:
+    """Dates and times of a column as float64 nanoseconds since 1970 (UTC), NaN where unreadable.
+
+    The format is inferred from the first value (fast); only when that leaves readable-looking
+    cells unread is each cell parsed on its own (``format="mixed"``, much slower).
+    """
+    import warnings
+
+    import pandas as pd
+
+    text = series.astype("string").str.strip()
+    present = text.notna() & (text != "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "could not infer format": the mixed pass below handles it
+        dates = pd.to_datetime(text, errors="coerce", utc=True)
+        if (dates.isna() & present).any():
+            dates = pd.to_datetime(text, errors="coerce", utc=True, format="mixed")
+    key = dates.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("int64").astype(np.float64)
+    key[dates.isna().to_numpy()] = np.nan
+    return key
+
+
 def _feature_columns(frame, requested, target: str, order_by: str | None, fmt, where: str,
-                     notes: list[str]) -> list[Column]:
-    """The numeric columns each time step holds (``requested``, else all numeric ones)."""
+                     notes: list[str], exclude: set[str] = frozenset()) -> list[Column]:
+    """The numeric columns each time step holds (``requested``, else all numeric ones but the
+    order column and ``data.exclude``'s)."""
     names = [str(c) for c in frame.columns]
     if requested:
         chosen = list(dict.fromkeys(find_column(str(c), names, where, "data.sequence.features: column")
                                     for c in requested))
     else:
-        chosen = [c for c in names if c != order_by]
+        chosen = [c for c in names if c != order_by and c not in exclude and c.strip() not in exclude]
     columns, left_out = [], []
     for name in chosen:
         values, bad = parse_numbers(frame[name], fmt.decimal, fmt.thousands)

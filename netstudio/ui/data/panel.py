@@ -39,6 +39,7 @@ from netstudio.core.config import Augment, DataConfig, data_defaults, settings, 
 from netstudio.core.data.preview import LoadedData, load_for_panel
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.data.preview import CLASS_WEIGHTS_LINK, DataPreview, summary_html
+from netstudio.ui.data.series_options import SeriesOptions
 from netstudio.ui.tasks import TaskRunner
 from netstudio.ui.widgets import (
     check_box,
@@ -110,6 +111,10 @@ class DataPanel(QWidget):
         layout.addWidget(self._build_loading_row())
         layout.addWidget(self._build_tabs(), 1)
         layout.addWidget(self._build_options())
+        self.series_box = SeriesOptions()
+        self.series_box.hide()
+        self.series_box.sequence_edited.connect(self._on_sequence_edited)
+        layout.addWidget(self.series_box)
         layout.addWidget(self._build_augment())
 
     def _build_sources(self) -> QGridLayout:
@@ -440,6 +445,7 @@ class DataPanel(QWidget):
         self.preview.show_loaded(loaded)
         self._fill_roles(loaded)
         self._fill_target(loaded)
+        self.series_box.show_config(self.config, loaded.columns)
         self.summary.setHtml(summary_html(data))
 
     def _on_summary_link(self, url) -> None:
@@ -472,7 +478,7 @@ class DataPanel(QWidget):
         self._filling = True
         try:
             self.target.clear()
-            guessed = not self.config.get("target")
+            guessed = not (self.config.get("target") or (self.config.get("sequence") or {}).get("target"))
             for name in loaded.columns:
                 self.target.addItem(f"{name} (guessed)" if guessed and name == loaded.target else name, name)
             self.target.setCurrentIndex(max(0, self.target.findData(loaded.target)))
@@ -482,17 +488,32 @@ class DataPanel(QWidget):
     @Slot(int)
     def _on_target_chosen(self, _index: int) -> None:
         column = self.target.currentData()
+        sequence = self.config.get("sequence")
+        if sequence and not self._filling and column is not None and column != sequence.get("target"):
+            self._apply(dict(self.config, sequence={**sequence, "target": column}))
+            return
         if self._filling or column is None or column == self.config.get("target"):
             return
         exclude = [c for c in self.config.get("exclude") or [] if c != column]
         self._apply(dict(self.config, target=column, exclude=exclude))
+
+    def _on_sequence_edited(self, sequence: dict | None) -> None:
+        """The Time series group changed: data.sequence with the target shown, or none."""
+        config = {k: v for k, v in self.config.items() if k != "sequence"}
+        if sequence is not None:
+            target = (self.config.get("sequence") or {}).get("target") or self.target.currentData() or \
+                (self.loaded.target if self.loaded else None)
+            config["sequence"] = {"target": target, **sequence} if target else sequence
+        self._apply(config)
 
     def _on_role_changed(self, column: str, role: str) -> None:
         if self._filling:
             return
         config = copy.deepcopy(self.config)
         exclude = [c for c in config.get("exclude") or [] if c != column]
-        if role == "target":
+        if config.get("sequence") and role == "target":  # a series' target is its sequence's
+            config["sequence"]["target"] = column
+        elif role == "target":
             config["target"] = column
         elif role == "exclude":
             exclude.append(column)
@@ -513,6 +534,7 @@ class DataPanel(QWidget):
             self.seed.setValue(c["seed"])
             self.normalize.setChecked(c["normalize"])
             self.options.setEnabled(bool(self.config))
+            self.series_box.show_config(self.config)
             augment = {**{k: v.default for k, v in settings(Augment).items()}, **(c.get("augment") or {})}
             self.hflip.setChecked(bool(augment["hflip"]))
             self.vflip.setChecked(bool(augment["vflip"]))
