@@ -121,6 +121,17 @@ def describe_data(data_config: dict, base_dir: Path) -> tuple[tuple[int, ...], i
     return dataset.input_shape, dataset.output_width, dataset.task, dataset.classes
 
 
+def describe_inputs(data_config: dict, base_dir: Path) -> tuple[tuple[int, ...], int, int | None]:
+    """``(input_shape, output_width, vocabulary)`` to check a design against: the vocabulary is a
+    text input's (a CSV's text column; see :meth:`LayerStack.validate`), else None."""
+    config, resolved = resolve_sample(data_config, Path(base_dir)) if data_config else (data_config, base_dir)
+    if config and config.get("source") == "csv":
+        dataset = load_dataset(config, resolved)
+        return dataset.input_shape, dataset.output_width, dataset.vocabulary
+    shape, width, _, _ = describe_data(data_config, base_dir)
+    return shape, width, None
+
+
 # ------------------------------------------------------------------------------------------------
 # Bundled samples
 

@@ -158,15 +158,16 @@ def text_cells(frame, column: str) -> list[str]:
     label = labels.get(column, labels.get(column.strip()))
     if label is None:
         raise KeyError(f"the data lacks the text column {column!r}")
-    text = text_values(frame[label])
-    return ["" if isinstance(v, float) else str(v) for v in text.to_numpy(dtype=object, na_value=np.nan)]
+    cells = text_values(frame[label]).to_numpy(dtype=object, na_value=np.nan)
+    return ["" if isinstance(v, float) else str(v) for v in cells]
 
 
 def encode_texts(tokenizer, texts, max_length: int) -> np.ndarray:
     """Texts -> int64 ``[N, max_length]`` token ids: each text's tokens, cut after *max_length*,
     then :data:`PAD_ID` to fill the row."""
     out = np.full((len(texts), max_length), PAD_ID, dtype=np.int64)
-    for i, encoding in enumerate(tokenizer.encode_batch([str(t) for t in texts], add_special_tokens=False)):
+    encodings = tokenizer.encode_batch([str(t) for t in texts], add_special_tokens=False)
+    for i, encoding in enumerate(encodings):
         ids = encoding.ids[:max_length]
         out[i, :len(ids)] = ids
     return out
