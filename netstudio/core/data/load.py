@@ -29,6 +29,8 @@ SAMPLES: dict[str, dict] = {
     "house-prices": {"source": "csv", "path": "house-prices.csv", "target": "price_keur"},
     "shapes": {"source": "images", "path": "shapes"},
     "first-network": {"source": "csv", "path": "first-network.csv", "target": "label"},
+    "reviews": {"source": "csv", "path": "reviews.csv", "target": "sentiment", "text": "review",
+                "tokenizer": {"kind": "wordpiece", "vocab_size": 1000, "max_length": 32, "lowercase": True}},
 }
 
 
@@ -155,7 +157,7 @@ def resolve_sample(config: dict, base_dir: Path) -> tuple[dict, Path]:
     if name not in SAMPLES:
         raise DataError(f"data.name: no bundled sample called {name!r} (available: {', '.join(sorted(SAMPLES))})")
     resolved = copy.deepcopy(SAMPLES[name])
-    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment"):
+    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment", "tokenizer"):
         if key in config:
             resolved[key] = config[key]
     return resolved, samples_dir()
