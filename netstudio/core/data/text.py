@@ -182,7 +182,8 @@ def text_summary(encoder: TextEncoder, texts, counts: np.ndarray) -> dict:
     ids = encoder.encode([example])[0]
     used = int(np.count_nonzero(ids != PAD_ID))
     return {"column": encoder.settings["column"], "kind": encoder.settings["kind"],
-            "vocabulary": encoder.vocabulary, "max_length": encoder.max_length,
+            "vocabulary": encoder.vocabulary, "vocab_size": int(encoder.settings["vocab_size"]),
+            "max_length": encoder.max_length,
             "lowercase": bool(encoder.settings["lowercase"]),
             "example": {"text": example[:500], "tokens": encoder.tokens(example)[:encoder.max_length],
                         "ids": [int(i) for i in ids[:max(used, 1)]]},
