@@ -37,3 +37,23 @@ def test_a_short_training_beats_the_majority_class(tmp_path):
     summary = session.fit()
     majority = max(session.dataset.summary.class_counts.values()) / 600
     assert summary.ok and summary.history[-1].values["val_accuracy"] > majority + 0.1
+
+
+def test_try_it_and_attributions_speak_tokens(tmp_path):
+    from netstudio.core.training.attribution import attribute
+    from netstudio.core.training.try_it import input_columns, predict_sample, prepare_values
+
+    project = project_from_template(get_template("lstm-text"))
+    project.data = {"source": "sample", "name": "reviews"}
+    project.training["epochs"] = 1
+    session = prepare_session(load_project(project.save(tmp_path / "reviews.nsproj")))
+    assert session.fit().ok
+    data = session.dataset
+    assert input_columns(data) == ["review"]
+    sample = prepare_values(data, {"review": "The plot was not brilliant"})
+    assert (sample == data.preprocessor.encoder.encode(["the plot was not brilliant"])[0]).all()
+    result = predict_sample(session.model, data, "sigmoid", sample)
+    assert result.prediction in data.classes and abs(sum(result.probabilities.values()) - 1) < 1e-6
+    found = attribute(session.model, data, sample, steps=16)
+    assert found.names == ("1: the", "2: plot", "3: was", "4: not", "5: brilliant")
+    assert found.values.shape == (5,) and found.delta < 0.05

@@ -63,3 +63,17 @@ def test_the_design_is_checked_against_token_ids(qtbot):
         design.set_vocabulary(400)
     issue = design.validation.layers[0].issues[0]
     assert not design.validation.valid and "needs an Embedding first" in issue.message and issue.fix.op == "insert"
+
+
+def test_try_it_offers_a_text_field_for_a_text_model(qtbot, panel):
+    from netstudio.ui.plots.inside_view import InsideView
+
+    data = load(qtbot, panel, lambda: panel.use_sample("reviews"))
+    view = InsideView()
+    qtbot.addWidget(view)
+    view.set_dataset(data)
+    assert list(view._fields) == ["review"] and "tokenizer" in view._fields["review"].toolTip()
+    with qtbot.waitSignal(view.try_requested) as blocker:
+        view._fields["review"].setText("the plot was superb")
+        view.request_try()
+    assert blocker.args[0] == {"values": {"review": "the plot was superb"}}
