@@ -77,3 +77,24 @@ def test_try_it_offers_a_text_field_for_a_text_model(qtbot, panel):
         view._fields["review"].setText("the plot was superb")
         view.request_try()
     assert blocker.args[0] == {"values": {"review": "the plot was superb"}}
+
+
+def test_evaluation_lists_the_texts_of_a_confusion_cell(qtbot):
+    import numpy as np
+
+    from netstudio.core.data.load import load_dataset, samples_dir
+    from netstudio.core.training.evaluation import classification_report, supports_boundary
+    from netstudio.ui.plots.evaluation_view import EvaluationView
+
+    view = EvaluationView()
+    qtbot.addWidget(view)
+    data = load_dataset({"source": "sample", "name": "reviews"}, samples_dir())
+    view.set_dataset(data)
+    wrong = np.arange(data.n_val) % 3 == 0
+    predicted = np.where(wrong, 1 - data.y_val, data.y_val)
+    view.show_report(classification_report(data.y_val, np.eye(2)[predicted] * 0.8 + 0.1, data.classes))
+    rows = view.show_cell(0, 1)
+    assert len(rows) and view.samples_table.horizontalHeaderItem(1).text() == "review"
+    text = view.samples_table.item(0, 1).text()
+    assert text == data.preprocessor.encoder.decode(data.X_val[rows[0]]) and " " in text
+    assert not supports_boundary(data)

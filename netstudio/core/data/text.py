@@ -152,6 +152,10 @@ class TextEncoder:
         return np.array([len(e.ids) for e in self.tokenizer.encode_batch([str(t) for t in texts],
                                                                           add_special_tokens=False)], dtype=np.int64)
 
+    def decode(self, ids) -> str:
+        """Token ids back to text (padding and unknown tokens left out; cut texts stay cut)."""
+        return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=True)
+
     def tokens(self, text: str) -> list[str]:
         """The tokens of *text* (not cut): what the Data panel shows as an example."""
         return list(self.tokenizer.encode(str(text), add_special_tokens=False).tokens)
