@@ -326,7 +326,8 @@ class Tokenizer:
 
     kind: str = setting("wordpiece", "How text is split into tokens: sub-words (WordPiece, BPE) or whole words",
                         choices=TOKENIZER_LABELS)
-    vocab_size: int = setting(8000, "Most distinct tokens kept (padding and unknown included)", minimum=3,
+    vocab_size: int = setting(8000, "Most distinct tokens kept (padding and unknown included; sub-word "
+                                    "tokenizers also keep every character seen)", minimum=3,
                               maximum=2**24)
     max_length: int = setting(64, "Tokens per text: longer texts are cut, shorter ones padded", minimum=1,
                               maximum=MAX_TEXT_LENGTH)
