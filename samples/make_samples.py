@@ -1,4 +1,5 @@
-"""Regenerate the generated bundled samples (house-prices.csv, first-network.csv, shapes/, energy-load.csv).
+"""Regenerate the generated bundled samples (house-prices.csv, first-network.csv, shapes/, energy-load.csv,
+reviews.csv).
 
 ``python samples/make_samples.py`` writes them beside this file, byte for byte the same every time
 (fixed seeds). iris.csv is not generated: it is Fisher's iris data (see README.md).
@@ -109,8 +110,46 @@ def energy_load(path: Path, days: int = 42) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+#: The reviews' words: what each clause is about, its verb, the words that make it good or bad.
+SUBJECTS = ("the film", "this movie", "the plot", "the acting", "the soundtrack", "the ending", "the cast",
+            "the script", "the pacing", "the photography", "the dialogue", "the story")
+VERBS = ("was", "is", "felt", "seemed", "looked")
+POSITIVE = ("great", "wonderful", "brilliant", "moving", "funny", "gripping", "beautiful", "clever", "charming",
+            "superb")
+NEGATIVE = ("boring", "awful", "dull", "clumsy", "predictable", "tedious", "weak", "confusing", "flat", "messy")
+OPENERS = ("", "", "", "honestly, ", "overall ", "to be fair ", "i think ", "for me ", "in the end ")
+JOINS = (" and ", ", but ", ". ", " while ", "; ")
+
+
+def reviews(path: Path, rows: int = 600) -> None:
+    """Short film reviews whose sentiment follows a known rule.
+
+    Each review has one or three clauses ("the plot was not gripping"); a clause counts +1 with a
+    positive word, -1 with a negative one, flipped by a "not" before it (a fifth of them). The
+    review is positive when the sum is above zero (an odd number of clauses: never a tie), so
+    a model must read the words and the "not" before them, not the review's length.
+    """
+    rng = np.random.default_rng(22)
+    lines = ["review,sentiment"]
+    for _ in range(rows):
+        clauses, score = [], 0
+        for _ in range(int(rng.choice([1, 3], p=[0.45, 0.55]))):
+            good = bool(rng.random() < 0.5)
+            negated = bool(rng.random() < 0.2)
+            word = str(rng.choice(POSITIVE if good else NEGATIVE))
+            adverb = str(rng.choice(("", "", "really ", "quite ", "very ")))
+            clauses.append(f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {'not ' if negated else ''}{adverb}{word}")
+            score += (1 if good else -1) * (-1 if negated else 1)
+        text = str(rng.choice(OPENERS)) + clauses[0]
+        for clause in clauses[1:]:
+            text += str(rng.choice(JOINS)) + clause
+        lines.append(f'"{text}",{"positive" if score > 0 else "negative"}')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 if __name__ == "__main__":
     house_prices(HERE / "house-prices.csv")
     first_network(HERE / "first-network.csv")
     shapes(HERE / "shapes")
     energy_load(HERE / "energy-load.csv")
+    reviews(HERE / "reviews.csv")

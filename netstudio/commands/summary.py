@@ -32,8 +32,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 def input_of(project: Project, input_shape: tuple[int, ...] | None,
-             output_width: int | None) -> tuple[tuple[int, ...], int | None]:
-    """The input shape and output width to check the stack against.
+             output_width: int | None) -> tuple[tuple[int, ...], int | None, int | None]:
+    """The input shape, output width and vocabulary (a text input's) to check the stack against.
 
     ``--input-shape`` (with ``--output-width``) overrides the data, which is then not read.
     Otherwise both come from the project's data through
@@ -42,20 +42,20 @@ def input_of(project: Project, input_shape: tuple[int, ...] | None,
     :class:`DataError` (exit status 2).
     """
     if input_shape is not None:
-        return input_shape, output_width
+        return input_shape, output_width, None
     if not project.data:
         raise DataError(f"{project.path}: the project has no data, so the input shape is unknown: "
                         "choose a dataset or give --input-shape")
-    from netstudio.core.data.load import describe_data
+    from netstudio.core.data.load import describe_inputs
 
-    shape, width, _, _ = describe_data(project.data, project.base_dir)
-    return shape, width if output_width is None else output_width
+    shape, width, vocabulary = describe_inputs(project.data, project.base_dir)
+    return shape, width if output_width is None else output_width, vocabulary
 
 
 def run(args) -> int:
     project = load_project(args.project)
-    shape, width = input_of(project, args.input_shape, args.output_width)
-    validation = project.stack.validate(shape, width, batch_size=project.training["batch_size"])
+    shape, width, vocabulary = input_of(project, args.input_shape, args.output_width)
+    validation = project.stack.validate(shape, width, batch_size=project.training["batch_size"], vocabulary=vocabulary)
     if args.json:
         json.dump(validation.to_json(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -314,6 +314,26 @@ class Augment:
                               minimum=0.0, maximum=1.0)
 
 
+#: The tokenizers a text column may be split with (Hugging Face ``tokenizers`` models).
+TOKENIZER_LABELS = {"wordpiece": "WordPiece (sub-words)", "bpe": "BPE (byte-pair merges)", "word": "Whole words"}
+#: Most tokens a text input holds (the sequence length the network sees).
+MAX_TEXT_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class Tokenizer:
+    """``data.tokenizer``: how a text column becomes token ids (fitted on the training split)."""
+
+    kind: str = setting("wordpiece", "How text is split into tokens: sub-words (WordPiece, BPE) or whole words",
+                        choices=TOKENIZER_LABELS)
+    vocab_size: int = setting(8000, "Most distinct tokens kept (padding and unknown included; sub-word "
+                                    "tokenizers also keep every character seen)", minimum=3,
+                              maximum=2**24)
+    max_length: int = setting(64, "Tokens per text: longer texts are cut, shorter ones padded", minimum=1,
+                              maximum=MAX_TEXT_LENGTH)
+    lowercase: bool = setting(True, "Lower-case the text before splitting it")
+
+
 @dataclass(frozen=True)
 class Sequence:
     """``data.sequence``: a CSV read as a time series, each sample the ``window`` rows before a point."""
@@ -374,6 +394,12 @@ class DataConfig:
                                                      "forecasting a later row's target (null: a plain table)",
                                            message='must be an object like {"target": "load", "window": 24} or '
                                                    'null', sources=("csv",), fill=False, nullable=True)
+    text: str | None = setting(None, "A column of free text to classify from: the input becomes its token ids "
+                                     "(null: detected when no other column is usable)", nullable=True,
+                               sources=("csv",), fill=False)
+    tokenizer: Tokenizer = subsection(Tokenizer, "How the text column is split into tokens",
+                                      message='must be an object like {"kind": "wordpiece", "max_length": 64}',
+                                      sources=("csv",), fill=False)
 
     @staticmethod
     def cross_check(values: dict) -> tuple[str, str] | None:

@@ -162,6 +162,8 @@ def load_data(exported, inputs, meta: dict, data: dict, override: str | None):
     text = inputs.text_values(column)
     numeric = bool(np.isfinite(numbers[text.notna().to_numpy()]).all())
     keep, codes = target_codes(meta, numbers if numeric else None, text.tolist())
+    if hasattr(exported, "encode_text"):  # a text model: token ids of its text column
+        return exported.encode_text(frame.iloc[np.flatnonzero(keep)]), codes
     return exported.encode_table(frame.iloc[np.flatnonzero(keep)]), codes
 
 

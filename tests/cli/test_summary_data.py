@@ -13,7 +13,7 @@ SAMPLES = sorted((REPO / "samples").glob("*.nsproj"))
 #: input shape and the width "auto" becomes, for every bundled project.
 EXPECTED = {
     "first-network": ([10], 1), "house-prices": ([16], 1), "iris": ([4], 3), "shapes": ([3, 32, 32], 3),
-    "spiral": ([2], 1), "energy-load": ([24, 2], 1),
+    "spiral": ([2], 1), "energy-load": ([24, 2], 1), "reviews": ([32], 1),
 }
 
 

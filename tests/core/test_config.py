@@ -45,7 +45,7 @@ def test_the_trainers_dispatch_covers_every_choice_of_the_schema():
 
 @pytest.mark.parametrize("source, keys", [
     ("csv", {"task", "validation_split", "test_split", "normalize", "seed", "target", "exclude", "features",
-             "sequence"}),
+             "sequence", "text", "tokenizer"}),
     ("images", {"task", "validation_split", "test_split", "normalize", "seed", "image_size", "color", "augment"}),
     ("synthetic", {"task", "validation_split", "test_split", "normalize", "seed", "kind", "samples", "noise",
                    "classes"}),

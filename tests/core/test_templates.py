@@ -46,6 +46,7 @@ def test_the_expected_templates_exist():
     assert keys[:5] == ["blank", "first-network", "mlp-classifier", "lenet-cnn", "small-rnn"]
     assert keys[5:8] == ["small-resnet", "inception-block", "cnn1d-sequence"]
     assert {"lstm-forecaster", "cnn1d-forecaster"} <= set(keys)
+    assert {"transformer-text", "lstm-text"} <= set(keys)
     first = get_template("first-network")
     assert [s.type for s in first.stack()] == ["Linear", "ReLU", "Linear"]
     shapes = [r.output_shape for r in first.stack().validate(first.input_shape).layers]

@@ -112,6 +112,9 @@ def _sniff_delimiter(text: str) -> str:
         mode = max(set(counts), key=counts.count)
         if mode < 2:
             continue
+        if delimiter == " " and counts[0] != mode:
+            # a header of other width: one column of sentences (texts to predict on), not a table
+            continue
         consistency = counts.count(mode) / len(counts)
         score = (1.0 if consistency >= 0.95 else consistency, 0)
         if score > best_score:

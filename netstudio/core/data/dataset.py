@@ -32,13 +32,16 @@ class DataSummary:
     dropped_rows: int = 0
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: A text input's tokenizer facts (vocabulary, an example, token counts; see
+    #: :func:`netstudio.core.data.text.text_summary`), else None.
+    text: dict | None = None
 
     def to_json(self) -> dict:
         return {
             "source": self.source, "rows": self.rows, "features": self.features,
             "input_shape": list(self.input_shape), "task": self.task, "class_counts": self.class_counts,
             "missing_values": self.missing_values, "dropped_rows": self.dropped_rows,
-            "notes": list(self.notes), "warnings": list(self.warnings),
+            "notes": list(self.notes), "warnings": list(self.warnings), "text": self.text,
         }
 
 
@@ -93,6 +96,11 @@ class Dataset:
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(int(s) for s in self.X_train.shape[1:])
+
+    @property
+    def vocabulary(self) -> int | None:
+        """A text input's vocabulary size (the Embedding's ``num_embeddings``), else None."""
+        return getattr(self.preprocessor, "vocabulary", None)
 
     @property
     def output_width(self) -> int:

@@ -31,6 +31,8 @@ SAMPLES: dict[str, dict] = {
     "first-network": {"source": "csv", "path": "first-network.csv", "target": "label"},
     "energy-load": {"source": "csv", "path": "energy-load.csv",
                     "sequence": {"target": "load_mw", "window": 24, "horizon": 1, "order_by": "timestamp"}},
+    "reviews": {"source": "csv", "path": "reviews.csv", "target": "sentiment", "text": "review",
+                "tokenizer": {"kind": "wordpiece", "vocab_size": 1000, "max_length": 32, "lowercase": True}},
 }
 
 
@@ -127,6 +129,17 @@ def describe_data(data_config: dict, base_dir: Path) -> tuple[tuple[int, ...], i
     return dataset.input_shape, dataset.output_width, dataset.task, dataset.classes
 
 
+def describe_inputs(data_config: dict, base_dir: Path) -> tuple[tuple[int, ...], int, int | None]:
+    """``(input_shape, output_width, vocabulary)`` to check a design against: the vocabulary is a
+    text input's (a CSV's text column; see :meth:`LayerStack.validate`), else None."""
+    config, resolved = resolve_sample(data_config, Path(base_dir)) if data_config else (data_config, base_dir)
+    if config and config.get("source") == "csv":
+        dataset = load_dataset(config, resolved)
+        return dataset.input_shape, dataset.output_width, dataset.vocabulary
+    shape, width, _, _ = describe_data(data_config, base_dir)
+    return shape, width, None
+
+
 # ------------------------------------------------------------------------------------------------
 # Bundled samples
 
@@ -150,7 +163,7 @@ def resolve_sample(config: dict, base_dir: Path) -> tuple[dict, Path]:
     if name not in SAMPLES:
         raise DataError(f"data.name: no bundled sample called {name!r} (available: {', '.join(sorted(SAMPLES))})")
     resolved = copy.deepcopy(SAMPLES[name])
-    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment", "sequence"):
+    for key in ("validation_split", "test_split", "seed", "normalize", "task", "augment", "sequence", "tokenizer"):
         if key in config:
             resolved[key] = config[key]
     return resolved, samples_dir()

@@ -6,6 +6,9 @@ ships this very file beside ``model.py`` (which calls :func:`encode_table` and
 in the exported plain-PyTorch folder. It imports numpy, and pandas or Pillow where they are
 needed, never NetStudio.
 
+- A text column is split into token ids by the run's own tokenizer (Hugging Face
+  ``tokenizers``, fitted on the training split, saved as ``tokenizer.json``): each text cut after
+  ``max_length`` tokens and padded with :data:`PAD_ID`.
 - A cell is missing when it is empty or one of :data:`MISSING_TOKENS`; numbers may carry a
   decimal comma, thousands marks, a currency sign or ``%``; :data:`TRUE_WORDS` and
   :data:`FALSE_WORDS` are 1 and 0.
@@ -128,6 +131,45 @@ def encode_table(frame, columns, feature_names, decimal: str = ".",
             hit = np.flatnonzero(codes >= 0)
             out[hit, j + codes[hit]] = 1.0
         j += len(categories) if kind == "categorical" else 1
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Text
+
+#: The token id of padding (and of a missing text): every NetStudio tokenizer puts ``[PAD]`` first.
+PAD_ID = 0
+
+
+def load_tokenizer(doc):
+    """A Hugging Face ``tokenizers.Tokenizer`` from its JSON (a dict or its text)."""
+    import json
+
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_str(doc if isinstance(doc, str) else json.dumps(doc))
+
+
+def text_cells(frame, column: str) -> list[str]:
+    """The cells of the text column *column* (found by name, surrounding spaces ignored) as
+    strings; a missing cell is the empty text."""
+    labels = {str(c).strip(): c for c in frame.columns}
+    labels.update({str(c): c for c in frame.columns})
+    label = labels.get(column, labels.get(column.strip()))
+    if label is None:
+        raise KeyError(f"the data lacks the text column {column!r}")
+    cells = text_values(frame[label]).to_numpy(dtype=object, na_value=np.nan)
+    return ["" if isinstance(v, float) else str(v) for v in cells]
+
+
+def encode_texts(tokenizer, texts, max_length: int) -> np.ndarray:
+    """Texts -> int64 ``[N, max_length]`` token ids: each text's tokens, cut after *max_length*,
+    then :data:`PAD_ID` to fill the row."""
+    out = np.full((len(texts), max_length), PAD_ID, dtype=np.int64)
+    encodings = tokenizer.encode_batch([str(t) for t in texts], add_special_tokens=False)
+    for i, encoding in enumerate(encodings):
+        ids = encoding.ids[:max_length]
+        out[i, :len(ids)] = ids
     return out
 
 

@@ -42,7 +42,7 @@ from netstudio.core.errors import DataError
 
 FORMAT = "netstudio-preprocessor"
 VERSION = 1
-KINDS = ("tabular", "images", "array", "series")
+KINDS = ("tabular", "images", "array", "series", "text")
 
 #: Values per block of rows that encode_frame fills column by column, then transposes (in cache).
 ENCODE_BLOCK_VALUES = 1 << 18
@@ -87,13 +87,17 @@ class Preprocessor:
     sequence : dict, optional
         ``{"window", "horizon", "order_by", "order_kind"}`` (series only): how the rows of a CSV
         become windows (:func:`netstudio.core.data.series.series_windows`).
+    text : dict, optional
+        The text column's fitted tokenizer and its settings (``text`` only; see
+        :class:`~netstudio.core.data.text.TextEncoder`): the input is ``[max_length]`` token ids,
+        which the numeric part leaves as they are (fill 0, the padding id; mean 0, std 1).
     """
 
     def __init__(self, kind: str, input_shape, task: str, classes: list[str] | None = None, *,
                  columns: list[Column] | None = None, fill=None, mean=None, std=None,
                  stat_shape=None, divide_by: float = 1.0, target: dict | None = None,
                  number_format: dict | None = None, image: dict | None = None,
-                 sequence: dict | None = None) -> None:
+                 sequence: dict | None = None, text: dict | None = None) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown preprocessor kind {kind!r}")
         self.kind = kind
@@ -111,6 +115,8 @@ class Preprocessor:
         self.number_format = {"decimal": ".", "thousands": None, **(number_format or {})}
         self.image = dict(image) if image else None
         self.sequence = dict(sequence) if sequence else None
+        self.text = dict(text) if text else None
+        self._encoder = None
 
     # --------------------------------------------------------------------------------------------
     # Description
@@ -119,6 +125,22 @@ class Preprocessor:
     def feature_names(self) -> list[str]:
         """The network's input columns in order (tabular), else empty."""
         return [name for column in self.columns for name in column.output_names]
+
+    @property
+    def encoder(self):
+        """The :class:`~netstudio.core.data.text.TextEncoder` of a text model (None otherwise)."""
+        if self.text is None:
+            return None
+        if self._encoder is None:
+            from netstudio.core.data.text import TextEncoder
+
+            self._encoder = TextEncoder(self.text)
+        return self._encoder
+
+    @property
+    def vocabulary(self) -> int | None:
+        """A text model's vocabulary size (the Embedding's ``num_embeddings``), else None."""
+        return self.encoder.vocabulary if self.text is not None else None
 
     @property
     def target_mean(self) -> float:
@@ -139,6 +161,13 @@ class Preprocessor:
                     f"(transparent pixels composited on white, EXIF orientation applied), resized to "
                     f"{w}x{h} pixels (width x height) with bilinear resampling when its size differs, "
                     f"raw 0-255 pixel values (not scaled), laid out channels first.")
+        elif self.kind == "text":
+            length = self.input_shape[0]
+            return {"dtype": "int64", "shape": shape, "description": (
+                f"int64 [N, {length}] token ids of the text column {self.text['column']!r}: the text split by the "
+                f"bundled tokenizer (tokenizer.json; {self.text['kind']}"
+                f"{', lower-cased' if self.text['lowercase'] else ''}) without special tokens, cut after "
+                f"{length} tokens, then padded with id 0 ([PAD]); words it does not know are id 1 ([UNK]).")}
         elif self.kind == "tabular":
             text = (f"float32 [N, {len(self.feature_names)}], one row per example, columns in the order of "
                     "'feature_names': numeric columns as plain numbers in their own units, NaN (or ±inf) "
@@ -172,6 +201,7 @@ class Preprocessor:
             "number_format": dict(self.number_format),
             "image": self.image,
             **({"sequence": dict(self.sequence)} if self.sequence else {}),
+            "text": self.text,
             "raw_input": self.raw_input(),
         }
 
@@ -193,7 +223,7 @@ class Preprocessor:
                        fill=doc["fill"], mean=doc["mean"], std=doc["std"], stat_shape=doc["stat_shape"],
                        divide_by=doc.get("divide_by", 1.0), target=doc.get("target"),
                        number_format=doc.get("number_format"), image=doc.get("image"),
-                       sequence=doc.get("sequence"))
+                       sequence=doc.get("sequence"), text=doc.get("text"))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"the preprocessor description is damaged ({type(exc).__name__}: {exc})") from None
 
@@ -279,10 +309,29 @@ class Preprocessor:
         order, without copying the frame. Raises :class:`DataError` listing the columns that
         are missing.
         """
+        if self.kind == "text":
+            return self.encode_text_frame(frame, rows).astype(np.float32)
         return self._encode(self._sources(frame), len(frame) if rows is None else len(rows), rows)[0]
+
+    def encode_text_frame(self, frame, rows: np.ndarray | None = None) -> np.ndarray:
+        """A text model's raw input for a table: int64 ``[N, max_length]`` token ids of its text
+        column (found by name; a missing cell is all padding)."""
+        from netstudio.core.data.model_inputs import text_cells
+
+        if self.kind != "text":
+            raise DataError(f"a {self.kind} model does not take text")
+        try:
+            texts = text_cells(frame, self.text["column"])
+        except KeyError:
+            raise DataError(f"the data lacks the column the model needs: {self.text['column']!r}") from None
+        if rows is not None:
+            texts = [texts[i] for i in rows]
+        return self.encoder.encode(texts)
 
     def transform_frame(self, frame) -> np.ndarray:
         """Raw rows -> exactly what the network was trained on (float32 ``[N, F]``)."""
+        if self.kind == "text":
+            return self.encode_frame(frame)
         return self._encode(self._sources(frame), len(frame), None, self._standardise_into)[0]
 
     def fit_transform_frame(self, frame, train_rows: np.ndarray | None, val_rows: np.ndarray,

@@ -5,7 +5,8 @@ column as a feature, except those that cannot help and are left out with a note:
 columns, identifiers (a distinct value per row, or a counter named like an id) and text with too
 many distinct values to one-hot encode. Text columns with few distinct values are one-hot encoded,
 yes/no columns become 1/0, numbers stay numbers (missing ones are imputed with the training
-split's mean). Rows without a target are dropped.
+split's mean). Rows without a target are dropped. A free-text column (``data.text``, or detected when
+no other column is usable) makes the input its token ids instead (:mod:`~netstudio.core.data.text`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from netstudio.core.data import text as text_input
 from netstudio.core.data.cells import is_bool_like
 from netstudio.core.data.columns import Column
 from netstudio.core.data.common import Monitor, assemble, resolve_path, split_rows
 from netstudio.core.data.csv import TableFormat, read_table
 from netstudio.core.data.dataset import Dataset
-from netstudio.core.data.model_inputs import parse_numbers, text_values
+from netstudio.core.data.model_inputs import PAD_ID, parse_numbers, text_cells, text_values
 from netstudio.core.data.preprocess import Preprocessor
 from netstudio.core.data.target import classify_target, guess_target
 from netstudio.core.errors import DataError
@@ -59,7 +61,21 @@ def frame_dataset(frame, fmt: TableFormat, config: dict, path: Path, monitor: Mo
         raise DataError(f"{where}: only {plural(len(rows), 'row')} with a target value: need at least 2")
     if monitor is not None:
         monitor.check()
+    text_column = config.get("text")
+    if text_column is not None and str(text_column).strip():
+        text_column = find_column(str(text_column), [str(c) for c in frame.columns], where, "text column")
+        if text_column == target:
+            raise DataError(f"{where}: data.text {text_column!r} is the target column: choose another")
+        return text_dataset(frame, text_column, target, rows, y, task, classes, config, path, notes, warnings, dropped)
     columns, left_out = _feature_columns(frame, candidates, fmt, explicit, notes, warnings)
+    if not columns and not explicit:
+        # only then: a table with one usable column and a free-text one (Titanic's Name) stays a table
+        found = next((name for name in candidates if text_input.looks_like_text(frame[name])), None)
+        if found is not None:
+            notes = [n for n in notes if not n.startswith(f"column {found!r} left out")]
+            notes.append(f"column {found!r} read as free text (the input is its token ids); set data.text to "
+                         "choose another")
+            return text_dataset(frame, found, target, rows, y, task, classes, config, path, notes, warnings, dropped)
     if not columns:
         why = f"; left out: {', '.join(left_out)}" if left_out else ""
         raise DataError(f"{where}: no usable feature column (target {target!r}{why})")
@@ -254,3 +270,40 @@ def _numeric_role(values: np.ndarray, name: str, explicit: bool):
             and np.all(values == np.round(values)) and len(np.unique(values)) == len(values):
         return None, "it looks like an identifier (a distinct number per row, named like an id)"
     return Column(name, "numeric"), None
+
+
+def text_dataset(frame, column: str, target: str, rows: np.ndarray, y: np.ndarray, task: str,
+                 classes: list[str] | None, config: dict, path, notes: list[str], warnings: list[str],
+                 dropped: int):
+    """The Dataset of a table whose input is the free-text column *column*.
+
+    *rows* are the frame's rows with a target, *y* their encoded targets; the tokenizer is
+    fitted on the training split of them only, then every split is encoded with it.
+    """
+    where = str(path)
+    settings = text_input.tokenizer_settings(config)
+    texts = text_cells(frame, column)
+    train, val, test = split_rows(len(rows), y if classes else None, config)
+    picked = [[texts[rows[i]] for i in part] for part in (train, val, test)]
+    if not any(t.strip() for t in picked[0]):
+        raise DataError(f"{where}: the text column {column!r} is empty in every training row")
+    doc = text_input.fit_tokenizer(picked[0], settings["kind"], int(settings["vocab_size"]), bool(settings["lowercase"]))
+    settings_doc = {"column": column, "kind": settings["kind"], "vocab_size": int(settings["vocab_size"]),
+            "max_length": int(settings["max_length"]), "lowercase": bool(settings["lowercase"]), "tokenizer": doc}
+    pre = Preprocessor("text", (settings_doc["max_length"],), task, classes, stat_shape=(1,), fill=[float(PAD_ID)],
+                       mean=[0.0], std=[1.0], target={"column": target}, text=settings_doc)
+    encoder = pre.encoder
+    X_train, X_val, X_test = (encoder.encode(part).astype(np.float32) for part in picked)
+    counts = encoder.token_counts(picked[0])
+    summary = text_input.text_summary(encoder, picked[0], counts)
+    notes = [*notes, f"text column {column!r}: {encoder.vocabulary:,} tokens fitted on the training rows "
+                     f"({settings['kind']}), {settings_doc['max_length']} tokens per text"]
+    lengths = summary["lengths"]
+    if lengths["truncated_share"] > 1 - text_input.SUGGEST_QUANTILE:
+        warnings = [*warnings, f"{lengths['truncated_share']:.0%} of the training texts are longer than max_length "
+                               f"{settings_doc['max_length']} and are cut: {lengths['suggested_max_length']} would keep 95%"]
+    name = path.name.split(".")[0] or path.stem
+    dataset = assemble(name, "csv", pre, X_train, X_val, y[train], y[val], normalize=False, notes=notes,
+                       warnings=warnings, dropped=dropped, where=where, imputed=0, raw_test=X_test, y_test=y[test])
+    dataset.summary.text = summary
+    return dataset

@@ -41,7 +41,7 @@ def resolved_params(validation: Validation) -> list[dict]:
 
 
 def build_model(stack: LayerStack, input_shape: Shape, output_width: int | None = None,
-                seed: int | None = None, validation: Validation | None = None):
+                seed: int | None = None, validation: Validation | None = None, vocabulary: int | None = None):
     """Build the ``torch.nn.Sequential`` for *stack*.
 
     Parameters
@@ -55,6 +55,8 @@ def build_model(stack: LayerStack, input_shape: Shape, output_width: int | None 
         Seed for the weight initialisation; the global RNG state is left untouched.
     validation : Validation, optional
         A validation of this very stack, to avoid doing it twice.
+    vocabulary : int, optional
+        The input is token ids of a tokenizer this large (see :meth:`LayerStack.validate`).
 
     Raises
     ------
@@ -64,7 +66,7 @@ def build_model(stack: LayerStack, input_shape: Shape, output_width: int | None 
     import torch
 
     if validation is None:
-        validation = stack.validate(input_shape, output_width)
+        validation = stack.validate(input_shape, output_width, vocabulary=vocabulary)
     if not validation.valid:
         raise ConfigError(f"the model is not valid: {validation.first_error()}")
     with torch.random.fork_rng(devices=[]):

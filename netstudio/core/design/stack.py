@@ -424,7 +424,7 @@ class LayerStack:
         return last_linear_index(self._layers)
 
     def validate(self, input_shape: Shape, output_width: int | None = None, batch_size: int = 32,
-                 memory_limit: int | None = None) -> Validation:
+                 memory_limit: int | None = None, vocabulary: int | None = None) -> Validation:
         """Check every layer against the shape flowing into it.
 
         Parameters
@@ -444,4 +444,4 @@ class LayerStack:
         Validation
             Never raises for a bad stack: every problem is an :class:`Issue`.
         """
-        return validate_layers(self._layers, input_shape, output_width, batch_size, memory_limit)
+        return validate_layers(self._layers, input_shape, output_width, batch_size, memory_limit, vocabulary)

@@ -179,6 +179,29 @@ TEMPLATES: tuple[Template, ...] = (
         {"learning_rate": 0.003, "epochs": 40},
     ),
     # -- end of the time-series forecasters ------------------------------------------------------
+    # ---- text classifiers (a CSV's text column as token ids; issue 22) ----------------------------
+    Template(
+        "transformer-text", "Transformer Text Classifier",
+        "Token ids of a text column become vectors with their positions; two Transformer encoder layers "
+        "read them and a Linear layer answers from their mean.",
+        (32,),
+        (_layer("Embedding", embedding_dim=32), _layer("PositionalEmbedding"),
+         {"type": "Repeat", "params": {"times": 2}, "layers": [
+             _layer("TransformerEncoderLayer", nhead=4, dim_feedforward=64, dropout=0.1)]},
+         _layer("SequencePool", mode="mean"), _layer("Linear", out_features="auto")),
+        {"learning_rate": 0.002, "epochs": 30},
+    ),
+    Template(
+        "lstm-text", "LSTM Text Classifier",
+        "Token ids of a text column become vectors; a bidirectional LSTM reads them both ways and a Linear "
+        "layer answers from the strongest of its steps.",
+        (32,),
+        (_layer("Embedding", embedding_dim=32), _layer("LSTM", hidden_size=32, bidirectional=True,
+                                                       return_sequences=True),
+         _layer("SequencePool", mode="max"), _layer("Dropout", p=0.2), _layer("Linear", out_features="auto")),
+        {"learning_rate": 0.005, "epochs": 30},
+    ),
+    # ---- end of the text classifiers ----------------------------------------------------------------
 )
 
 
@@ -234,4 +257,6 @@ def suggest_input_shape(stack: LayerStack) -> Shape:
     if first == "Permute":  # a sequence to convolve over time, or an image
         rank = len(stack[0].params.get("dims") or ()) - 1
         return {2: (30, 4), 3: (1, 28, 28)}.get(rank, DEFAULT_INPUT_SHAPE)
+    if first == "Embedding":
+        return (32,)  # token ids of a text
     return DEFAULT_INPUT_SHAPE

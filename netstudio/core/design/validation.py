@@ -8,12 +8,14 @@ checked by :mod:`netstudio.core.design.block_validation`; their results hold the
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netstudio.core.design.block_validation import Context, validate_block
 from netstudio.core.design.blocks import MAX_LAYERS, count_layers, is_block
+from netstudio.core.design.catalog.sequence import TEXT_PADDING_ID
 from netstudio.core.design.layers import (
     Fix,
     Shape,
@@ -122,10 +124,13 @@ def last_linear_index(layers: Sequence) -> int | None:
 
 
 def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | None = None, batch_size: int = 32,
-                    memory_limit: int | None = None) -> Validation:
+                    memory_limit: int | None = None, vocabulary: int | None = None) -> Validation:
     """Check every layer (a :class:`~netstudio.core.design.stack.LayerSpec`) against the shape
     flowing into it, inside blocks too; see :meth:`~netstudio.core.design.stack.LayerStack.validate`."""
     input_shape = tuple(input_shape)
+    text_issue = None
+    if vocabulary is not None and layers:
+        layers, text_issue = _token_input(list(layers), int(vocabulary))
     memory_limit = physical_memory() if memory_limit is None else memory_limit
     stack_issues: list[Issue] = []
     if not layers:
@@ -145,6 +150,8 @@ def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | No
         shape = None  # the shapes of so many layers are not worked out
     context = Context(output_width, last_linear_index(layers), batch_size, _validate_list)
     results = _validate_list(layers, shape, context, (), "model.layers", 0)
+    if text_issue is not None and results:
+        results[0].issues.insert(0, text_issue)
     per_layer_bytes = [r.memory_bytes for r in results]
     total_parameters = sum(r.parameters for r in results)
     input_bytes = FLOAT_BYTES * batch_size * (math.prod(input_shape) if input_shape else 0)
@@ -158,6 +165,17 @@ def validate_layers(layers: Sequence, input_shape: Shape, output_width: int | No
             f"the {format_bytes(memory_limit)} available: use fewer units or channels"))
     row_bytes = FLOAT_BYTES * ((math.prod(input_shape) if input_shape else 0) + sum(r.row_values for r in results))
     return Validation(input_shape, results, stack_issues, total_parameters, memory, batch_size, row_bytes)
+
+
+def _token_input(layers: list, vocabulary: int) -> tuple[list, Issue | None]:
+    """Token ids go into an Embedding: its ``num_embeddings`` and ``padding_idx`` come from the
+    tokenizer (as ``in_features`` comes from the shape); any other first layer is an error."""
+    first = layers[0]
+    if first.type != "Embedding":
+        return layers, Issue("error", "text input needs an Embedding first (the input is token ids, not numbers)",
+                             Fix("Insert Embedding", "insert", {"type": "Embedding", "params": {"embedding_dim": 64}}))
+    params = {**first.params, "num_embeddings": max(1, vocabulary), "padding_idx": TEXT_PADDING_ID}
+    return [dataclasses.replace(first, params=params), *layers[1:]], None
 
 
 def _validate_list(specs: Sequence, shape: Shape | None, context: Context, prefix: tuple[int, ...], where: str,

@@ -37,6 +37,26 @@ READ_IMAGES = '''def read_images(paths) -> np.ndarray:
     IMAGE_SIZE (height, width) and converted to COLOR."""
     return model_inputs.read_images(paths, IMAGE_SIZE, COLOR)'''
 
+ENCODE_TEXT = '''_TOKENIZER = None
+
+
+def encode_text(texts) -> np.ndarray:
+    """Texts -> int64 [N, MAX_LENGTH] token ids, as in training: each text split by the fitted
+    tokenizer (tokenizer.json beside this file; needs the ``tokenizers`` package), cut after
+    MAX_LENGTH tokens and padded with id 0. *texts* is a list of strings, or a pandas DataFrame
+    whose column TEXT_COLUMN holds them (a missing cell is the empty text).
+
+        x = torch.from_numpy(encode_text(["a fine film", "dull"]))
+    """
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        document = (HERE / "tokenizer.json").read_text(encoding="utf-8")
+        _TOKENIZER = model_inputs.load_tokenizer(document)
+    if hasattr(texts, "columns"):
+        texts = model_inputs.text_cells(texts, TEXT_COLUMN)
+    texts = ["" if t is None else str(t) for t in texts]
+    return model_inputs.encode_texts(_TOKENIZER, texts, MAX_LENGTH)'''
+
 #: Constructor arguments never written (runtime placement, or not offered by NetStudio).
 SKIPPED_ARGS = {"self", "device", "dtype", "inplace", "return_indices", "padding_mode", "divisor_override"}
 #: Arguments whose value may be an int or a tuple of equal ints (written as one int when equal).
@@ -169,10 +189,12 @@ def model_source(model, metadata: dict, results: list | None = None) -> str:
     """The whole of ``model.py`` for an :class:`~netstudio.core.export.model.ExportedModel`;
     *results* (the validation's, one per top-level layer) give the shapes in ``forward``'s comments."""
     pre = metadata.get("preprocessing") or {}
-    table, images = _raw_kind(pre) == "table", _raw_kind(pre) == "images"
-    parts = [_header(metadata) + "\n\n" + _imports(table, images) + "\n\n" + _constants(metadata, pre)]
+    table, images, text = (_raw_kind(pre) == kind for kind in ("table", "images", "text"))
+    parts = [_header(metadata) + "\n\n" + _imports(table or text, images) + "\n\n" + _constants(metadata, pre)]
     if table:
         parts.append(ENCODE_TABLE)
+    if text:
+        parts.append(ENCODE_TEXT)
     if images:
         parts.append(READ_IMAGES)
     parts += [inspect.getsource(cls).rstrip("\n") for cls in own_classes(model.net)]
@@ -195,7 +217,7 @@ def own_classes(net) -> list[type]:
 def _raw_kind(pre: dict) -> str | None:
     if pre.get("kind") in ("tabular", "series") and pre.get("columns"):
         return "table"
-    return "images" if pre.get("kind") == "images" else None
+    return pre.get("kind") if pre.get("kind") in ("images", "text") else None
 
 
 def _header(metadata: dict) -> str:
@@ -211,8 +233,14 @@ and returns {out}.
 
     from model import load_model
     model = load_model()            # weights.safetensors beside this file, strict=True
-    outputs = model(x)              # x: float32 tensor shaped [N, {", ".join(map(str, metadata["input_shape"]))}]
+    outputs = model(x)              # x: {_input_words(metadata)} shaped [N, {", ".join(map(str, metadata["input_shape"]))}]
 """'''
+
+
+def _input_words(metadata: dict) -> str:
+    if (metadata.get("preprocessing") or {}).get("kind") == "text":
+        return "int64 token ids (encode_text(texts))"
+    return "float32 tensor"
 
 
 def _imports(table: bool, images: bool) -> str:
@@ -243,6 +271,14 @@ def _constants(metadata: dict, pre: dict) -> str:
     if pre.get("kind") == "series":
         lines += ["", "# A time series: each input is WINDOW consecutive rows in ORDER_BY's order (oldest first).",
                   _constant("SEQUENCE", dict(pre.get("sequence") or {}))]
+    if pre.get("kind") == "text":
+        text = pre.get("text") or {}
+        number = pre.get("number_format") or {}
+        lines += ["", "# The text column and the tokens per text (tokenizer.json holds the tokenizer).",
+                  _constant("TEXT_COLUMN", text.get("column")),
+                  _constant("MAX_LENGTH", int(metadata["input_shape"][0])),
+                  _constant("DECIMAL", number.get("decimal", ".")),
+                  _constant("THOUSANDS", number.get("thousands"))]
     if pre.get("kind") == "images":
         image = pre.get("image") or {}
         lines += [_constant("IMAGE_SIZE", tuple(image.get("size", metadata["input_shape"][1:]))),

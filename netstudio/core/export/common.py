@@ -51,6 +51,11 @@ class ExportResult:
     notes: list[str] = field(default_factory=list)
 
 
+def input_dtype(metadata: dict):
+    """The numpy type of a model's raw input: int64 token ids for a text model, else float32."""
+    return np.int64 if (metadata.get("raw_input") or {}).get("dtype") == "int64" else np.float32
+
+
 def check_format(format: str) -> str:
     """*format* if it is one of :data:`FORMATS`, else :class:`ExportError` listing them."""
     if format not in FORMATS:

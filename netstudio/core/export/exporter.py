@@ -188,7 +188,8 @@ def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real:
     numpy.ndarray
         float32 ``[min(64, len(real)) + n, *input_shape]``. Random rows follow the fitted
         statistics (numbers around the training mean, 0/1 for yes/no and one-hot columns, 0-255
-        for pixels); about a tenth of their values, and the whole first random row, are NaN.
+        for pixels, any id of the vocabulary for token ids); about a tenth of their values, and the
+        whole first random row, are NaN (never token ids: they cannot be missing).
     """
     rng = np.random.default_rng(seed)
     shape = tuple(int(s) for s in input_shape)
@@ -196,6 +197,11 @@ def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real:
     kind = pre.get("kind", "array")
     if kind == "images":
         x = rng.integers(0, 256, size=(n, *shape)).astype(np.float32)
+    elif kind == "text":  # token ids: any id of the vocabulary, padding at the end of some rows
+        vocabulary = int(metadata.get("vocabulary") or 2)
+        x = rng.integers(0, vocabulary, size=(n, *shape)).astype(np.float32)
+        for i, used in enumerate(rng.integers(0, shape[-1] + 1, size=n)):
+            x[i, used:] = 0.0
     else:
         stat_shape = tuple(pre.get("stat_shape") or (1,) * len(shape))
         mean = np.asarray(pre.get("mean") or [0.0], dtype=np.float64).reshape(stat_shape if pre else (1,))
@@ -215,9 +221,10 @@ def sample_inputs(metadata: dict, input_shape, n: int = 24, seed: int = 0, real:
                     x[rows, j + hot[rows]] = 1.0
                 j += width
     flat = x.reshape(n, -1)
-    flat[rng.random(flat.shape) < 0.1] = np.nan
-    if n > 1:
-        flat[0] = np.nan
+    if kind != "text":  # token ids are never missing
+        flat[rng.random(flat.shape) < 0.1] = np.nan
+        if n > 1:
+            flat[0] = np.nan
     if real is not None and len(real):
         x = np.concatenate([np.asarray(real[:64], dtype=np.float32).reshape(-1, *shape), x])
     return x

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from netstudio.core.data.text import TOKENIZER_FILE, tokenizer_text
 from netstudio.core.errors import ExportError, first_line
 from netstudio.core.export.common import METADATA_KEY, ExportResult, onnx_available, parity_check
 from netstudio.core.export.safe_load import METADATA_FILE, ONNX_EXTRA, load_model_bytes
@@ -31,6 +32,16 @@ LABELS = {"pt2": "torch.export (.pt2)", "torchscript": "TorchScript", "onnx": "O
 
 def metadata_text(metadata: dict) -> str:
     return json.dumps(metadata, ensure_ascii=False, allow_nan=False, sort_keys=False)
+
+
+def extra_files(metadata: dict) -> dict[str, str]:
+    """The files stored beside a model's graph: the metadata and, for a text model, the tokenizer
+    as its own ``tokenizer.json`` (also inside the metadata's preprocessing)."""
+    files = {METADATA_FILE: metadata_text(metadata)}
+    text = (metadata.get("preprocessing") or {}).get("text")
+    if text:
+        files[TOKENIZER_FILE] = tokenizer_text(text)
+    return files
 
 
 @contextlib.contextmanager
@@ -50,8 +61,9 @@ def quiet():
 
 
 def example_input(model, batch: int = 2) -> torch.Tensor:
-    """A float32 batch shaped like the model's raw input (a size above 1 keeps the batch dynamic)."""
-    return torch.zeros((batch, *model.input_shape), dtype=torch.float32)
+    """A batch shaped like the model's raw input, of its type (float32, or int64 token ids); a size
+    above 1 keeps the batch dynamic."""
+    return torch.zeros((batch, *model.input_shape), dtype=getattr(model, "input_dtype", torch.float32))
 
 
 def batch_dim():
@@ -108,7 +120,7 @@ def write_pt2(model, metadata: dict, out: Path, inputs: np.ndarray) -> ExportRes
     program = exported_program(model)
     buffer = io.BytesIO()
     with quiet():
-        torch.export.save(program, buffer, extra_files={METADATA_FILE: metadata_text(metadata)})
+        torch.export.save(program, buffer, extra_files=extra_files(metadata))
     data = buffer.getvalue()
     return _checked_write("pt2", model, data, out, inputs, "the .pt2 file")
 
@@ -129,7 +141,7 @@ def write_torchscript(model, metadata: dict, out: Path, inputs: np.ndarray) -> E
     except Exception as exc:
         raise layer_failure(model, "torchscript", exc, _trace) from None
     buffer = io.BytesIO()
-    torch.jit.save(traced, buffer, _extra_files={METADATA_FILE: metadata_text(metadata)})
+    torch.jit.save(traced, buffer, _extra_files=extra_files(metadata))
     data = buffer.getvalue()
     return _checked_write("torchscript", model, data, out, inputs, "the TorchScript file")
 
@@ -155,7 +167,8 @@ def write_onnx(model, metadata: dict, out: Path, inputs: np.ndarray) -> ExportRe
         raise layer_failure(model, "onnx", exc, _onnx_program) from None
     opset = program.model.opset_imports.get("")
     metadata = dict(metadata, opset_version=opset, export={**metadata.get("export", {}), "opset_version": opset})
-    program.model.metadata_props[METADATA_KEY] = metadata_text(metadata)
+    for key, text in extra_files(metadata).items():  # the tokenizer under "tokenizer.json"
+        program.model.metadata_props[METADATA_KEY if key == METADATA_FILE else key] = text
     program.model.doc_string = f"NetStudio model {metadata.get('name', '')}: raw inputs in, " + (
         "values in the target's units out" if metadata["task"] == "regression" else "class probabilities out")
     notes: list[str] = []

@@ -85,15 +85,19 @@ class ExportedModel(nn.Module):
     ----------
     input_shape : tuple of int
         One raw example's shape (no batch dimension), for example inputs.
+    input_dtype : torch.dtype
+        The raw input's type in exported graphs: ``torch.int64`` for token ids (a text model),
+        else ``torch.float32``. :meth:`predict` takes either.
     """
 
     def __init__(self, net: nn.Sequential, preprocess: nn.Module | None, output: OutputTransform,
-                 input_shape, layer_types: list[str] | None = None) -> None:
+                 input_shape, layer_types: list[str] | None = None, input_dtype=torch.float32) -> None:
         super().__init__()
         self.preprocess = preprocess if preprocess is not None else Unchanged()
         self.net = net
         self.output = output
         self.input_shape = tuple(int(s) for s in input_shape)
+        self.input_dtype = input_dtype
         self.layer_types = list(layer_types or [type(m).__name__ for m in net])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -137,5 +141,6 @@ def build_exported_model(net: nn.Sequential, metadata: dict, preprocessor=None) 
     types = [layer["type"] for layer in metadata.get("layers") or []]
     if len(types) != len(net):
         types = None
-    model = ExportedModel(net, preprocess, output, metadata["input_shape"], types)
+    dtype = torch.int64 if getattr(preprocessor, "kind", None) == "text" else torch.float32
+    model = ExportedModel(net, preprocess, output, metadata["input_shape"], types, input_dtype=dtype)
     return model.eval()

@@ -3,7 +3,8 @@
 The model file (``.pt2``, ``.pt`` or ``.onnx``) is read through the safe loaders of
 :mod:`netstudio.core.export.safe_load`; everything needed to turn the data into the model's raw input
 (column order, one-hot categories, image size and colour) comes from the metadata inside it.
-The data is a CSV/TSV file (the target column and any other extra column are ignored), an
+The data is a CSV/TSV file (the target column and any other extra column are ignored; a text
+model reads its text column and splits it with the tokenizer inside the file), an
 ``.npz`` file with an array ``X``, one image, or a folder of images (searched recursively).
 
 The result is a table: ``prediction`` (the class name, or the value in the target's units), then
@@ -124,12 +125,13 @@ def raw_inputs(model: LoadedModel, path: Path, skipped: list[str] | None = None)
             text = str(exc)
             raise DataError(text if text.startswith(str(path)) else f"{path}: {text}") from None
         return raw, (ends, rows)
-    elif kind == "tabular" and pre.columns:
+    elif (kind == "tabular" and pre.columns) or kind == "text":
         from netstudio.core.data.csv import read_table
 
-        frame, _ = read_table(path)
+        # a text column is read as text, never as numbers (a review of "10" stays the text "10")
+        frame, _ = read_table(path, numeric_hints=kind != "text")
         try:
-            raw = pre.encode_frame(frame)
+            raw = pre.encode_text_frame(frame) if kind == "text" else pre.encode_frame(frame)
         except DataError as exc:
             raise DataError(f"{path}: {exc}") from None
     else:

@@ -12,6 +12,7 @@
                         DistributedDataParallel
 ``metadata.json``       the model's metadata, plus the project (data and training settings)
 ``README.txt``          how to use all this
+``tokenizer.json``      only for text: the fitted tokenizer, which ``encode_text()`` in model.py applies
 ``data.npz``            only for synthetic data: the generated points train.py trains on
 
 The folder is assembled under a temporary name, ``model.py`` is imported from it and checked
@@ -31,9 +32,10 @@ from pathlib import Path
 import numpy as np
 
 from netstudio.core.data import model_inputs
+from netstudio.core.data.text import TOKENIZER_FILE, tokenizer_text
 from netstudio.core.errors import ExportError
 from netstudio.core.export.code import model_source
-from netstudio.core.export.common import METADATA_KEY, ExportResult, parity_check
+from netstudio.core.export.common import METADATA_KEY, ExportResult, input_dtype, parity_check
 from netstudio.core.export.formats import metadata_text, state_tensors
 from netstudio.core.fileio import atomic_folder
 
@@ -55,6 +57,9 @@ def write_python(model, metadata: dict, project, out: Path, inputs: np.ndarray) 
         (tmp / "metadata.json").write_text(json.dumps(metadata, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         shutil.copyfile(TEMPLATES / "train.py", tmp / "train.py")
         shutil.copyfile(MODEL_INPUTS, tmp / "model_inputs.py")
+        text = (metadata.get("preprocessing") or {}).get("text")
+        if text:
+            (tmp / TOKENIZER_FILE).write_text(tokenizer_text(text), encoding="utf-8")
         (tmp / "README.txt").write_text(readme(metadata), encoding="utf-8")
         diff = check_folder(model, tmp, inputs)
     files = sorted(out.iterdir())
@@ -75,8 +80,9 @@ def check_folder(model, folder: Path, inputs: np.ndarray) -> float:
     try:
         spec.loader.exec_module(module)
         generated = module.load_model(folder / "weights.safetensors")
+        dtype = input_dtype({"raw_input": {"dtype": "int64" if hasattr(module, "encode_text") else "float32"}})
         with torch.no_grad():
-            actual = generated(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))).numpy()
+            actual = generated(torch.from_numpy(np.ascontiguousarray(inputs, dtype=dtype))).numpy()
     except Exception as exc:
         raise ExportError(f"the generated model.py does not reproduce the model ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
@@ -93,7 +99,8 @@ def _output_shapes(project, metadata: dict) -> list | None:
     """The validation's result of each top-level layer (blocks hold their inner layers'), for the
     output shapes in the comments of each ``forward``."""
     with contextlib.suppress(Exception):
-        validation = project.stack.validate(tuple(metadata["input_shape"]), metadata.get("output_width"))
+        validation = project.stack.validate(tuple(metadata["input_shape"]), metadata.get("output_width"),
+                                            vocabulary=metadata.get("vocabulary"))
         return list(validation.layers)
     return None
 
@@ -207,5 +214,9 @@ def _readme_input_help(metadata: dict) -> str:
         return ("\n  A time series: rows = encode_table(frame) with the frame sorted by SEQUENCE['order_by'];\n"
                 "  x = torch.from_numpy(numpy.stack([rows[s:s + WINDOW] for s in range(len(rows) - WINDOW + 1)]))\n"
                 "  with WINDOW = SEQUENCE['window'] (train.py does this).\n")
+    if kind == "text":
+        return ("\n  Raw texts: x = torch.from_numpy(encode_text([\"first text\", \"second text\"]))\n"
+                "  (or encode_text(pandas.read_csv(path)) for the text column; needs the tokenizers package;\n"
+                "  tokenizer.json is the fitted tokenizer).\n")
     return ""
 

@@ -50,6 +50,7 @@ from netstudio.core.export.bounds import (
     read_model_file,
     read_record,
 )
+from netstudio.core.export.common import input_dtype
 
 METADATA_FILE = "netstudio.json"
 #: What a plain ``torch.export.save`` writes, relative to the archive's root folder.
@@ -89,7 +90,7 @@ class LoadedModel:
     def run(self, raw: np.ndarray, batch_size: int | None = None) -> np.ndarray:
         """Outputs ``[N, classes]`` (probabilities) or ``[N, 1]`` (values) for raw inputs ``[N, ...]``,
         in chunks of *batch_size* rows (default :meth:`chunk_rows`)."""
-        raw = np.ascontiguousarray(raw, dtype=np.float32)
+        raw = np.ascontiguousarray(raw, dtype=input_dtype(self.metadata))
         batch_size = batch_size or self.chunk_rows()
         parts = [self._call(raw[i:i + batch_size]) for i in range(0, len(raw), batch_size)]
         return np.concatenate(parts).astype(np.float32, copy=False)
@@ -107,7 +108,8 @@ class LoadedModel:
         shape = tuple(self.metadata["input_shape"])
         try:
             stack = LayerStack.from_config(self.metadata["layers"])
-            validation = stack.validate(shape, self.metadata.get("output_width"))
+            validation = stack.validate(shape, self.metadata.get("output_width"),
+                                        vocabulary=self.metadata.get("vocabulary"))
         except Exception:  # noqa: BLE001 - metadata from any file: missing, damaged or foreign designs
             validation = None
         if validation is not None and validation.valid:

@@ -8,6 +8,7 @@ A run folder (``runs/<project-name>-<timestamp>/`` beside the project by default
 ``project.nsproj``         the exact configuration used (data path rewritten to still point at the data)
 ``weights.safetensors``    the trained weights (best epoch where early stopping restored them)
 ``preprocessing.json``     the fitted preprocessing
+``tokenizer.json``         a text model's fitted tokenizer (Hugging Face ``tokenizers`` JSON; also in preprocessing.json)
 ``metadata.json``          what a model file needs to be used without NetStudio (see the export contract)
 
 The records are assembled under a temporary name and renamed into place in one step, so a crash
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netstudio import __version__
+from netstudio.core.data.text import TOKENIZER_FILE, tokenizer_text
 from netstudio.core.errors import ConfigError, ExportError
 from netstudio.core.fileio import FolderClaim, atomic_folder, atomic_write_text, claim_folder
 from netstudio.core.strings import slug
@@ -38,7 +40,7 @@ from netstudio.core.training.states import EpochMetrics, FitSummary
 METRIC_COLUMNS = {"binary": ["val_accuracy", "val_auc"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
 TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]
 RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json",
-             "resume.safetensors", "resume.json")
+             "resume.safetensors", "resume.json", TOKENIZER_FILE)
 
 #: Writes the model files into a run folder being assembled: ``write(session, summary, folder)``.
 ModelWriter = Callable[[object, FitSummary, Path], object]
@@ -127,6 +129,7 @@ def model_metadata(session, summary: FitSummary) -> dict:
         "feature_names": list(data.feature_names),
         "input_shape": list(data.input_shape),
         "output_width": data.output_width,
+        "vocabulary": data.vocabulary,
         "output_transform": summary.output_transform,
         "output": (["prob_" + c for c in data.classes] if data.classes else ["prediction"]),
         "target_mean": data.target_mean,
@@ -200,6 +203,8 @@ def save_run(session, summary: FitSummary, out_dir: str | os.PathLike | None = N
         atomic_write_text(tmp / "metadata.json", json.dumps(metadata, indent=2) + "\n")
         if session.dataset.preprocessor is not None:
             atomic_write_text(tmp / "preprocessing.json", json.dumps(session.dataset.preprocessor.to_json(), indent=2) + "\n")
+            if session.dataset.preprocessor.text is not None:  # the tokenizer as its own file, as tokenizers writes it
+                atomic_write_text(tmp / TOKENIZER_FILE, tokenizer_text(session.dataset.preprocessor.text))
         state = {k: v.detach().to("cpu").contiguous() for k, v in session.model.state_dict().items()}
         save_file(state, str(tmp / "weights.safetensors"), metadata={"netstudio": json.dumps(
             {k: metadata[k] for k in ("format", "netstudio_version", "task", "input_shape", "output_width")})})
@@ -238,7 +243,8 @@ class Run:
 
         from netstudio.core.design.builder import build_model
 
-        model = build_model(self.project.stack, tuple(self.metadata["input_shape"]), self.metadata["output_width"])
+        model = build_model(self.project.stack, tuple(self.metadata["input_shape"]), self.metadata["output_width"],
+                            vocabulary=self.metadata.get("vocabulary"))
         try:
             state = load_file(str(self.path / "weights.safetensors"))
         except (OSError, SafetensorError) as exc:

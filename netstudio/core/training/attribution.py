@@ -40,6 +40,8 @@ def attribute(model, dataset, sample, target: int | None = None, steps: int = IG
     device = next(iter(model.parameters())).device
     x = torch.as_tensor(np.ascontiguousarray(sample, dtype=np.float32)[None], device=device)
     pre = dataset.preprocessor
+    if getattr(pre, "kind", None) == "text":
+        return _token_attribution(model, pre, x, dataset.task, target, steps)
     images = getattr(pre, "kind", None) == "images"
     if images:
         shape = (1, *pre.stat_shape)
@@ -78,3 +80,33 @@ def _by_raw_column(dataset, values: np.ndarray) -> tuple[tuple, np.ndarray]:
         out.append(float(values[at:at + column.width].sum()))
         at += column.width
     return tuple(c.name for c in columns), np.asarray(out)
+
+
+def _token_attribution(model, pre, x, task: str, target: int | None, steps: int) -> Attribution:
+    """Integrated Gradients of a text model, one value per token of the text (padding left out).
+
+    Token ids cannot be differentiated, so the path runs through the first layer's output (the
+    Embedding's vectors), from those of an all-padding text to the text's own."""
+    import torch
+    from captum.attr import LayerIntegratedGradients
+
+    from netstudio.core.data.model_inputs import PAD_ID
+
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(x)
+        if target is None:
+            target = int(out.argmax(dim=1)) if task == "multiclass" and out.shape[1] > 1 else 0
+        ig = LayerIntegratedGradients(model, model[0])
+        values, delta = ig.attribute(x, baselines=torch.full_like(x, float(PAD_ID)), target=target, n_steps=steps,
+                                     return_convergence_delta=True)
+    finally:
+        model.train(was_training)
+    ids = x[0].long().cpu().numpy()
+    used = np.flatnonzero(ids != PAD_ID)
+    per_token = values.detach().cpu().numpy()[0].sum(axis=-1)[used]
+    tokenizer = pre.encoder.tokenizer
+    names = tuple(f"{i + 1}: {tokenizer.id_to_token(int(ids[i])) or ids[i]}" for i in used)
+    return Attribution(per_token, names, target, float(delta.abs().max()))

@@ -142,7 +142,8 @@ def evaluate_model(model, dataset, output_transform: str, split: str = "val", tr
 
 def supports_boundary(dataset) -> bool:
     """True for a classification dataset with exactly two input features."""
-    return dataset.is_classification and dataset.input_shape == (2,)
+    return dataset.is_classification and dataset.input_shape == (2,) and \
+        getattr(dataset.preprocessor, "kind", None) != "text"  # two token ids are not a plane
 
 
 @dataclass

@@ -85,7 +85,8 @@ def apply_overrides(project: Project, *, data_path: str | Path | None = None, ep
 
 def check_design(project: Project, dataset: Dataset, config: TrainConfig) -> Validation:
     """The design validated against the data and the loss; errors are in the returned value."""
-    validation = project.stack.validate(dataset.input_shape, dataset.output_width, batch_size=config.batch_size)
+    validation = project.stack.validate(dataset.input_shape, dataset.output_width, batch_size=config.batch_size,
+                                        vocabulary=dataset.vocabulary)
     validation = check_training(validation, project.stack, dataset.task, dataset.classes, config.loss)
     if config.class_weights is not None and not dataset.is_classification:
         validation.issues.append(Issue("error", "training.class_weights: weights classes, but the task is "

@@ -27,8 +27,10 @@ class TryResult:
 
 
 def input_columns(dataset) -> list[str]:
-    """The raw columns a user types values for (tables), else empty."""
+    """The raw columns a user types values for (tables; a text model's text column), else empty."""
     pre = dataset.preprocessor
+    if getattr(pre, "kind", None) == "text":
+        return [pre.text["column"]]
     return [c.name for c in getattr(pre, "columns", None) or []]
 
 
@@ -40,6 +42,9 @@ def prepare_values(dataset, values: dict) -> np.ndarray:
     columns = input_columns(dataset)
     if not columns:
         raise DataError("this model does not take table rows")
+    if pre.kind == "text":  # the text as typed: tokenized as in training, padded or cut
+        frame = pd.DataFrame({columns[0]: [str(values.get(columns[0], "") or "")]}, dtype=object)
+        return pre.transform_frame(frame)[0].astype(np.float32)
     frame = pd.DataFrame({name: [str(values.get(name, "") or "")] for name in columns}, dtype=object)
     frame = frame.replace({"": np.nan})
     return pre.transform_frame(frame)[0].astype(np.float32)

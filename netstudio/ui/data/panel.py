@@ -40,6 +40,7 @@ from netstudio.core.data.preview import LoadedData, load_for_panel
 from netstudio.core.errors import NetStudioError
 from netstudio.ui.data.preview import CLASS_WEIGHTS_LINK, DataPreview, summary_html
 from netstudio.ui.data.series_options import SeriesOptions
+from netstudio.ui.data.text_box import TextSettingsBox
 from netstudio.ui.tasks import TaskRunner
 from netstudio.ui.widgets import (
     check_box,
@@ -50,7 +51,7 @@ from netstudio.ui.widgets import (
     spin_box,
 )
 
-ROLES = ("feature", "target", "exclude")
+ROLES = ("feature", "target", "exclude", "text")
 #: The Augmented tab: training images shown, augmented draws of each, thumbnail side in pixels.
 AUGMENT_ROWS, AUGMENT_DRAWS, AUGMENT_THUMBNAIL = 6, 3, 64
 DATA_FILTER = "Data files (*.csv *.tsv *.txt *.tab *.psv *.npz *.csv.gz *.tsv.gz);;All files (*)"
@@ -116,6 +117,10 @@ class DataPanel(QWidget):
         self.series_box.sequence_edited.connect(self._on_sequence_edited)
         layout.addWidget(self.series_box)
         layout.addWidget(self._build_augment())
+        self.text_box = TextSettingsBox()
+        self.text_box.hide()
+        self.text_box.tokenizer_edited.connect(self._on_tokenizer_edited)
+        layout.addWidget(self.text_box)
 
     def _build_sources(self) -> QGridLayout:
         """Open File…, Open Image Folder…, Samples."""
@@ -418,9 +423,11 @@ class DataPanel(QWidget):
         self.summary.setHtml("<p>No dataset loaded.</p>")
         self.detected.clear()
         self.augment_box.hide()
+        self.text_box.hide()
 
     def _show_error(self, message: str) -> None:
         self.augment_box.hide()
+        self.text_box.hide()
         self.source_label.setText(f"<span style='color:#c0392b'>Cannot use this data: {html.escape(message)}</span>")
         self.summary.setHtml(f"<p style='color:#c0392b'><b>Cannot use this data.</b><br>{html.escape(message)}</p>")
         self.tabs.setCurrentWidget(self.summary)
@@ -447,6 +454,10 @@ class DataPanel(QWidget):
         self._fill_target(loaded)
         self.series_box.show_config(self.config, loaded.columns)
         self.summary.setHtml(summary_html(data))
+        if data.summary.text is not None:
+            self.text_box.show_text(data.summary.text)
+        else:
+            self.text_box.hide()
 
     def _on_summary_link(self, url) -> None:
         if url.toString() == CLASS_WEIGHTS_LINK:
@@ -457,12 +468,14 @@ class DataPanel(QWidget):
         try:
             self.roles.setRowCount(len(loaded.columns))
             exclude = set(self.config.get("exclude") or [])
+            text = (loaded.dataset.summary.text or {}).get("column")
             for row, name in enumerate(loaded.columns):
                 self.roles.setItem(row, 0, _readonly_item(name))
                 combo = QComboBox()
                 for role in ROLES:
                     combo.addItem(role.capitalize(), role)
                 role = "target" if name == loaded.target else ("exclude" if name in exclude else "feature")
+                role = "text" if name == text else role
                 combo.setCurrentIndex(ROLES.index(role))
                 combo.currentIndexChanged.connect(lambda index, n=name, c=combo: self._on_role_changed(n, c.currentData()))
                 self.roles.setCellWidget(row, 1, combo)
@@ -513,6 +526,12 @@ class DataPanel(QWidget):
         exclude = [c for c in config.get("exclude") or [] if c != column]
         if config.get("sequence") and role == "target":  # a series' target is its sequence's
             config["sequence"]["target"] = column
+        if config.get("text") == column and role != "text":
+            config["text"] = None
+        if role == "text":  # the input becomes this column's token ids
+            config["text"] = column
+            if config.get("target") == column or (self.loaded and self.loaded.target == column):
+                config["target"] = None
         elif role == "target":
             config["target"] = column
         elif role == "exclude":
@@ -548,6 +567,13 @@ class DataPanel(QWidget):
                 self.noise.setValue(c["noise"])
         finally:
             self._filling = False
+
+    @Slot(object)
+    def _on_tokenizer_edited(self, values: dict) -> None:
+        """A new data.tokenizer: the tokenizer is fitted again, so the data reloads."""
+        if not self.config or values == self.config.get("tokenizer"):
+            return
+        self._apply(dict(self.config, tokenizer=values))
 
     def _augment_values(self) -> dict:
         return {"hflip": self.hflip.isChecked(), "vflip": self.vflip.isChecked(), "rotate": self.rotate.value(),

@@ -66,6 +66,7 @@ class Design(QObject):
         self._output_width: int | None = None
         self._batch_size = 32
         self._context: tuple | None = None  # (task, classes, loss) once data is loaded
+        self._vocabulary: int | None = None  # a text input's tokenizer size
         self._dirty = False
         self._was_modified = False
         # Connected before any Qt model, so a model's endInsertRows already sees the new validation.
@@ -293,6 +294,13 @@ class Design(QObject):
         self._revalidate()
         self.input_shape_changed.emit(self._input_shape)
 
+    def set_vocabulary(self, vocabulary: int | None) -> None:
+        """The data is token ids of this many tokens (a text column), or not (None): the first layer
+        must then be an Embedding, whose vocabulary is inferred (not an undo step)."""
+        if vocabulary != self._vocabulary:
+            self._vocabulary = vocabulary
+            self._revalidate()
+
     def set_batch_size(self, batch_size: int) -> None:
         """The batch size the memory estimate assumes."""
         if batch_size != self._batch_size:
@@ -308,7 +316,8 @@ class Design(QObject):
 
     # -- internals -------------------------------------------------------------------------------
     def _validate(self) -> Validation:
-        validation = self.stack.validate(self._input_shape, self._output_width, batch_size=self._batch_size)
+        validation = self.stack.validate(self._input_shape, self._output_width, batch_size=self._batch_size,
+                                         vocabulary=self._vocabulary)
         if self._context is not None:
             task, classes, loss = self._context
             validation = check_training(validation, self.stack, task, list(classes) if classes else None, loss)

@@ -501,15 +501,21 @@ class EvaluationView(QWidget):
                 self.samples_thumbs.addItem(item)
             self.samples.setCurrentWidget(self.samples_thumbs)
         else:
-            values = raw_features(data, X[shown].reshape(len(shown), int(np.prod(X.shape[1:]))))
-            names = data.feature_names or [f"x{j + 1}" for j in range(values.shape[1] if values.ndim > 1 else 0)]
+            encoder = getattr(data.preprocessor, "encoder", None)
+            if encoder is not None:  # token ids: show the texts they are
+                values = np.array([[encoder.decode(ids)] for ids in X[shown]], dtype=object).reshape(len(shown), 1)
+                names = [data.preprocessor.text["column"]]
+            else:
+                values = raw_features(data, X[shown].reshape(len(shown), int(np.prod(X.shape[1:]))))
+                names = data.feature_names or [f"x{j + 1}" for j in range(values.shape[1] if values.ndim > 1 else 0)]
             headers = ["p(" + report.classes[predicted_class] + ")", *names]
             self.samples_table.clear()
             self.samples_table.setColumnCount(len(headers))
             self.samples_table.setHorizontalHeaderLabels(headers)
             self.samples_table.setRowCount(len(shown))
             for r, i in enumerate(shown):
-                row = [f"{report.probabilities[i, predicted_class]:.3f}", *[f"{v:.4g}" for v in values[r]]]
+                row = [f"{report.probabilities[i, predicted_class]:.3f}",
+                       *[v if isinstance(v, str) else f"{v:.4g}" for v in values[r]]]
                 for c, text in enumerate(row):
                     self.samples_table.setItem(r, c, QTableWidgetItem(text))
             self.samples.setCurrentWidget(self.samples_table)

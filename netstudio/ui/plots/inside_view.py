@@ -39,6 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from netstudio.core.training.try_it import input_columns
+
 REDRAW_MS = 250
 #: Snapshots of histograms kept per layer (older ones are thinned out, every other one dropped).
 HISTORY = 240
@@ -261,13 +263,15 @@ class InsideView(QWidget):
             self.try_button.setText("Choose Image…")
         else:
             self.try_button.setText("Predict")
-            for column in getattr(pre, "columns", None) or []:
+            text = getattr(pre, "kind", None) == "text"
+            for name in input_columns(dataset):
                 field = QLineEdit()
-                field.setPlaceholderText("missing")
-                field.setToolTip(f"Raw value of {column.name} (empty: imputed as in training)")
+                field.setPlaceholderText("a text to classify" if text else "missing")
+                field.setToolTip(f"A text for {name}: split by the fitted tokenizer, as in training" if text
+                                 else f"Raw value of {name} (empty: imputed as in training)")
                 field.returnPressed.connect(self.request_try)
-                self.try_form.addRow(column.name, field)
-                self._fields[column.name] = field
+                self.try_form.addRow(name, field)
+                self._fields[name] = field
             self.try_result.setText("Type values and press Predict." if self._fields else
                                     "Try it takes table rows or images.")
 

@@ -267,6 +267,7 @@ class TrainingWorkflow(QObject):
         self.evaluation.set_dataset(dataset)
         self.inside.set_dataset(dataset)
         self.sweeps.show_dataset(dataset)
+        self.window.design.set_vocabulary(dataset.vocabulary)
         self.window.set_input_shape(dataset.input_shape, dataset.output_width)
         self.window.design.set_training_context(dataset.task, dataset.classes, self.window.project.training["loss"])
         self.past_runs.on_dataset_loaded(dataset)

@@ -12,6 +12,8 @@ LAYERS: list[LayerType] = []
 
 #: Most token ids an Embedding holds: every id below it is exact in the float32 a model takes.
 MAX_VOCABULARY = 2**24
+#: The token id of padding in a text input (``[PAD]``): the Embedding's ``padding_idx`` there.
+TEXT_PADDING_ID = 0
 #: Widest embedding, attention head count and feed-forward width offered.
 MAX_WIDTH = 65_536
 MAX_HEADS = 1024
