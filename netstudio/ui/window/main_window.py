@@ -52,7 +52,7 @@ from netstudio.ui.window.dialogs import (
     show_about,
 )
 from netstudio.ui.window.files import ProjectFiles
-from netstudio.ui.window.status_bar import DesignStatus
+from netstudio.ui.window.status_bar import BoundedStatusBar, DesignStatus
 
 #: What the banner over the locked design says while a run trains.
 LOCK_MESSAGE = "Training is running: the design is locked until the run ends (Stop to edit)."
@@ -126,6 +126,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea,
                                              "inspectorDock")
         self._add_view_toggle(self.toolbar.toggleViewAction())
+        self.setStatusBar(BoundedStatusBar(self))
         self.status = DesignStatus(self.statusBar())
         self.window_actions.themes[self.settings.theme].setChecked(True)
         self.stack_editor.context_actions = [self.window_actions.duplicate, self.window_actions.delete, None,
