@@ -32,6 +32,16 @@ def shorten(text: str, limit: int = SHOWN_CHARS) -> str:
     return text[:head] + "…" + text[len(text) - (limit - 1 - head):]
 
 
+#: Longest run of characters without a space that a wrapped label keeps unbroken.
+UNBROKEN_CHARS = 40
+
+
+def breakable(text: str, run: int = UNBROKEN_CHARS) -> str:
+    """*text* with a zero-width space after every *run* characters of an unbroken word, so that a
+    word-wrapped label wraps it instead of asking for the whole word's width."""
+    return re.sub(rf"(\S{{{run}}})(?=\S)", "\\1\u200b", str(text))
+
+
 def tooltip_text(text: str) -> str:
     """*text* bounded for a tooltip: each line shortened, at most :data:`TOOLTIP_LINES` of them."""
     lines = str(text).split("\n")

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDoubleSpinBox,
+    QLabel,
     QScrollArea,
     QSpinBox,
     QSplitter,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from netstudio.core.config import Setting
+from netstudio.core.strings import SHOWN_CHARS, breakable, shorten, tooltip_text
 
 
 def run_modal(dialog: QDialog) -> int:
@@ -53,6 +55,25 @@ def scrollable(widget: QWidget) -> QScrollArea:
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
     return area
+
+
+class BoundedLabel(QLabel):
+    """A word-wrapped plain-text label for messages of any length (a run's failure, a sweep's
+    error): it shows at most *limit* characters, breaks words too long to wrap, and gives the
+    whole text in its tooltip when it had to cut it."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None, limit: int = 2 * SHOWN_CHARS):
+        super().__init__(parent)
+        self.limit = limit
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        text = str(text)
+        shown = shorten(text, self.limit)
+        super().setText(breakable(shown))
+        self.setToolTip(tooltip_text(text) if shown != text else "")
 
 
 class StackingSplitter(QSplitter):

@@ -143,3 +143,40 @@ def test_enormous_texts_of_a_design_are_shown_bounded(qtbot):
     assert max(editor.view.sizeHintForColumn(c) for c in range(model.columnCount())) < 4000
     assert editor.issue_bar.isVisible() and len(editor.issue_text.text()) < 600
     editor.grab()  # paints it all
+
+
+def test_every_text_of_the_window_is_bounded_whatever_its_length(qtbot, window):
+    """Beyond the stack: the inspector's issue (a rich-text label with the setting's value in it),
+    the status bar's message and validity, the Training panel's failure and its log line. A word
+    of 100,000 characters in a word-wrapped label asked for its whole width."""
+    from PySide6.QtWidgets import QWidget
+
+    from netstudio.core.design.stack import LayerSpec
+    from netstudio.core.strings import SHOWN_CHARS, TOOLTIP_CHARS, TOOLTIP_LINES
+
+    window.resize(1280, 800)
+    spec = LayerSpec.create("Linear", out_features=8)
+    spec.params["out_features"] = "<b>" + "x" * 100_000
+    window.design.load([spec, LayerSpec.create("ReLU")], (4,), 32)
+    editor = window.stack_editor
+    editor.view.setCurrentIndex(editor.model.index(1, 0))
+    window.inspector_dock.raise_()
+    huge = "/very/long/" + "y" * 100_000
+    window.statusBar().showMessage(f"Opened {huge}")
+    panel = window.workflow.training_panel
+    panel.run_failed(f"cannot read {huge}")
+    window.workflow.training_dock.raise_()
+    qtbot.waitUntil(lambda: window.inspector.issues_layout.count() > 0)
+    assert len(window.statusBar().currentMessage()) <= 2 * SHOWN_CHARS
+    assert len(panel.log.toPlainText()) < 2000 and len(panel.status.text()) < 1000
+    assert panel.status.toolTip().startswith("Training failed: cannot read /very/long/")
+    bounded_tip = (TOOLTIP_LINES + 1) * (TOOLTIP_CHARS + 1)
+    for widget in window.findChildren(QWidget):
+        if widget.isVisible():
+            width = max(widget.sizeHint().width(), widget.minimumSizeHint().width())
+            assert width < 4000, (type(widget).__name__, widget.objectName(), width)
+        assert len(widget.toolTip()) <= bounded_tip, (type(widget).__name__, len(widget.toolTip()))
+        text = getattr(widget, "text", None)
+        if callable(text) and isinstance(text(), str):
+            assert len(text()) < 2000, (type(widget).__name__, widget.objectName(), len(text()))
+    window.grab()  # paints it all

@@ -7,6 +7,7 @@ the layer takes from its input (``in_features``...) are shown, read-only, as "in
 
 from __future__ import annotations
 
+import html
 import itertools
 from typing import Any
 
@@ -28,6 +29,7 @@ from netstudio.core.design import paths
 from netstudio.core.design.layers import fmt_shape, get_layer_type
 from netstudio.core.design.stack import LayerSpec
 from netstudio.core.design.templates import parse_input_shape
+from netstudio.core.strings import breakable, shorten, tooltip_text
 from netstudio.ui import theme
 from netstudio.ui.designer.design import Design
 from netstudio.ui.designer.param_editors import IntEditor, ParamEditor, make_editor
@@ -314,7 +316,10 @@ class Inspector(QWidget):
             box.setObjectName(f"{issue.severity}Issue")
             row = QVBoxLayout(box)
             row.setContentsMargins(8, 6, 8, 6)
-            text = _label(f"<b>{issue.severity.capitalize()}:</b> {issue.message}", box)
+            message = shorten(issue.message, 400)  # escaped, bounded and breakable: a setting's value
+            text = _label(f"<b>{issue.severity.capitalize()}:</b> {html.escape(breakable(message))}", box)
+            if message != issue.message:  # in it may be of any length
+                text.setToolTip(tooltip_text(issue.message))
             text.setStyleSheet(f"color: {colours[issue.severity].name()};")
             row.addWidget(text)
             if issue.fix is not None and index >= 0:
@@ -346,7 +351,7 @@ class Inspector(QWidget):
             shape = parse_input_shape(self.shape_edit.text())
         except ValueError as exc:
             self.shape_error.setText(f"<span style='color:{theme.issue_colours(self.palette())['error'].name()}'>"
-                                     f"{exc}</span>")
+                                     f"{html.escape(breakable(shorten(str(exc), 400)))}</span>")
             return
         self.shape_error.setText("")
         self.design.set_input_shape(shape, self.design.output_width, undoable=True)

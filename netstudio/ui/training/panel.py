@@ -28,9 +28,11 @@ from netstudio.core.config import (
     settings,
     validate_training,
 )
+from netstudio.core.strings import shorten
 from netstudio.core.training.states import EpochMetrics, FitStart
 from netstudio.ui.training.messages import RunFinished, RunProgress
 from netstudio.ui.widgets import (
+    BoundedLabel,
     check_box,
     choice_box,
     double_spin_box,
@@ -39,6 +41,8 @@ from netstudio.ui.widgets import (
     spin_box,
 )
 
+#: The most characters one line of the run's log holds (a message may be of any length).
+LOG_LINE_CHARS = 1000
 #: What the patience spin box offers when early stopping is switched on.
 SUGGESTED_PATIENCE = 5
 
@@ -180,8 +184,7 @@ class TrainingPanel(QWidget):
 
     def _build_feedback(self) -> tuple[QWidget, ...]:
         """The status line, the progress bar and the log of the run."""
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status = BoundedLabel()  # a failure's message may be of any length
         self.progress = QProgressBar()
         self.progress.setObjectName("trainingProgress")
         self.progress.setTextVisible(True)
@@ -390,7 +393,7 @@ class TrainingPanel(QWidget):
         self.append_log(f"error: {message}")
 
     def append_log(self, line: str) -> None:
-        self.log.appendPlainText(line)
+        self.log.appendPlainText(shorten(line, LOG_LINE_CHARS))
 
 
 def format_epoch_row(metrics: EpochMetrics) -> str:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -38,7 +37,7 @@ from netstudio.core.config import (
 from netstudio.core.errors import NetStudioError
 from netstudio.core.search.sweep import TrialResult
 from netstudio.ui.plots.sweep_plots import ImportancePlot, ParallelCoordinates, short_name
-from netstudio.ui.widgets import StackingSplitter
+from netstudio.ui.widgets import BoundedLabel, StackingSplitter
 
 STATE_COLORS = {"COMPLETE": None, "PRUNED": QColor(150, 150, 150), "FAIL": QColor(200, 60, 60)}
 
@@ -167,7 +166,7 @@ class SweepPanel(QWidget):
         self.run_button.clicked.connect(self.run_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         self.apply_button.clicked.connect(self.apply_best_requested)
-        self.status = QLabel("")
+        self.status = BoundedLabel("")  # an error's message may be of any length
         self.status.setObjectName("sweepStatus")
         self.status.setWordWrap(True)
 

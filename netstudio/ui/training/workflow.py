@@ -220,6 +220,15 @@ class TrainingWorkflow(QObject):
         self.evaluation.set_dataset(None)
         self.inside.set_dataset(None)
         self.inside_controller.probe = None
+        if self.window.first_paint_pending:  # start-up: the window shows first, then data and runs load
+            self.window.after_first_paint(lambda: self._show_project_data(project))
+        else:
+            self._show_project_data(project)
+
+    def _show_project_data(self, project) -> None:
+        """Load *project*'s data (in the background), list its runs and show the latest one."""
+        if project is not self.window.project or self.is_running:
+            return  # another project was opened before the first paint (a recovered design)
         self.data_panel.set_project(project)
         self.runs_panel.set_folder(self.runs_folder())
         self.sweeps.show_project(project)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
@@ -54,7 +54,7 @@ from netstudio.ui.window.dialogs import (
     show_about,
 )
 from netstudio.ui.window.files import ProjectFiles
-from netstudio.ui.window.status_bar import DesignStatus
+from netstudio.ui.window.status_bar import BoundedStatusBar, DesignStatus
 
 #: What the banner over the locked design says while a run trains.
 LOCK_MESSAGE = "Training is running: the design is locked until the run ends (Stop to edit)."
@@ -138,6 +138,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.inspector_dock = self.add_panel(self.inspector, "Inspector", Qt.DockWidgetArea.RightDockWidgetArea,
                                              "inspectorDock")
         self._add_view_toggle(self.toolbar.toggleViewAction())
+        self.setStatusBar(BoundedStatusBar(self))
         self.status = DesignStatus(self.statusBar())
         self.window_actions.themes[self.settings.theme].setChecked(True)
         a = self.window_actions
@@ -154,6 +155,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         self.lock_banner.hide()
         self.stack_editor.layout().insertWidget(0, self.lock_banner)
         # Data, training, plots and runs: their docks join the layout restored above.
+        self._after_first_paint: list | None = []  # None once the window has painted
         self.workflow = TrainingWorkflow(self)
         self.set_project(project if project is not None else new_project())
 
@@ -271,6 +273,25 @@ class MainWindow(ProjectFiles, QMainWindow):
             self.resizeDocks(bottom[:1], [max(220, self.height() // 3)], Qt.Orientation.Vertical)
         for dock in (self.palette_dock, self.inspector_dock):
             dock.raise_()
+
+    @property
+    def first_paint_pending(self) -> bool:
+        """Whether the window has yet to paint for the first time (start-up)."""
+        return self._after_first_paint is not None
+
+    def after_first_paint(self, callback) -> None:
+        """Call *callback* once the window has painted (at once if it has): start-up work that can
+        wait, such as reading the project's data and runs, does not hold up the first sight."""
+        if self._after_first_paint is None:
+            callback()
+        else:
+            self._after_first_paint.append(callback)
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().paintEvent(event)
+        if self._after_first_paint is not None:
+            pending, self._after_first_paint = self._after_first_paint, None
+            QTimer.singleShot(0, lambda: [callback() for callback in pending])
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStatusBar, QWidget
 
 from netstudio.core.design.validation import Validation, format_bytes
-from netstudio.core.strings import plural
+from netstudio.core.strings import plural, shorten, tooltip_text
 from netstudio.ui.icons import icon
 
 
@@ -26,11 +26,22 @@ class _Field(QWidget):
         self.picture.hide()
 
     def set(self, text: str, tooltip: str = "", icon_name: str | None = None) -> None:
-        self.label.setText(text)
-        self.setToolTip(tooltip)
+        self.label.setText(shorten(text, 80))
+        self.setToolTip(tooltip_text(tooltip))
         if icon_name:
             self.picture.setPixmap(icon(icon_name).pixmap(QSize(14, 14)))
         self.picture.setVisible(bool(icon_name))
+
+
+class BoundedStatusBar(QStatusBar):
+    """A status bar whose messages are cut to one line's worth (:func:`shorten`), the whole text
+    in the bar's tooltip: a message naming a huge path or value stays a line."""
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 - Qt's name
+        text = str(text)
+        shown = shorten(" ".join(text.split()), 300)
+        self.setToolTip(tooltip_text(text) if shown != text else "")
+        super().showMessage(shown, timeout)
 
 
 class DesignStatus:
