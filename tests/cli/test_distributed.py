@@ -81,11 +81,6 @@ def torchrun(*args, env=None):
     return result, time.monotonic() - started
 
 
-def netstudio(*args):
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
-                          timeout=LIMIT, env=environment())
-
-
 def free_port():
     """A TCP port free on 127.0.0.1 right now (the OS picks it, so parallel runs differ)."""
     with socket.socket() as s:
@@ -111,6 +106,22 @@ def metrics(folder):
         return list(csv.DictReader(handle))
 
 
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    """The single-process reference both DDP comparisons need (batch 32, the same project): trained
+    once, in-process and without model files. It is not the command under test, torchrun is; the
+    in-process trainer is the one ``netstudio train`` runs."""
+    from netstudio.core.project import load_project
+    from netstudio.core.runs.folder import save_run
+    from netstudio.core.training.session import prepare_session
+
+    folder = tmp_path_factory.mktemp("single")
+    session = prepare_session(load_project(write_project(folder, batch_size=32)))
+    summary = session.fit()
+    assert summary.ok, summary.message
+    return save_run(session, summary, folder / "single")
+
+
 @pytest.fixture
 def inject(tmp_path):
     path = tmp_path / "inject.py"
@@ -118,15 +129,13 @@ def inject(tmp_path):
     return path
 
 
-def test_two_processes_train_like_one_with_a_doubled_batch(tmp_path):
+def test_two_processes_train_like_one_with_a_doubled_batch(tmp_path, single):
     # Two ranks with batch 16 see, at each step, exactly the 32 samples one process sees with
     # batch 32 (480 training samples: no padding), and DDP averages their gradients: the runs must
     # agree to float rounding.
     out = tmp_path / "runs"
     result, _ = torchrun("-m", "netstudio", "train", write_project(tmp_path, batch_size=16), "--out", out / "ddp")
     assert result.returncode == 0, result.stderr
-    single = netstudio("train", write_project(tmp_path, batch_size=32), "--out", tmp_path / "single", "--quiet")
-    assert single.returncode == 0, single.stderr
 
     # Only rank 0 printed: one header, one line per epoch.
     lines = result.stdout.splitlines()
@@ -139,7 +148,7 @@ def test_two_processes_train_like_one_with_a_doubled_batch(tmp_path):
     for name in ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json",
                  "metadata.json"):
         assert (run / name).is_file(), name
-    ddp_rows, single_rows = metrics(run), metrics(tmp_path / "single")
+    ddp_rows, single_rows = metrics(run), metrics(single)
     assert list(ddp_rows[0]) == list(single_rows[0])  # same columns, same order
     for d, s in zip(ddp_rows, single_rows, strict=True):
         for key in ("train_loss", "val_loss", "val_accuracy"):
@@ -154,7 +163,7 @@ def test_two_processes_train_like_one_with_a_doubled_batch(tmp_path):
     assert all(not k.startswith("module.") for k in model.state_dict())
 
 
-def test_two_processes_reach_the_accuracy_of_one(tmp_path):
+def test_two_processes_reach_the_accuracy_of_one(tmp_path, single):
     # Same project, same batch size per process: the 2-process run takes half the steps with twice
     # the samples each, so its curve differs; on moons both end near 0.9. Tolerance 0.05 (6 of 120
     # validation points): loose enough for the different trajectory, tight enough to catch a rank
@@ -163,10 +172,8 @@ def test_two_processes_reach_the_accuracy_of_one(tmp_path):
     result, _ = torchrun("-m", "netstudio", "train", project, "--out", tmp_path / "ddp", "--quiet")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # --quiet holds on every rank
-    single = netstudio("train", project, "--out", tmp_path / "single", "--quiet")
-    assert single.returncode == 0, single.stderr
     ddp = json.loads((tmp_path / "ddp" / "summary.json").read_text())
-    one = json.loads((tmp_path / "single" / "summary.json").read_text())
+    one = json.loads((single / "summary.json").read_text())
     assert one["val_accuracy"] > 0.85
     assert abs(ddp["val_accuracy"] - one["val_accuracy"]) <= 0.05
     assert ddp["n_train"] == one["n_train"] and ddp["n_val"] == one["n_val"]

@@ -14,9 +14,9 @@ from tests.core.test_export_support import (
     write_project,
 )
 
-# The module fixture (a trained run) is built once: every test of this file runs in the same
-# xdist process.
-pytestmark = pytest.mark.xdist_group("test_export_cli")
+# The module fixture (a trained run) is built once: every test that uses it runs in the same
+# xdist process. The other tests are in no group, so they run on whichever process is free.
+shares_the_module_fixture = pytest.mark.xdist_group("test_export_cli")
 
 SUFFIX = {"pt2": ".pt2", "torchscript": ".pt", "onnx": ".onnx", "safetensors": ".safetensors"}
 
@@ -32,12 +32,14 @@ def run_dir(tmp_path_factory):
     return folder / "run"
 
 
+@shares_the_module_fixture
 def test_train_onnx_writes_model_pt2_and_model_onnx(run_dir):
     assert (run_dir / "model.pt2").stat().st_size > 0
     assert (run_dir / "model.onnx").stat().st_size > 0
     assert not [p for p in run_dir.parent.iterdir() if p.name.startswith(".run")]
 
 
+@shares_the_module_fixture
 @pytest.mark.parametrize("fmt", ["pt2", "torchscript", "onnx", "safetensors", "python"])
 def test_export_writes_each_format(run_dir, tmp_path, fmt):
     out = tmp_path / ("python" if fmt == "python" else "model" + SUFFIX[fmt])
@@ -52,6 +54,7 @@ def test_export_writes_each_format(run_dir, tmp_path, fmt):
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]  # no temporary files left behind
 
 
+@shares_the_module_fixture
 def test_default_out_is_inside_the_run_folder(run_dir, tmp_path):
     run = shutil.copytree(run_dir, tmp_path / "run")
     result = netstudio("export", run, "--format", "torchscript")
@@ -59,6 +62,7 @@ def test_default_out_is_inside_the_run_folder(run_dir, tmp_path):
     assert (run / "model.pt").is_file()
 
 
+@shares_the_module_fixture
 def test_bad_run_folders_exit_2_with_one_line(run_dir, tmp_path):
     one_line_error(netstudio("export", tmp_path / "nowhere", "--format", "onnx"), "not a run folder")
     (tmp_path / "empty").mkdir()
@@ -66,6 +70,7 @@ def test_bad_run_folders_exit_2_with_one_line(run_dir, tmp_path):
     one_line_error(netstudio("export", run_dir, "--format", "keras"), "invalid choice")
 
 
+@shares_the_module_fixture
 def test_unwritable_targets_exit_2_and_leave_everything_as_it_was(run_dir, tmp_path):
     one_line_error(netstudio("export", run_dir, "--out", tmp_path / "missing" / "m.pt2"), "does not exist")
     taken = tmp_path / "taken"
@@ -76,6 +81,7 @@ def test_unwritable_targets_exit_2_and_leave_everything_as_it_was(run_dir, tmp_p
     assert [p.name for p in taken.iterdir()] == ["keep.txt"] and (taken / "keep.txt").read_text() == "precious"
 
 
+@shares_the_module_fixture
 def test_a_failed_export_keeps_the_existing_file(run_dir, tmp_path):
     run = shutil.copytree(run_dir, tmp_path / "run")
     (run / "weights.safetensors").write_bytes(b"not weights")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 import numpy as np
 import pytest
@@ -20,9 +19,10 @@ from tests.core.test_export_support import (
     write_table,
 )
 
-# The module fixture (a trained run) is built once: every test of this file runs in the same
-# xdist process.
-pytestmark = pytest.mark.xdist_group("test_predict_cli")
+# The module fixture (a trained run) is built once: every test that uses it runs in the same xdist
+# process. The two tests that train their own model are not in the group, so that they run beside
+# it on the other process instead of after it.
+shares_the_table = pytest.mark.xdist_group("test_predict_cli")
 
 
 def _rows(text: str) -> list[list[str]]:
@@ -59,6 +59,7 @@ def table(tmp_path_factory):
             "models": [run / "model.pt2", folder / "model.pt", folder / "model.onnx"]}
 
 
+@shares_the_table
 def test_csv_layout_follows_the_contract(table):
     result = netstudio("predict", table["models"][0], table["data"])
     assert result.returncode == 0, result.stderr
@@ -71,6 +72,7 @@ def test_csv_layout_follows_the_contract(table):
     assert [row[0] for row in rows[1:]] == [table["classes"][k] for k in probs.argmax(axis=1)]
 
 
+@shares_the_table
 def test_raw_rows_with_missing_values_predict_as_at_training_time(table):
     text = table["data"].read_text()
     assert ",," in text and ",NA," in text  # missing numbers and categories in the raw file
@@ -81,6 +83,7 @@ def test_raw_rows_with_missing_values_predict_as_at_training_time(table):
         close(probs, table["seen"])
 
 
+@shares_the_table
 def test_out_file_and_target_column_are_optional(table, tmp_path):
     lines = table["data"].read_text().splitlines()
     without_target = [",".join(line.split(",")[:-1]) for line in lines]
@@ -94,6 +97,7 @@ def test_out_file_and_target_column_are_optional(table, tmp_path):
     assert out.read_text() == again.stdout
 
 
+@shares_the_table
 def test_missing_columns_are_listed_in_one_line(table, tmp_path):
     partial = tmp_path / "partial.csv"
     partial.write_text("weight,member,label\n4.1,yes,low\n")
@@ -102,11 +106,13 @@ def test_missing_columns_are_listed_in_one_line(table, tmp_path):
     assert result.stdout == ""
 
 
+@shares_the_table
 def test_onnx_needs_onnxruntime(table):
     result = run_without(["onnxruntime"], ["predict", table["models"][2], table["data"]])
     one_line_error(result, "onnxruntime", "onnx extra")
 
 
+@shares_the_table
 def test_bad_inputs_exit_2(table, tmp_path):
     one_line_error(netstudio("predict", tmp_path / "none.pt2", table["data"]), "no such model file")
     one_line_error(netstudio("predict", table["models"][0], tmp_path / "none.csv"), "no such file")
@@ -147,16 +153,16 @@ def test_images_one_file_and_a_folder(tmp_path):
             pixels = np.clip(rng.normal(fill, 30, (10, 10, 3)), 0, 255).astype(np.uint8)
             image = Image.fromarray(pixels)
             (image.convert("RGBA") if i % 4 == 0 else image).save(tmp_path / "shapes" / name / f"{i:02d}.png")
-    project = tmp_path / "shapes.nsproj"
-    project.write_text(json.dumps({
-        "format": "netstudio-project", "version": 1, "name": "shapes",
-        "data": {"source": "images", "path": "shapes"},
-        "model": {"layers": [{"type": "Conv2d", "params": {"out_channels": 4, "padding": 1}}, {"type": "ReLU"},
-                             {"type": "MaxPool2d"}, {"type": "Flatten"},
-                             {"type": "Linear", "params": {"out_features": "auto"}}]},
-        "training": {"epochs": 8, "learning_rate": 0.01, "batch_size": 8}}))
-    trained = netstudio("train", project, "--out", tmp_path / "run", "--quiet", "--onnx")
-    assert trained.returncode == 0, trained.stderr
+    # Trained in-process (with model.onnx): this test is about predict, and train on images has
+    # its command-line tests (test_resume.py trains images, test_export_cli.py train --onnx).
+    from tests.core.test_export_support import train_run
+
+    layers = [{"type": "Conv2d", "params": {"out_channels": 4, "padding": 1}}, {"type": "ReLU"},
+              {"type": "MaxPool2d"}, {"type": "Flatten"}, {"type": "Linear", "params": {"out_features": "auto"}}]
+    run = train_run(tmp_path, "shapes", {"source": "images", "path": "shapes"}, layers,
+                    {"epochs": 8, "learning_rate": 0.01, "batch_size": 8}, onnx=True)
+    assert (tmp_path / "shapes.nsproj").is_file()
+    (tmp_path / "run").symlink_to(run)
     folder = netstudio("predict", tmp_path / "run" / "model.pt2", tmp_path / "shapes")
     assert folder.returncode == 0, folder.stderr
     rows = _rows(folder.stdout)

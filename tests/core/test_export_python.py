@@ -27,9 +27,9 @@ from tests.core.test_export_support import (
     write_table,
 )
 
-# The module fixture (a trained run) is built once: every test of this file runs in the same
-# xdist process.
-pytestmark = pytest.mark.xdist_group("test_export_python")
+# The module fixture (a trained run) is built once: every test that uses it runs in the same
+# xdist process. The other tests are in no group, so they run on whichever process is free.
+shares_the_module_fixture = pytest.mark.xdist_group("test_export_python")
 
 CASES = {
     "table": lambda d: ({"source": "csv", "path": str(write_table(d / "table.csv", rows=200)), "target": "label"},
@@ -70,6 +70,7 @@ def _epoch_values(line: str) -> dict:
     return {words[i]: float(words[i + 1]) for i in range(2, len(words) - 1, 2)}
 
 
+@shares_the_module_fixture
 def test_model_py_is_readable_pytorch_that_passes_ruff(folder):
     case, _, out, _ = folder
     source = (out / "model.py").read_text()
@@ -91,6 +92,7 @@ def test_model_py_is_readable_pytorch_that_passes_ruff(folder):
         assert result.returncode == 0, result.stdout
 
 
+@shares_the_module_fixture
 def test_model_py_loads_its_weights_strictly(folder):
     _, _, out, _ = folder
     run_isolated('''
@@ -112,6 +114,7 @@ def test_model_py_loads_its_weights_strictly(folder):
     ''', cwd=out.parent)
 
 
+@shares_the_module_fixture
 @pytest.mark.parametrize("folder", ["table"], indirect=True)
 def test_encode_table_matches_netstudios_encoding(folder, tmp_path):
     _, run, out, _ = folder
@@ -138,6 +141,7 @@ def test_encode_table_matches_netstudios_encoding(folder, tmp_path):
     assert np.isnan(expected).any() and expected[-2, 2:5].tolist() == [0.0, 0.0, 0.0]
 
 
+@shares_the_module_fixture
 def test_train_py_runs_one_epoch_and_reproduces_the_run(folder, tmp_path):
     _, run, out, site = folder
     work = tmp_path / "copy"
@@ -175,6 +179,7 @@ def test_train_py_holds_out_the_test_rows_and_weights_the_classes_as_netstudio_d
         assert got[key] == pytest.approx(float(want[key]), rel=2e-4, abs=2e-5), key
 
 
+@shares_the_module_fixture
 @pytest.mark.parametrize("folder", ["table"], indirect=True)
 def test_torchrun_trains_with_two_gloo_processes_as_netstudio_does(folder):
     _, run, out, site = folder
@@ -201,6 +206,7 @@ def test_torchrun_trains_with_two_gloo_processes_as_netstudio_does(folder):
     assert time.monotonic() - started < 240
 
 
+@shares_the_module_fixture
 def test_python_export_refuses_a_folder_that_is_not_empty(folder):
     _, run, out, _ = folder
     before = sorted(p.name for p in out.iterdir())

@@ -33,9 +33,9 @@ from netstudio.core.errors import NetStudioError
 from tests.reliability.catalogue import IRIS, TABLE, png
 from tests.reliability.conftest import REPO, tally
 
-# The module fixture (a trained run) is built once: every test of this file runs in the same
-# xdist process.
-pytestmark = pytest.mark.xdist_group("test_fuzz")
+# The module fixture (a trained run) is built once: every test that uses it runs in the same
+# xdist process. The other tests are in no group, so they run on whichever process is free.
+shares_the_module_fixture = pytest.mark.xdist_group("test_fuzz")
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 100))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
@@ -327,6 +327,7 @@ def table_model(tmp_path_factory):
     return LoadedModel("pt2", "model.pt2", metadata, None)
 
 
+@shares_the_module_fixture
 @FUZZ
 @given(edits=EDITS, drop=st.sets(st.sampled_from(["a", "b", "colour", "label"])))
 def test_mutated_csv_files_given_to_predict(tmp_path, table_model, edits, drop):

@@ -26,9 +26,9 @@ from netstudio.core.project import CURRENT_VERSION, load_project, project_from_j
 from tests.reliability.catalogue import IRIS, png, project_doc, write_project
 from tests.reliability.conftest import REPO, netstudio, one_error_line, tally
 
-# The module fixture (a trained run) is built once: every test of this file runs in the same
-# xdist process.
-pytestmark = pytest.mark.xdist_group("test_regressions")
+# The module fixture (a trained run) is built once: every test that uses it runs in the same
+# xdist process. The other tests are in no group, so they run on whichever process is free.
+shares_the_module_fixture = pytest.mark.xdist_group("test_regressions")
 
 S = LayerSpec.create
 
@@ -248,6 +248,7 @@ def _rezip(source, target, change):
     return target
 
 
+@shares_the_module_fixture
 def test_a_damaged_pt2_is_one_line_without_torch_logging_a_traceback(models, tmp_path, caplog):
     from netstudio.core.export.safe_load import load_model_file
 
@@ -259,6 +260,7 @@ def test_a_damaged_pt2_is_one_line_without_torch_logging_a_traceback(models, tmp
     assert not [r for r in caplog.records if r.name.startswith("torch")], "torch logged a traceback"
 
 
+@shares_the_module_fixture
 def test_a_torchscript_file_that_crashed_the_process_is_refused(models, tmp_path):
     """Code that cannot compile plus damaged debug records: torch.jit.load died with SIGSEGV."""
     from tests.reliability.catalogue import crashing_torchscript
@@ -275,6 +277,7 @@ def test_a_torchscript_file_that_crashed_the_process_is_refused(models, tmp_path
     assert result.stdout.startswith("ExportError") and "bad.pt: cannot load the TorchScript model" in result.stdout
 
 
+@shares_the_module_fixture
 def test_torchscript_tensor_data_shorter_than_declared_is_refused(models, tmp_path):
     from netstudio.core.export.safe_load import load_model_file
 
@@ -286,6 +289,7 @@ def test_torchscript_tensor_data_shorter_than_declared_is_refused(models, tmp_pa
         load_model_file(drop)
 
 
+@shares_the_module_fixture
 def test_a_genuine_torchscript_export_still_loads_without_its_debug_records(models):
     from netstudio.core.export.safe_load import load_model_file
 
@@ -309,6 +313,7 @@ def test_symbolic_pickle_reader_never_imports(tmp_path):
         pickle_calls(b"\x80\x02\x82\x01.", "x")  # the copyreg extension registry: never in TorchScript
 
 
+@shares_the_module_fixture
 def test_onnx_with_damaged_metadata_is_one_line_and_prints_nothing(models, capfd):
     pytest.importorskip("onnxruntime")
     import onnx
