@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QGraphicsView, QMenu
 from netstudio.core.design.diagram import Diagram, layout_diagram
 from netstudio.core.design.paths import Path
 from netstudio.core.design.stack import LayerSpec
+from netstudio.core.training.badges import live_badges
 from netstudio.ui.designer.design import Design
 from netstudio.ui.designer.diagram_scene import DiagramScene, EdgeItem, NodeItem
 from netstudio.ui.designer.stack_model import LAYER_MIME
@@ -81,7 +82,7 @@ class DiagramView(QGraphicsView):
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
         self.diagram_scene.selectionChanged.connect(self._on_scene_selection_changed)
-        design.validation_changed.connect(lambda _v: self.rebuild())
+        design.validation_changed.connect(lambda _v: self._on_design_changed())
         self.rebuild()
 
     @property
@@ -92,6 +93,28 @@ class DiagramView(QGraphicsView):
         """Lay the design out again and redraw it (the design changed, or the theme)."""
         diagram = layout_diagram(self.design.stack, self.design.validation)
         self.diagram_scene.show_diagram(diagram, is_dark(self.palette()))
+
+    def _on_design_changed(self) -> None:
+        self.diagram_scene.badges = {}  # the readings were of the design before the edit
+        self.rebuild()
+
+    # -- live badges -----------------------------------------------------------------------------
+    def show_snapshot(self, snapshot, specs=None) -> None:
+        """Badge every node with its reading in an inspection *snapshot* of the model built from
+        *specs* (default: the design's layers); ignored when *specs* is no longer the design."""
+        layers = list(self.design.stack)
+        if specs is not None and [s.get_config() for s in specs] != [s.get_config() for s in layers]:
+            return
+        self.diagram_scene.show_badges(live_badges(snapshot, layers))
+
+    def clear_badges(self) -> None:
+        """No live readings (a new run starts)."""
+        self.diagram_scene.show_badges({})
+
+    def badge_text(self, path: Path) -> str | None:
+        """The text of the live badge on the node at *path*, or None."""
+        item = self.diagram_scene.nodes.get(tuple(path))
+        return item.badge.text if item is not None and item.badge is not None else None
 
     def set_locked(self, locked: bool) -> None:
         """While a run trains: still shown and selectable, but drops are refused."""
