@@ -178,3 +178,39 @@ def test_an_error_node_offers_its_fix_as_one_undo_step(window):
     window.design.undo_stack.undo()
     assert [s.type for s in window.design.stack.node((1,)).children[0]] == ["Conv2d", "Linear"]
     assert view.fix_for((0,)) is None  # a node without an issue offers none
+
+
+def test_left_and_right_go_between_branches_and_into_blocks(mixed, qtbot):
+    view = mixed.diagram_view
+    view.setFocus()
+
+    def press(key, start=None):
+        if start is not None:
+            view.diagram_scene.clearSelection()
+            view.diagram_scene.nodes[start].setSelected(True)
+        qtbot.keyClick(view, key)
+        return view.selected_path()
+
+    right, left = Qt.Key.Key_Right, Qt.Key.Key_Left
+    assert press(right, (2, 0, 0)) == (2, 2, 0)  # the next branch, past the empty one
+    assert press(right) == (2, 2, 0)  # the last branch: nowhere further
+    assert press(left, (2, 2, 1)) == (2, 0, 0)  # the same place, or the branch's last layer
+    assert press(left) == (2,)  # out of the first branch to the Parallel's frame
+    assert press(right) == (2, 0, 0)  # and into it again
+    assert press(left, (1, 0, 1)) == (1,)  # out of a Residual
+    assert press(right, (1, 0, 1)) == (1, 0, 1)  # no branches beside it
+    assert press(right, (3,)) == (3, 0, 0)  # into a Repeat, and into the Residual it repeats
+    assert press(right) == (3, 0, 0, 0, 0)
+    assert press(left, (0,)) == (0,) and press(right) == (0,)  # a top-level layer: nothing beside
+    assert mixed.stack_editor.selected_paths() == [(0,)]
+
+
+def test_enter_opens_the_inspector_on_the_node(mixed, qtbot):
+    view = mixed.diagram_view
+    view.diagram_scene.nodes[(5, 1, 0)].setSelected(True)  # the second branch's Linear
+    mixed.inspector_dock.hide()  # closed by the user
+    assert not mixed.inspector.isVisible()
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert mixed.inspector.isVisible() and mixed.inspector.path == (5, 1, 0)
+    assert mixed.stack_editor.selected_paths() == [(5, 1, 0)]

@@ -7,8 +7,9 @@ It edits only through the design's undo commands: a palette layer dropped onto a
 inserted there (onto a block's frame: at the end of what it holds) as one undo step; the window
 deletes the selected node. Selecting a node says its path (``path_selected``); the window keeps
 the stack's selection and the inspector in step. Ctrl+wheel or Ctrl+= / Ctrl+- zoom, Ctrl+0 fits
-the whole design, dragging the background pans, Up/Down walk the layers in tree order; a node's
-right-click menu offers its issue's fix (the tooltip says the issue and the fix) and Delete.
+the whole design, dragging the background pans, Up/Down walk the layers in tree order, Left/Right
+go between a Parallel's branches (and into and out of a block), Enter opens the inspector on the
+node; a node's right-click menu offers its issue's fix (the tooltip says the issue and the fix) and Delete.
 
 :class:`~netstudio.ui.designer.diagram_scene.DiagramScene` turns a layout into graphics items
 (one per node and edge, each painting itself).
@@ -54,10 +55,13 @@ class DiagramView(QGraphicsView):
         The user selected a layer or block node: its path (a tuple), or ``None`` for none.
     layers_dropped(object)
         Layers were dropped and inserted: the path of the first.
+    node_activated(object)
+        Enter on the selected node: its path (the window opens the inspector on it).
     """
 
     path_selected = Signal(object)
     layers_dropped = Signal(object)
+    node_activated = Signal(object)
 
     def __init__(self, design: Design, parent=None):
         super().__init__(parent)
@@ -143,19 +147,47 @@ class DiagramView(QGraphicsView):
         if not self._syncing:
             self.path_selected.emit(self.selected_path())
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        keys = {Qt.Key.Key_Up: -1, Qt.Key.Key_Down: 1}
-        if event.key() in keys and self.diagram_scene.nodes:
-            order = list(self.diagram_scene.nodes)
-            current = self.selected_path()
-            index = order.index(current) + keys[event.key()] if current in order else 0
-            item = self.diagram_scene.nodes[order[max(0, min(index, len(order) - 1))]]
+    def neighbour(self, path: Path, step: int) -> Path | None:
+        """The node Left (*step* -1) or Right (+1) of *path*: the same place in the Parallel's
+        previous or next non-empty branch; Right on a block goes into what it holds, Left from
+        a block's first list out to its frame. None where there is none."""
+        stack = self.design.stack
+        spec = stack.node(path)
+        parent = stack.node(path[:-2]) if len(path) >= 3 else None
+        if step > 0 and spec.children:
+            inside = next((number for number, layers in enumerate(spec.children) if layers), None)
+            if inside is not None:
+                return tuple(path) + (inside, 0)
+        if parent is not None and parent.type == "Parallel":
+            branches = range(path[-2] + step, len(parent.children) if step > 0 else -1, step)
+            branch = next((b for b in branches if parent.children[b]), None)
+            if branch is not None:
+                return tuple(path[:-2]) + (branch, min(path[-1], len(parent.children[branch]) - 1))
+        return tuple(path[:-2]) if step < 0 and parent is not None else None
+
+    def _select_item(self, path: Path) -> None:
+        item = self.diagram_scene.nodes.get(tuple(path))
+        if item is not None:
             self.diagram_scene.clearSelection()
             item.setSelected(True)
             self.ensureVisible(item, 40, 40)
-            event.accept()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        key, current = event.key(), self.selected_path()
+        order = list(self.diagram_scene.nodes)
+        if key in (Qt.Key.Key_Up, Qt.Key.Key_Down) and order:
+            index = order.index(current) + (1 if key == Qt.Key.Key_Down else -1) if current in order else 0
+            self._select_item(order[max(0, min(index, len(order) - 1))])
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right) and current is not None:
+            target = self.neighbour(current, 1 if key == Qt.Key.Key_Right else -1)
+            if target is not None:
+                self._select_item(target)
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and current is not None:
+            self.node_activated.emit(current)
+        else:
+            super().keyPressEvent(event)
             return
-        super().keyPressEvent(event)
+        event.accept()
 
     # -- fixes and the context menu ------------------------------------------------------------
     def fix_for(self, path: Path):
