@@ -4,8 +4,9 @@
 :class:`~netstudio.ui.designer.design.Design` (the same object the stack edits, never a copy) and
 draws it again on ``validation_changed``, which follows every edit, undo and input-shape change.
 It edits only through the design's undo commands: a palette layer dropped onto an edge is
-inserted there (onto a block's frame: at the end of what it holds) as one undo step; the window
-deletes the selected node. Selecting a node says its path (``path_selected``); the window keeps
+inserted there (onto a block's frame: at the end of what it holds) as one undo step, a node
+dragged onto an edge moves there (``Design.move_to``, one undo step; not onto the edges beside
+it or inside itself); the window deletes the selected node. Selecting a node says its path (``path_selected``); the window keeps
 the stack's selection and the inspector in step. Ctrl+wheel or Ctrl+= / Ctrl+- zoom, Ctrl+0 fits
 the whole design, dragging the background pans, Up/Down walk the layers in tree order, Left/Right
 go between a Parallel's branches (and into and out of a block), Enter opens the inspector on the
@@ -21,8 +22,8 @@ import dataclasses
 import json
 
 from PySide6.QtCore import QEvent, QMimeData, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter, QShortcut
-from PySide6.QtWidgets import QGraphicsView, QMenu
+from PySide6.QtGui import QDrag, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
 from netstudio.core.design.diagram import Diagram, layout_diagram
 from netstudio.core.design.paths import Path
@@ -35,6 +36,8 @@ from netstudio.ui.theme import is_dark
 
 #: Zoom limits and the step of one wheel notch.
 MIN_ZOOM, MAX_ZOOM, ZOOM_STEP = 0.02, 4.0, 1.15
+#: A node dragged inside the diagram: ``{"view": id of the view, "paths": [[...]]}``.
+NODE_MIME = "application/x-netstudio-diagram-nodes"
 
 
 def dropped_layers(data: QMimeData) -> list[LayerSpec]:
@@ -54,7 +57,7 @@ class DiagramView(QGraphicsView):
     path_selected(object)
         The user selected a layer or block node: its path (a tuple), or ``None`` for none.
     layers_dropped(object)
-        Layers were dropped and inserted: the path of the first.
+        Layers were dropped and inserted, or a dragged node moved: the path of the first.
     node_activated(object)
         Enter on the selected node: its path (the window opens the inspector on it).
     """
@@ -80,6 +83,7 @@ class DiagramView(QGraphicsView):
         self.locked = False
         self._syncing = False
         self._target: EdgeItem | None = None
+        self._press = None  # (position, path) of a press on a node: a drag may start from it
         for keys, slot in (("Ctrl+0", self.fit), ("Ctrl+=", lambda: self.zoom(ZOOM_STEP)),
                            ("Ctrl++", lambda: self.zoom(ZOOM_STEP)), ("Ctrl+-", lambda: self.zoom(1 / ZOOM_STEP))):
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -269,7 +273,61 @@ class DiagramView(QGraphicsView):
             self.rebuild()
         super().changeEvent(event)
 
+    # -- dragging a node ----------------------------------------------------------------------
+    def node_mime(self, paths: list[Path]) -> QMimeData:
+        """What dragging the nodes at *paths* carries (only this view takes it)."""
+        mime = QMimeData()
+        mime.setData(NODE_MIME, json.dumps({"view": id(self), "paths": [list(p) for p in paths]}).encode("utf-8"))
+        return mime
+
+    def dragged_paths(self, data: QMimeData) -> list[Path]:
+        """The paths a node drag from this view carries; [] for anything else."""
+        if not data.hasFormat(NODE_MIME):
+            return []
+        try:
+            carried = json.loads(bytes(data.data(NODE_MIME).data()).decode("utf-8"))
+            if carried.get("view") != id(self):
+                return []
+            return [tuple(int(i) for i in p) for p in carried["paths"]]
+        except (UnicodeDecodeError, TypeError, ValueError, KeyError, AttributeError):
+            return []
+
+    @staticmethod
+    def refuses_move(sources: list[Path], destination: Path) -> bool:
+        """Whether moving *sources* to *destination* (an edge's insert path) goes nowhere or into
+        itself: the edges just before and after a node, and any place inside it."""
+        for source in sources:
+            source, after = tuple(source), tuple(source[:-1]) + (source[-1] + 1,)
+            if destination in (source, after) or destination[:len(source)] == source:
+                return True
+        return False
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        item = self.itemAt(event.position().toPoint())
+        self._press = None
+        if event.button() == Qt.MouseButton.LeftButton and isinstance(item, NodeItem) \
+                and item.node.kind in ("layer", "block"):
+            self._press = (event.position(), item.node.path)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton and not self.locked \
+                and (event.position() - self._press[0]).manhattanLength() >= QApplication.startDragDistance():
+            path, self._press = self._press[1], None
+            drag = QDrag(self)
+            drag.setMimeData(self.node_mime([path]))
+            drag.exec(Qt.DropAction.MoveAction)
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        self._press = None
+        super().mouseReleaseEvent(event)
+
     # -- drops -----------------------------------------------------------------------------------
+    def _takes(self, data: QMimeData) -> bool:
+        return not self.locked and (data.hasFormat(LAYER_MIME) or bool(self.dragged_paths(data)))
+
     def _aim(self, position) -> EdgeItem | None:
         point = self.mapToScene(position.toPoint())
         diagram = self.diagram
@@ -284,13 +342,19 @@ class DiagramView(QGraphicsView):
         return target
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(LAYER_MIME) and not self.locked:
+        if self._takes(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasFormat(LAYER_MIME) and not self.locked and self._aim(event.position()) is not None:
+        target = self._aim(event.position()) if self._takes(event.mimeData()) else None
+        moving = self.dragged_paths(event.mimeData())
+        if target is not None and moving and self.refuses_move(moving, target.edge.insert_path):
+            target.set_highlighted(False)  # not a place it can go: no highlight, no drop
+            self._target = None
+            target = None
+        if target is not None:
             event.acceptProposedAction()
         else:
             event.ignore()
@@ -306,6 +370,10 @@ class DiagramView(QGraphicsView):
         if self._target is not None:
             self._target.set_highlighted(False)
             self._target = None
+        moving = self.dragged_paths(event.mimeData())
+        if moving:
+            self._drop_nodes(event, moving, target)
+            return
         specs = dropped_layers(event.mimeData())
         if target is None or not specs:
             event.ignore()
@@ -313,6 +381,22 @@ class DiagramView(QGraphicsView):
         event.acceptProposedAction()
         names = specs[0].type if len(specs) == 1 else f"{len(specs)} Layers"
         placed = self.design.insert_at(target.edge.insert_path, specs, f"Insert {names}")
+        if placed:
+            self.select_path(placed[0])
+            self.layers_dropped.emit(placed[0])
+
+    def _drop_nodes(self, event, moving: list[Path], target: EdgeItem | None) -> None:
+        """A node dragged inside the diagram is moved to the edge it was dropped on (one undo step)."""
+        if target is None or self.refuses_move(moving, target.edge.insert_path):
+            event.ignore()
+            return
+        try:
+            placed = self.design.move_to(moving, target.edge.insert_path)
+        except ValueError:  # a block into itself: refused above, the command checks it again
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.MoveAction)
+        event.accept()
         if placed:
             self.select_path(placed[0])
             self.layers_dropped.emit(placed[0])
