@@ -178,3 +178,83 @@ def test_an_error_node_offers_its_fix_as_one_undo_step(window):
     window.design.undo_stack.undo()
     assert [s.type for s in window.design.stack.node((1,)).children[0]] == ["Conv2d", "Linear"]
     assert view.fix_for((0,)) is None  # a node without an issue offers none
+
+
+def test_left_and_right_go_between_branches_and_into_blocks(mixed, qtbot):
+    view = mixed.diagram_view
+    view.setFocus()
+
+    def press(key, start=None):
+        if start is not None:
+            view.diagram_scene.clearSelection()
+            view.diagram_scene.nodes[start].setSelected(True)
+        qtbot.keyClick(view, key)
+        return view.selected_path()
+
+    right, left = Qt.Key.Key_Right, Qt.Key.Key_Left
+    assert press(right, (2, 0, 0)) == (2, 2, 0)  # the next branch, past the empty one
+    assert press(right) == (2, 2, 0)  # the last branch: nowhere further
+    assert press(left, (2, 2, 1)) == (2, 0, 0)  # the same place, or the branch's last layer
+    assert press(left) == (2,)  # out of the first branch to the Parallel's frame
+    assert press(right) == (2, 0, 0)  # and into it again
+    assert press(left, (1, 0, 1)) == (1,)  # out of a Residual
+    assert press(right, (1, 0, 1)) == (1, 0, 1)  # no branches beside it
+    assert press(right, (3,)) == (3, 0, 0)  # into a Repeat, and into the Residual it repeats
+    assert press(right) == (3, 0, 0, 0, 0)
+    assert press(left, (0,)) == (0,) and press(right) == (0,)  # a top-level layer: nothing beside
+    assert mixed.stack_editor.selected_paths() == [(0,)]
+
+
+def test_enter_opens_the_inspector_on_the_node(mixed, qtbot):
+    view = mixed.diagram_view
+    view.diagram_scene.nodes[(5, 1, 0)].setSelected(True)  # the second branch's Linear
+    mixed.inspector_dock.hide()  # closed by the user
+    assert not mixed.inspector.isVisible()
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    assert mixed.inspector.isVisible() and mixed.inspector.path == (5, 1, 0)
+    assert mixed.stack_editor.selected_paths() == [(5, 1, 0)]
+
+
+def edge_middle(view, insert_path):
+    edge = next(e for e in view.diagram.edges if e.insert_path == insert_path and e.kind == "flow")
+    (ax, ay), (bx, by) = edge.points[-2], edge.points[-1]
+    return (ax + bx) / 2, (ay + by) / 2
+
+
+def test_dragging_a_node_onto_an_edge_moves_it_in_one_undo_step(mixed):
+    view = mixed.diagram_view
+    before = [spec.get_config() for spec in mixed.design.stack]
+    steps = mixed.design.undo_stack.count()
+    # the ReLU inside the Residual, dropped before the last Linear
+    assert drop_at(view, edge_middle(view, (6,)), view.node_mime([(1, 0, 1)]))
+    assert [s.type for s in mixed.design.stack.node((1,)).children[0]] == ["Conv2d"]
+    assert [s.type for s in mixed.design.stack][5:] == ["Parallel", "ReLU", "Linear"]
+    assert mixed.design.undo_stack.count() == steps + 1
+    assert view.selected_path() == (6,) and mixed.stack_editor.selected_paths() == [(6,)]
+    mixed.design.undo_stack.undo()
+    assert [spec.get_config() for spec in mixed.design.stack] == before
+    # a top-level layer into a Parallel's branch
+    assert drop_at(view, edge_middle(view, (2, 2, 1)), view.node_mime([(4,)]))
+    assert [s.type for s in mixed.design.stack.node((2,)).children[2]] == ["Conv2d", "Flatten", "ReLU"]
+    mixed.design.undo_stack.undo()
+    assert [spec.get_config() for spec in mixed.design.stack] == before
+
+
+def test_a_node_dropped_on_itself_or_inside_itself_is_refused(mixed):
+    view = mixed.diagram_view
+    steps = mixed.design.undo_stack.count()
+    assert not drop_at(view, edge_middle(view, (1, 0, 1)), view.node_mime([(1,)]))  # the Residual into itself
+    assert not drop_at(view, edge_middle(view, (5,)), view.node_mime([(4,)]))  # the edge just after Flatten
+    assert not drop_at(view, edge_middle(view, (4,)), view.node_mime([(4,)]))  # and just before it
+    frame = view.diagram.node_for((3,))
+    assert not drop_at(view, (frame.x + 6, frame.y + frame.height - 6), view.node_mime([(3,)]))  # its own frame
+    assert mixed.design.undo_stack.count() == steps
+    other = palette_mime("ReLU")  # a drag from another view's nodes carries another id: not taken
+    other.setData("application/x-netstudio-diagram-nodes", b'{"view": 1, "paths": [[4]]}')
+    other.removeFormat(LAYER_MIME)
+    assert not drop_at(view, edge_middle(view, (6,)), other)
+    mixed.set_editing_locked(True)
+    assert not drop_at(view, edge_middle(view, (6,)), view.node_mime([(4,)]))
+    mixed.set_editing_locked(False)
+    assert mixed.design.undo_stack.count() == steps

@@ -372,6 +372,7 @@ def test_layer_reference_and_shortcuts_dialogs(window, qtbot):
     qtbot.addWidget(shortcuts)
     rows = {shortcuts.table.item(r, 0).text(): shortcuts.table.item(r, 1).text() for r in range(shortcuts.table.rowCount())}
     assert rows["Duplicate Layer"] == "Ctrl+D" and rows["Save"] == "Ctrl+S"
+    assert rows["Diagram: open the inspector on the selected node"] == "Enter"
 
 
 def test_export_summary(window, tmp_path, monkeypatch):

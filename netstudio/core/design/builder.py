@@ -30,6 +30,25 @@ def module_names(specs) -> list[str]:
     return names
 
 
+def module_paths(specs) -> dict[tuple, str]:
+    """The module name of every layer and block of *specs* in the model :func:`build_model` makes,
+    by path: ``(1,)`` -> ``res1``, ``(1, 0, 2)`` -> ``res1.body.relu1``, ``(2, 1, 0)`` ->
+    ``parallel1.branches.1.conv1``. A Repeat's layers are named in its first copy (``repeat1.copy1.fc1``)."""
+    found: dict[tuple, str] = {}
+
+    def walk(items, path: tuple, prefix: str) -> None:
+        for index, (name, spec) in enumerate(zip(module_names(items), items)):
+            here, full = path + (index,), prefix + name
+            found[here] = full
+            for child, layers in enumerate(getattr(spec, "children", None) or ()):
+                inner = {"Residual": f"{full}.body.", "Parallel": f"{full}.branches.{child}.",
+                         "Repeat": f"{full}.copy1."}[spec.type]
+                walk(list(layers), here + (child,), inner)
+
+    walk(list(specs), (), "")
+    return found
+
+
 def layer_params(result: LayerResult) -> dict:
     """A layer's parameters with ``"auto"`` replaced by its value and inferred sizes left out."""
     return {name: result.params[name] for name in get_layer_type(result.type).param_index}

@@ -28,6 +28,8 @@ from netstudio.core.design.paths import Path
 ACCENT = QColor("#2f80ed")
 #: Below this zoom the texts would be under 5 pixels high: boxes and lines only (fast to draw).
 TEXT_ZOOM = 0.4
+#: A live badge's colours: (fill, text) for a plain reading and for an alert.
+BADGE_COLOURS = {False: ("#5b6675", "#ffffff"), True: ("#f0b030", "#2b1d00")}
 
 
 def _shows_text(painter: QPainter, option: QStyleOptionGraphicsItem) -> bool:
@@ -67,6 +69,7 @@ class NodeItem(QGraphicsItem):
     def __init__(self, node: Node, look: _Look):
         super().__init__()
         self.node, self.look = node, look
+        self.badge = None  # a live reading while training (netstudio.core.training.badges.Badge)
         self._rect = QRectF(node.x, node.y, node.width, node.height)
         if node.kind in ("layer", "block"):
             self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
@@ -75,7 +78,29 @@ class NodeItem(QGraphicsItem):
         self.setZValue(-len(node.path or ()) - 100 if node.kind == "block" else 1)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
-        return self._rect.adjusted(-3, -3, 3, 3)
+        return self._rect.adjusted(-3, -9, 3, 3)  # the badge sits on the top edge
+
+    def set_badge(self, badge) -> None:
+        """Show *badge* (or none) on the node's top-right corner; its tooltip joins the node's."""
+        self.badge = badge
+        tip = self.node.tooltip()
+        self.setToolTip(f"{tip}\nlive: {badge.tooltip}" if badge is not None else tip)
+        self.update()
+
+    def badge_rect(self) -> QRectF:
+        width = self.look.bold_metrics.horizontalAdvance(self.badge.text) + 10 if self.badge else 0
+        r = self._rect
+        return QRectF(r.right() - width - 8, r.top() - 8, width, 15)
+
+    def _paint_badge(self, painter: QPainter) -> None:
+        fill, ink = BADGE_COLOURS[bool(self.badge.alert)]
+        rect = self.badge_rect()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(fill))
+        painter.drawRoundedRect(rect, 7, 7)
+        painter.setFont(self.look.bold_small)
+        painter.setPen(QColor(ink))
+        painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, self.badge.text)
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -108,8 +133,11 @@ class NodeItem(QGraphicsItem):
                 caption = f"{node.type} · {node.message}"
             painter.setFont(look.bold_small)
             painter.setPen(c["text"] if node.status == "ok" else look.status(node.status))
-            text = look.bold_metrics.elidedText(caption, Qt.TextElideMode.ElideRight, r.width() - 24)
+            room = r.width() - 24 - (self.badge_rect().width() + 8 if self.badge is not None else 0)
+            text = look.bold_metrics.elidedText(caption, Qt.TextElideMode.ElideRight, room)
             painter.drawText(QRectF(r.x() + 10, r.y() + 3, r.width() - 20, 16), Qt.AlignmentFlag.AlignLeft, text)
+            if self.badge is not None:
+                self._paint_badge(painter)
             return
         if node.kind in ("merge", "repeat"):
             stroke = look.status(node.status) if node.status != "ok" else c["skip"]
@@ -161,6 +189,8 @@ class NodeItem(QGraphicsItem):
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          look.title_metrics.elidedText(node.type, Qt.TextElideMode.ElideRight,
                                                        r.width() - 20 - count_width))
+        if self.badge is not None:
+            self._paint_badge(painter)
 
 
 class EdgeItem(QGraphicsItem):
@@ -224,6 +254,7 @@ class DiagramScene(QGraphicsScene):
         self.diagram: Diagram | None = None
         self.nodes: dict[Path, NodeItem] = {}
         self.edges: list[EdgeItem] = []
+        self.badges: dict = {}  # path -> Badge, kept across redraws of the same design (a theme switch)
 
     def show_diagram(self, diagram: Diagram, dark: bool = False) -> None:
         """Draw *diagram* in the light or *dark* theme, keeping the selected layer selected."""
@@ -243,6 +274,7 @@ class DiagramScene(QGraphicsScene):
             self.addItem(item)
             self.edges.append(item)
         self.setSceneRect(0, 0, diagram.width, diagram.height)
+        self.show_badges(self.badges)
         for path in kept:
             if path in self.nodes:
                 self.nodes[path].setSelected(True)
@@ -250,6 +282,14 @@ class DiagramScene(QGraphicsScene):
         # stack's tree model has not caught up yet), and the stack's own selection, which the
         # window mirrors here, says what is selected once it has.
         self.blockSignals(blocked)
+
+    def show_badges(self, badges: dict) -> None:
+        """Put each node's live badge on it (*badges*: path -> Badge; nodes not named show none)."""
+        self.badges = dict(badges)
+        for path, item in self.nodes.items():
+            badge = self.badges.get(path)
+            if badge is not item.badge:
+                item.set_badge(badge)
 
     def selected_path(self) -> Path | None:
         paths = [item.node.path for item in self.selectedItems() if isinstance(item, NodeItem)]

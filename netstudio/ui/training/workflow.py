@@ -106,6 +106,7 @@ class TrainingWorkflow(QObject):
         self.inside_dock = window.add_panel(self.inside, "Inside", area.BottomDockWidgetArea, "insideDock",
                                             tabify_with=self.plot_dock)
         self.inside_controller = InsideController(self, self.inside)
+        self.inside_controller.signals.snapshot_ready.connect(self._on_snapshot_ready)  # the diagram's badges
         from netstudio.ui.training.sweeping import SweepFlow
 
         self.sweeps = SweepFlow(self)
@@ -376,6 +377,7 @@ class TrainingWorkflow(QObject):
             return False
         self.loss_plot.clear()
         self.training_panel.log.clear()
+        self.window.diagram_view.clear_badges()
         self.evaluation.set_dataset(session.dataset)
         self.inside.set_dataset(session.dataset)
         return self.controller.start(session, self._out_dir(), self._probes(session), resume=point)
@@ -399,6 +401,14 @@ class TrainingWorkflow(QObject):
             self.controller.resume()
         else:
             self.controller.pause()
+
+    @Slot(object)
+    def _on_snapshot_ready(self, snapshot) -> None:
+        """The run's model seen inside: each diagram node gets its reading (if the design is
+        still the one the model was built from)."""
+        session = self.controller.session
+        if session is not None:
+            self.window.diagram_view.show_snapshot(snapshot, list(session.project.stack))
 
     @Slot(object)
     def _on_run_started(self, _start) -> None:

@@ -172,7 +172,11 @@ class ShortcutsDialog(QDialog):
         self.setWindowTitle("Keyboard Shortcuts")
         rows = [(a.text().replace("&", ""), ", ".join(typable(a.shortcuts()))) for a in actions if typable(a.shortcuts())]
         rows += [("Search the palette", "Ctrl+F"), ("Append the chosen palette layer", "Enter / double-click"),
-                 ("Change the input shape", "double-click the Input row")]
+                 ("Change the input shape", "double-click the Input row"),
+                 ("Diagram: walk the layers, across a Parallel's branches", "Up / Down, Left / Right"),
+                 ("Diagram: open the inspector on the selected node", "Enter"),
+                 ("Diagram: zoom, fit the design", "Ctrl+wheel, Ctrl+= / Ctrl+-, Ctrl+0"),
+                 ("Diagram: move a layer", "drag its node onto an edge")]
         self.table = QTableWidget(len(rows), 2, self)
         self.table.setHorizontalHeaderLabels(["Action", "Shortcut"])
         self.table.verticalHeader().hide()

@@ -178,6 +178,7 @@ class MainWindow(ProjectFiles, QMainWindow):
         editor.path_selected.connect(self.diagram_view.select_path)
         self.diagram_view.path_selected.connect(self._on_diagram_selected)
         self.diagram_view.layers_dropped.connect(self._on_diagram_selected)
+        self.diagram_view.node_activated.connect(self._on_diagram_activated)
         self.design_tabs.currentChanged.connect(self._on_design_tab_changed)
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._on_system_scheme_changed)
         self._update_actions()
@@ -330,6 +331,12 @@ class MainWindow(ProjectFiles, QMainWindow):
             self.stack_editor.view.clearSelection()
         else:
             self.stack_editor.select_paths([tuple(path)])
+
+    def _on_diagram_activated(self, path) -> None:
+        """Enter on a diagram node: the inspector shows it, brought forward."""
+        self._on_diagram_selected(path)
+        self.inspector.show_path(tuple(path))
+        self._show_inspector()
 
     def _on_path_selected(self, path) -> None:
         self.inspector.show_path(path)
