@@ -109,3 +109,21 @@ def test_try_it_and_explain_answer_while_a_run_trains(qtbot, window, iris_projec
     with qtbot.waitSignal(signals.try_ready, timeout=10000):
         qtbot.mouseClick(view.try_button, Qt.MouseButton.LeftButton)
     assert running_threads() == []
+
+
+def test_continue_keeps_the_inside_probe_history(qtbot, window, iris_project):  # noqa: F811
+    workflow = open_with_data(qtbot, window, iris_project)
+    train(qtbot, workflow, epochs=3)
+    controller = workflow.inside_controller
+    first = controller.probe
+    assert [m.epoch for m in first.history.epochs] == [1, 2, 3]
+    diagnosed = []
+    controller.signals.diagnoses_ready.connect(diagnosed.append)
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        assert workflow.continue_training(2)
+    assert controller.probe is not first and controller.probe.history is first.history
+    assert [m.epoch for m in controller.probe.history.epochs] == [1, 2, 3, 4, 5]
+    assert diagnosed  # the diagnoses ran over that whole history
+    # a new run (Train) starts a new history
+    train(qtbot, workflow, epochs=2)
+    assert [m.epoch for m in controller.probe.history.epochs] == [1, 2]

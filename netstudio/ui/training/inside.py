@@ -80,12 +80,16 @@ class InsideController(QObject):
         data = session.dataset
         return data.X_val if data.n_val else data.X_train
 
-    def probe_for(self, session):
-        """A new run's probe: the view's sample, snapshots and diagnoses to the view."""
+    def probe_for(self, session, continuing: bool = False):
+        """A run's probe: the view's sample, snapshots and diagnoses to the view. *continuing*
+        (Continue on the same model): it goes on with the last probe's history, so the diagnoses
+        see the epochs before the Continue too."""
         from netstudio.core.training.inspection import probe_for_session
 
+        previous = self.probe
+        history = previous.history if continuing and previous is not None and previous.model is session.model else None
         self.probe = probe_for_session(session, self.view.sample_index(), on_snapshot=self.signals.snapshot_ready.emit,
-                                       on_diagnoses=self.signals.diagnoses_ready.emit)
+                                       on_diagnoses=self.signals.diagnoses_ready.emit, history=history)
         return self.probe
 
     @Slot(int)

@@ -373,13 +373,16 @@ class TrainingWorkflow(QObject):
     def continue_training(self, epochs: int) -> bool:
         session = self.controller.session
         self._started_at = time.perf_counter()
-        return self.controller.continue_training(epochs, self._out_dir(), self._probes(session) if session else ())
+        probes = self._probes(session, continuing=True) if session else ()
+        return self.controller.continue_training(epochs, self._out_dir(), probes)
 
-    def _probes(self, session) -> tuple:
-        """Callbacks that feed the evaluation view from the training thread, a few times a second."""
+    def _probes(self, session, continuing: bool = False) -> tuple:
+        """Callbacks that feed the evaluation and Inside views from the training thread, a few
+        times a second (*continuing*: the Inside probe keeps the run's history so far)."""
         from netstudio.core.training.evaluation import BoundaryProbe, EvaluationProbe
 
-        probes = [EvaluationProbe(session, self.probes.report_ready.emit), self.inside_controller.probe_for(session)]
+        probes = [EvaluationProbe(session, self.probes.report_ready.emit),
+                  self.inside_controller.probe_for(session, continuing)]
         if self.evaluation.grid is not None:
             probes.append(BoundaryProbe(session, self.evaluation.grid, self.probes.field_ready.emit))
         return tuple(probes)
