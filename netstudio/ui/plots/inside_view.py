@@ -245,6 +245,7 @@ class InsideView(QWidget):
         self.histogram_item.clear()
         self.attribution_plot.clear()
         self.show_diagnoses(())
+        typed = self.try_values()  # a new run on the same columns keeps what the user typed
         while self.try_form.rowCount():
             self.try_form.removeRow(0)
         self._fields = {}
@@ -265,6 +266,7 @@ class InsideView(QWidget):
                 field = QLineEdit()
                 field.setPlaceholderText("missing")
                 field.setToolTip(f"Raw value of {column.name} (empty: imputed as in training)")
+                field.setText(typed.get(column.name, ""))
                 field.returnPressed.connect(self.request_try)
                 self.try_form.addRow(column.name, field)
                 self._fields[column.name] = field
@@ -349,7 +351,15 @@ class InsideView(QWidget):
                 self.try_requested.emit({"image": path})
             return
         if self._fields:
-            self.try_requested.emit({"values": {name: f.text().strip() for name, f in self._fields.items()}})
+            self.try_requested.emit({"values": self.try_values()})
+
+    def is_image_input(self) -> bool:
+        """Whether Try it takes an image (else typed column values)."""
+        return self._image_input
+
+    def try_values(self) -> dict:
+        """The Try it fields' texts by column (empty ones included)."""
+        return {name: f.text().strip() for name, f in self._fields.items()}
 
     def set_try_values(self, values: dict) -> None:
         for name, text in values.items():

@@ -397,6 +397,7 @@ class TrainingWorkflow(QObject):
     def _on_run_started(self, _start) -> None:
         self.run_toolbar.set_stage("Paused" if self.controller.is_paused else "Training")
         self.run_toolbar.show_started()
+        self.inside_controller.repeat_try()  # Try it's typed values, with the model of this run
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:
@@ -468,6 +469,7 @@ class TrainingWorkflow(QObject):
         if not running:
             self.pause.setText("&Pause")
             self.pause.setIcon(icon("pause"))
+            self.inside_controller.repeat_try()  # Try it shows the trained model's answer
         self._update_ready()
         self.runs_panel.update_buttons()
 
