@@ -1,5 +1,6 @@
 """Inspection and diagnoses on real small training runs: hooks, statistics, cards, remedies."""
 
+import re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -190,3 +191,22 @@ def test_call_soon_runs_on_the_training_thread_between_steps():
     assert ran == [(threading.current_thread(), True)]
     assert probe.call_soon(lambda: ran.append("late")) is False  # the fit is over: the caller runs it itself
     assert len(ran) == 1
+
+
+def test_a_probe_given_the_previous_history_sees_the_whole_continued_run():
+    """Continue makes a new probe; handed the last probe's history it diagnoses all the epochs,
+    so the over-fitting card measures the rise from the best epoch before the Continue."""
+    layers, data, training = CASES["overfitting"]
+    session = prepare_session(project(layers, data, **{**training, "epochs": 20}), device="cpu")
+    first = probe_for_session(session)
+    session.fit([first])
+    steps = len(first.history.step_losses)  # 2 a epoch
+    seen = []
+    second = probe_for_session(session, history=first.history, on_diagnoses=seen.append)
+    assert second.history is first.history
+    session.continue_fit(40, [second])
+    assert [m.epoch for m in second.history.epochs] == list(range(1, 61))
+    assert len(second.history.step_losses) == second.history.latest.step == 3 * steps
+    card = next(d for d in seen[-1] if d.kind == "overfitting")
+    best = int(re.search(r"\(epochs (\d+)–", card.evidence).group(1))
+    assert best <= 20, card.evidence  # the lowest validation loss came before the Continue

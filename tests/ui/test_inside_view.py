@@ -109,3 +109,47 @@ def test_try_it_and_explain_answer_while_a_run_trains(qtbot, window, iris_projec
     with qtbot.waitSignal(signals.try_ready, timeout=10000):
         qtbot.mouseClick(view.try_button, Qt.MouseButton.LeftButton)
     assert running_threads() == []
+
+
+def test_continue_keeps_the_inside_probe_history(qtbot, window, iris_project):  # noqa: F811
+    workflow = open_with_data(qtbot, window, iris_project)
+    train(qtbot, workflow, epochs=3)
+    controller = workflow.inside_controller
+    first = controller.probe
+    assert [m.epoch for m in first.history.epochs] == [1, 2, 3]
+    diagnosed = []
+    controller.signals.diagnoses_ready.connect(diagnosed.append)
+    with qtbot.waitSignal(workflow.controller.idle, timeout=120000):
+        assert workflow.continue_training(2)
+    assert controller.probe is not first and controller.probe.history is first.history
+    assert [m.epoch for m in controller.probe.history.epochs] == [1, 2, 3, 4, 5]
+    assert diagnosed  # the diagnoses ran over that whole history
+    # a new run (Train) starts a new history
+    train(qtbot, workflow, epochs=2)
+    assert [m.epoch for m in controller.probe.history.epochs] == [1, 2]
+
+
+def test_try_it_keeps_the_typed_values_when_a_run_starts_and_predicts_live(qtbot, window, iris_project):  # noqa: F811
+    workflow = open_with_data(qtbot, window, iris_project)
+    view, signals = workflow.inside, workflow.inside_controller.signals
+    row = {"sepal_length": "6.3", "sepal_width": "3.3", "petal_length": "6.0", "petal_width": "2.5"}
+    view.set_try_values(row)  # typed, Predict not pressed
+    workflow.training_panel.epochs.setValue(5000)
+    answers = []
+    signals.try_ready.connect(answers.append)
+    with qtbot.waitSignal(signals.try_ready, timeout=60000):
+        qtbot.mouseClick(workflow.training_panel.train_button, Qt.MouseButton.LeftButton)
+    assert workflow.is_running
+    assert view.try_values() == row  # Train rebuilt the fields from the run's dataset, keeping the text
+    assert answers[0].prediction in ("setosa", "versicolor", "virginica") and "Prediction" in view.try_result.text()
+    qtbot.waitUntil(lambda: len(answers) >= 3, timeout=60000)  # it follows the model while it learns
+    with qtbot.waitSignal(workflow.controller.idle, timeout=60000):
+        qtbot.mouseClick(workflow.training_panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not workflow.inside_controller._try_pending, timeout=10000)
+    session = workflow.controller.session  # the last answer is the trained model's
+    expected = predict_sample(session.model, session.dataset, session.trainer.plan.output,
+                              prepare_values(session.dataset, row))
+    assert answers[-1].prediction == expected.prediction
+    np.testing.assert_allclose(list(answers[-1].probabilities.values()), list(expected.probabilities.values()), rtol=1e-5)
+    assert view.try_values() == row
+    assert running_threads() == []

@@ -255,13 +255,16 @@ class InspectionProbe(Callback):
         ``diagnose(history) -> tuple of Diagnosis``, called after an epoch (see Events).
     rate : float
         Most snapshots and diagnoses a second (gradient norms are read every ``gradient_every`` steps).
+    history : InspectionHistory, optional
+        What an earlier probe of the same model saw: a run continued goes on adding to it, so the
+        diagnoses see the whole run (e.g. over-fitting that began before the Continue).
     """
 
     def __init__(self, model, sample, probe=None, *, on_snapshot: Callable | None = None,
                  on_diagnoses: Callable | None = None, diagnose: Callable | None = None, rate: float = 2.0,
-                 gradient_every: int = GRADIENT_EVERY):
+                 gradient_every: int = GRADIENT_EVERY, history: InspectionHistory | None = None):
         self.model = model
-        self.history = InspectionHistory()
+        self.history = history if history is not None else InspectionHistory()
         self.on_snapshot, self.on_diagnoses, self.diagnose = on_snapshot, on_diagnoses, diagnose
         self.interval = 1.0 / rate if rate > 0 else math.inf
         self.gradient_every = max(1, int(gradient_every))
@@ -271,8 +274,9 @@ class InspectionProbe(Callback):
         self._last = -math.inf
         self._last_diagnosis = -math.inf
         self._losses_read = 0
-        self._epoch = 0
-        self._step = 0
+        latest = self.history.latest
+        self._epoch = latest.epoch if latest is not None else 0
+        self._step = latest.step if latest is not None else 0
         self._grad_params: list | None = None
         self._calls: list = []
         self._accepting = True

@@ -247,6 +247,7 @@ class InsideView(QWidget):
         self.histogram_item.clear()
         self.attribution_plot.clear()
         self.show_diagnoses(())
+        typed = self.try_values()  # a new run on the same columns keeps what the user typed
         while self.try_form.rowCount():
             self.try_form.removeRow(0)
         self._fields = {}
@@ -269,6 +270,7 @@ class InsideView(QWidget):
                 field.setPlaceholderText("a text to classify" if text else "missing")
                 field.setToolTip(f"A text for {name}: split by the fitted tokenizer, as in training" if text
                                  else f"Raw value of {name} (empty: imputed as in training)")
+                field.setText(typed.get(name, ""))
                 field.returnPressed.connect(self.request_try)
                 self.try_form.addRow(name, field)
                 self._fields[name] = field
@@ -353,7 +355,15 @@ class InsideView(QWidget):
                 self.try_requested.emit({"image": path})
             return
         if self._fields:
-            self.try_requested.emit({"values": {name: f.text().strip() for name, f in self._fields.items()}})
+            self.try_requested.emit({"values": self.try_values()})
+
+    def is_image_input(self) -> bool:
+        """Whether Try it takes an image (else typed column values)."""
+        return self._image_input
+
+    def try_values(self) -> dict:
+        """The Try it fields' texts by column (empty ones included)."""
+        return {name: f.text().strip() for name, f in self._fields.items()}
 
     def set_try_values(self, values: dict) -> None:
         for name, text in values.items():

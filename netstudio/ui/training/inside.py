@@ -59,8 +59,12 @@ class InsideController(QObject):
         self.workflow, self.view = workflow, view
         self.signals = InsideSignals(self)
         self.probe = None
+        self._last_image: str | None = None  # the image Try it last predicted, re-predicted as the model learns
+        self._try_pending = False
         self.explainer = TaskRunner(self)
         self.signals.snapshot_ready.connect(view.show_snapshot)
+        self.signals.snapshot_ready.connect(self._on_snapshot)
+        self.signals.try_ready.connect(self._on_try_done)
         self.signals.diagnoses_ready.connect(view.show_diagnoses)
         self.signals.try_ready.connect(view.show_try_result)
         self.signals.attribution_ready.connect(view.show_attribution)
@@ -80,13 +84,41 @@ class InsideController(QObject):
         data = session.dataset
         return data.X_val if data.n_val else data.X_train
 
-    def probe_for(self, session):
-        """A new run's probe: the view's sample, snapshots and diagnoses to the view."""
+    def probe_for(self, session, continuing: bool = False):
+        """A run's probe: the view's sample, snapshots and diagnoses to the view. *continuing*
+        (Continue on the same model): it goes on with the last probe's history, so the diagnoses
+        see the epochs before the Continue too."""
         from netstudio.core.training.inspection import probe_for_session
 
+        previous = self.probe
+        history = previous.history if continuing and previous is not None and previous.model is session.model else None
         self.probe = probe_for_session(session, self.view.sample_index(), on_snapshot=self.signals.snapshot_ready.emit,
-                                       on_diagnoses=self.signals.diagnoses_ready.emit)
+                                       on_diagnoses=self.signals.diagnoses_ready.emit, history=history)
+        self._try_pending = False  # a Try it queued in the last run's probe has run or was dropped
         return self.probe
+
+    def repeat_try(self) -> None:
+        """Predict Try it's input again with the model as it is now (what the user typed, or the
+        last image), at most one at a time: called when a run starts and on each snapshot while it
+        trains, so the prediction follows the training live. Nothing typed: nothing to do."""
+        if self._try_pending or self.session is None:
+            return
+        if self.view.is_image_input():
+            request = {"image": self._last_image} if self._last_image else None
+        else:
+            values = self.view.try_values()
+            request = {"values": values} if any(values.values()) else None
+        if request is not None:
+            self.try_it(request)
+
+    @Slot(object)
+    def _on_snapshot(self, _snapshot) -> None:
+        if self.workflow.is_running:
+            self.repeat_try()
+
+    @Slot(object)
+    def _on_try_done(self, _result) -> None:
+        self._try_pending = False
 
     @Slot(int)
     def _on_sample_changed(self, index: int) -> None:
@@ -131,6 +163,9 @@ class InsideController(QObject):
         except (NetStudioError, ValueError, OSError) as exc:
             self.view.show_try_result(f"Cannot use that: {exc}")
             return
+        if "image" in request:
+            self._last_image = request["image"]
+        self._try_pending = True
         output = session.trainer.plan.output
         self._on_model(lambda: predict_sample(session.model, session.dataset, output, sample),
                        self.signals.try_ready.emit, lambda message: self.signals.try_ready.emit(f"Cannot predict: {message}"))

@@ -385,13 +385,16 @@ class TrainingWorkflow(QObject):
     def continue_training(self, epochs: int) -> bool:
         session = self.controller.session
         self._started_at = time.perf_counter()
-        return self.controller.continue_training(epochs, self._out_dir(), self._probes(session) if session else ())
+        probes = self._probes(session, continuing=True) if session else ()
+        return self.controller.continue_training(epochs, self._out_dir(), probes)
 
-    def _probes(self, session) -> tuple:
-        """Callbacks that feed the evaluation view from the training thread, a few times a second."""
+    def _probes(self, session, continuing: bool = False) -> tuple:
+        """Callbacks that feed the evaluation and Inside views from the training thread, a few
+        times a second (*continuing*: the Inside probe keeps the run's history so far)."""
         from netstudio.core.training.evaluation import BoundaryProbe, EvaluationProbe
 
-        probes = [EvaluationProbe(session, self.probes.report_ready.emit), self.inside_controller.probe_for(session)]
+        probes = [EvaluationProbe(session, self.probes.report_ready.emit),
+                  self.inside_controller.probe_for(session, continuing)]
         if self.evaluation.grid is not None:
             probes.append(BoundaryProbe(session, self.evaluation.grid, self.probes.field_ready.emit))
         return tuple(probes)
@@ -414,6 +417,7 @@ class TrainingWorkflow(QObject):
     def _on_run_started(self, _start) -> None:
         self.run_toolbar.set_stage("Paused" if self.controller.is_paused else "Training")
         self.run_toolbar.show_started()
+        self.inside_controller.repeat_try()  # Try it's typed values, with the model of this run
 
     @Slot(bool)
     def _on_paused_changed(self, paused: bool) -> None:
@@ -485,6 +489,7 @@ class TrainingWorkflow(QObject):
         if not running:
             self.pause.setText("&Pause")
             self.pause.setIcon(icon("pause"))
+            self.inside_controller.repeat_try()  # Try it shows the trained model's answer
         self._update_ready()
         self.runs_panel.update_buttons()
 
