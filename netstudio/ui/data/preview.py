@@ -75,7 +75,7 @@ class DataPreview(QStackedWidget):
         if loaded.images:
             self._show_thumbnails(loaded.images)
             self.setCurrentWidget(self.thumbs)
-        if getattr(loaded.dataset, "series", None) is not None:
+        if getattr(getattr(loaded, "dataset", None), "series", None) is not None:
             self.series.show_series(loaded.dataset.series, loaded.target or "target")
             self.setCurrentWidget(self.series)
 

@@ -44,6 +44,7 @@ class SeriesOptions(QGroupBox):
         self.horizon = spin_box(s["horizon"], keyboardTracking=False)
         self.horizon.setObjectName("seriesHorizon")
         form = QFormLayout(self)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow dock: labels above
         form.addRow("Order by", self.order_by)
         form.addRow("Window (rows)", self.window)
         form.addRow("Horizon (rows ahead)", self.horizon)
