@@ -60,12 +60,13 @@ def variants(name: str) -> list[dict]:
 
 
 def framed(net: nn.Module, shape, preprocess: nn.Module | None = None, task: str = "multiclass",
-           transform: str = "identity") -> ExportedModel:
+           transform: str = "identity", input_dtype=torch.float32) -> ExportedModel:
     """*net* in the frame, frozen as ``build_exported_model`` leaves it: with weights that need no
     gradient, attention and transformer layers take PyTorch's fused fast path when traced."""
     for p in net.parameters():
         p.requires_grad_(False)
-    return ExportedModel(net, preprocess, OutputTransform(transform, task, 1.5, 2.0), shape).eval()
+    return ExportedModel(net, preprocess, OutputTransform(transform, task, 1.5, 2.0), shape,
+                         input_dtype=input_dtype).eval()
 
 
 def raw_inputs(shape, divide_by: float) -> RawInputs:
@@ -161,12 +162,17 @@ def test_every_template_exports_to_files_that_call_only_listed_operators(tmp_pat
     last = stack.layers[-1].params.get("out_features")
     task, transform, classes = ("binary", "sigmoid", 2) if last == 1 else ("multiclass", "softmax", 3)
     net = build_model(stack, shape, output_width=classes, seed=0)
-    images = len(shape) == 3
-    model = framed(net, shape, raw_inputs(shape if not images else (shape[0], 1, 1), 255.0 if images else 1.0),
-                   task, transform)
     metadata = {"name": template.key, "task": task, "classes": [f"c{i}" for i in range(classes)],
                 "input_shape": list(shape), "output_transform": transform, "preprocessing": None,
                 "layers": [spec.get_config() for spec in stack]}
+    if stack.layers[0].type == "Embedding":  # a text model: token ids in, as build_exported_model frames it
+        model = framed(net, shape, None, task, transform, input_dtype=torch.int64)
+        metadata.update(preprocessing={"kind": "text"}, raw_input={"dtype": "int64"},
+                        vocabulary=stack.layers[0].params["num_embeddings"])
+    else:
+        images = len(shape) == 3
+        model = framed(net, shape, raw_inputs(shape if not images else (shape[0], 1, 1), 255.0 if images else 1.0),
+                       task, transform)
     for fmt, suffix in (("pt2", ".pt2"), ("torchscript", ".pt")):
         path = export_model(model, metadata, fmt, tmp_path / f"model{suffix}").path
         called = (pt2_operators if fmt == "pt2" else torchscript_operators)(path.read_bytes())

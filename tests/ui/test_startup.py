@@ -112,3 +112,27 @@ def test_a_project_s_data_and_runs_load_after_the_window_has_painted(qtbot, tmp_
         window.show()
     assert not window.first_paint_pending
     assert workflow.runs_panel.folder == tmp_path / "runs"
+
+
+def test_data_picked_before_the_first_paint_is_not_replaced_by_the_project_s(qtbot, tmp_path, settings):
+    """The deferred load of the project's data came after a choice made before the window painted
+    and started a second load over it (Train refused: "the data is still loading")."""
+    import shutil
+    from pathlib import Path
+
+    from netstudio.core.project import load_project
+    from netstudio.ui.window.main_window import MainWindow
+
+    repo = Path(__file__).resolve().parents[2]
+    for name in ("iris.nsproj", "iris.csv"):
+        shutil.copy(repo / "samples" / name, tmp_path / name)
+    window = MainWindow(load_project(tmp_path / "iris.nsproj"), settings=settings)
+    qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())
+    panel = window.workflow.data_panel
+    assert window.first_paint_pending
+    with qtbot.waitSignal(panel.dataset_loaded, timeout=60000):
+        panel.use_synthetic("moons", 120, 0.1)
+    window.show()
+    qtbot.waitUntil(lambda: window.workflow.runs_panel.folder == tmp_path / "runs")  # the deferred work ran
+    assert not panel.is_loading and panel.config["kind"] == "moons"
+    assert window.project.data["kind"] == "moons"

@@ -100,10 +100,10 @@ def export_run(run: Run | str | os.PathLike, format: str, out_path: str | os.Pat
     if not isinstance(run, Run):
         run = load_run(run)
     from netstudio.core.export.model import build_exported_model
-    from netstudio.core.runs.folder import RUN_FILES
+    from netstudio.core.runs.folder import OPTIONAL_RUN_FILES, RUN_FILES
 
     # the run's own records and its training data are inputs: never an export's target
-    refuse_overwriting_inputs(out_path, [*(run.path / name for name in RUN_FILES), run.project.data_path()],
+    refuse_overwriting_inputs(out_path, [*(run.path / name for name in (*RUN_FILES, *OPTIONAL_RUN_FILES)), run.project.data_path()],
                               ExportError)
 
     model = build_exported_model(run.load_model(), run.metadata, run.preprocessor())

@@ -40,7 +40,9 @@ from netstudio.core.training.states import EpochMetrics, FitSummary
 METRIC_COLUMNS = {"binary": ["val_accuracy", "val_auc"], "multiclass": ["val_accuracy"], "regression": ["val_r2", "val_mae"]}
 TAIL_COLUMNS = ["learning_rate", "samples_per_second", "seconds"]
 RUN_FILES = ("metrics.csv", "summary.json", "project.nsproj", "weights.safetensors", "preprocessing.json", "metadata.json",
-             "resume.safetensors", "resume.json", TOKENIZER_FILE)
+             "resume.safetensors", "resume.json")
+#: Written only where the run needs it: a text model's tokenizer.
+OPTIONAL_RUN_FILES = (TOKENIZER_FILE,)
 
 #: Writes the model files into a run folder being assembled: ``write(session, summary, folder)``.
 ModelWriter = Callable[[object, FitSummary, Path], object]

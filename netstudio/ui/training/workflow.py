@@ -210,6 +210,7 @@ class TrainingWorkflow(QObject):
         self.controller.session = None
         self.last_run_dir = None
         self._data_error = None
+        self._data_chosen = False  # the user picked data before the project's own had loaded
         if project.path is None:
             self._scratch = scratch_folder()
         self.training_panel.set_config(project.training)
@@ -230,7 +231,10 @@ class TrainingWorkflow(QObject):
         """Load *project*'s data (in the background), list its runs and show the latest one."""
         if project is not self.window.project or self.is_running:
             return  # another project was opened before the first paint (a recovered design)
-        self.data_panel.set_project(project)
+        if self._data_chosen:  # data picked before the first paint is the project's data now
+            self.data_panel.base_dir = project.base_dir
+        else:
+            self.data_panel.set_project(project)
         self.runs_panel.set_folder(self.runs_folder())
         self.sweeps.show_project(project)
         self.past_runs.show_latest()
@@ -268,6 +272,7 @@ class TrainingWorkflow(QObject):
         return project.base_dir / "runs" if project.path is not None else self._scratch / "runs"
 
     def _on_data_config_changed(self, config: dict) -> None:
+        self._data_chosen = True
         self.window.project.data = config
         self.window.mark_modified()
 
