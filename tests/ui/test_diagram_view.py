@@ -258,3 +258,17 @@ def test_a_node_dropped_on_itself_or_inside_itself_is_refused(mixed):
     assert not drop_at(view, edge_middle(view, (6,)), view.node_mime([(4,)]))
     mixed.set_editing_locked(False)
     assert mixed.design.undo_stack.count() == steps
+
+
+def test_the_window_shows_one_tab_bar_per_dock_group(window, qtbot):
+    from PySide6.QtWidgets import QTabBar
+
+    def shown():
+        bars = [b for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+                if b.isVisible()]
+        return sorted(tuple(b.tabText(i) for i in range(b.count())) for b in bars)
+
+    groups = shown()
+    assert len(groups) == len(set(groups)) == 3  # palette|data, inspector|training, the plots
+    window.resize(window.width() + 40, window.height() + 30)  # a new layout keeps them that way
+    qtbot.waitUntil(lambda: shown() == groups)

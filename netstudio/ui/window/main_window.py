@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QStackedWidget,
+    QTabBar,
     QTabWidget,
     QWidget,
 )
@@ -298,6 +299,18 @@ class MainWindow(ProjectFiles, QMainWindow):
         super().showEvent(event)
         if getattr(self, "_default_sizes_pending", False):  # sizes take only once the docks are laid out
             self.apply_default_sizes()
+        if not getattr(self, "_tab_bars_settled", False):
+            self._tab_bars_settled = True
+            self._hide_stray_tab_bars()
+
+    def _hide_stray_tab_bars(self) -> None:
+        """Qt leaves a spare, visible tab bar behind for each dock group tabified before the window
+        is shown; it sits under the docks at the size the window first had, and its text showed
+        through the gap between two docks (a clipped "ni" beside the loss plot). Hide every dock
+        tab bar, and let a round trip of the layout show again the ones it uses."""
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            bar.hide()
+        self.restoreState(self.saveState())
 
     # -- the start page ------------------------------------------------------------------------
     def show_start_page(self) -> None:
