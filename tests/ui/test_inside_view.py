@@ -6,8 +6,14 @@ from PySide6.QtCore import Qt
 
 from netstudio.core.design.layer_type import Fix
 from netstudio.core.training.diagnoses import Diagnosis, Remedy
+from netstudio.core.training.inspection import raw_sample
 from netstudio.core.training.try_it import predict_sample, prepare_values
-from netstudio.ui.plots.inside_view import activation_image, histogram_image
+from netstudio.ui.plots.inside_view import (
+    activation_image,
+    describe_input,
+    histogram_image,
+    input_image,
+)
 from netstudio.ui.tasks import running_threads
 from tests.ui.test_workflow import iris_project, open_with_data, train  # noqa: F401 - a fixture
 
@@ -153,3 +159,49 @@ def test_try_it_keeps_the_typed_values_when_a_run_starts_and_predicts_live(qtbot
     np.testing.assert_allclose(list(answers[-1].probabilities.values()), list(expected.probabilities.values()), rtol=1e-5)
     assert view.try_values() == row
     assert running_threads() == []
+
+
+def test_the_inside_view_shows_the_input_sample_first(qtbot, window, iris_project):  # noqa: F811
+    workflow = open_with_data(qtbot, window, iris_project)
+    view = workflow.inside
+    train(qtbot, workflow, epochs=1)
+    view.redraw()
+    session = workflow.controller.session
+    sample = session.dataset.X_val[view.sample_index()]
+    np.testing.assert_array_equal(view._input_item.image, sample[None, :].T)  # the strip: the network's input
+    row = {"sepal_length": "6.1", "sepal_width": "2.8", "petal_length": "4.7", "petal_width": "1.2"}
+    raw = raw_sample(session.dataset.preprocessor, prepare_values(session.dataset, row))
+    np.testing.assert_allclose(raw, [6.1, 2.8, 4.7, 1.2], rtol=1e-5)  # back in the CSV's units
+    text = view.input_text()
+    assert text.startswith("Input: sample 1 · sepal_length ")
+    assert describe_input(raw_sample(session.dataset.preprocessor, sample), session.dataset.feature_names) in text
+    axis = view.activations.ci.getItem(1, 0).getAxis("bottom")
+    assert [name for _pos, name in axis._tickLevels[0]] == session.dataset.feature_names
+    assert len(view._images) == len(view._snapshot.layers)  # the layers follow the input
+
+
+def test_an_image_input_is_drawn_as_an_image_and_a_sequence_as_a_heatmap(qtbot):
+    from torch import nn
+
+    from netstudio.core.training.inspection import take_snapshot
+    from netstudio.ui.plots.inside_view import InsideView
+
+    view = InsideView()
+    qtbot.addWidget(view)
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 2))
+    image = torch.rand(1, 3, 6, 6)
+    view.show_snapshot(take_snapshot(model, image, None))
+    view.redraw()
+    picture, rgb = input_image(image[0].numpy())
+    assert rgb and picture.shape == (6, 6, 3) and view._input_item.image.shape == (6, 6, 3)
+    np.testing.assert_allclose(view._input_item.image, np.transpose(picture, (1, 0, 2)))
+    lo, hi = image.min(), image.max()
+    np.testing.assert_allclose(picture, ((image[0] - lo) / (hi - lo)).permute(1, 2, 0).numpy(), rtol=1e-5, atol=1e-6)
+    assert len(view._images) == 4 and view.input_text() == "Input: sample 1 · 3×6×6"
+
+    series = torch.arange(12.0).reshape(1, 4, 3)  # T=4 steps of F=3 features
+    lstm = nn.Sequential(nn.Flatten(), nn.Linear(12, 1))
+    view.show_snapshot(take_snapshot(lstm, series, None))
+    view.redraw()
+    assert not input_image(series[0].numpy())[1]
+    np.testing.assert_array_equal(view._input_item.image, series[0].numpy().T)  # T×F, drawn row-major

@@ -184,6 +184,7 @@ class Snapshot:
     epoch: int
     layers: tuple
     gradient_norm: float | None
+    sample: np.ndarray | None = field(default=None, compare=False, repr=False)  # the input, no batch dimension
 
     def layer(self, name: str) -> LayerSnapshot | None:
         return next((layer for layer in self.layers if layer.name == name), None)
@@ -217,7 +218,25 @@ def take_snapshot(model, sample, probe, step: int = 0, epoch: int = 0) -> Snapsh
         layers.append(LayerSnapshot(name, type(module).__name__, values,
                                     activation_stats(name, type(module).__name__, out), weights, gradients, norm,
                                     sum(p.numel() for p in own)))
-    return Snapshot(step, epoch, tuple(layers), math.sqrt(total) if have_gradients else None)
+    return Snapshot(step, epoch, tuple(layers), math.sqrt(total) if have_gradients else None,
+                    sample[0].float().cpu().numpy())
+
+
+def raw_sample(preprocessor, sample) -> np.ndarray:
+    """A preprocessed input (no batch dimension) back in the data's own units: the standardising
+    undone (``x * std + mean``, times the fixed scale, e.g. 0-255 pixels). A one-hot column's
+    features stay 0/1; an imputed value shows as the fill value. Unchanged without statistics."""
+    x = np.asarray(sample, dtype=np.float64)
+    mean, std = getattr(preprocessor, "mean", None), getattr(preprocessor, "std", None)
+    if mean is None or std is None:
+        return x
+    try:
+        raw = x * np.asarray(std, dtype=np.float64) + np.asarray(mean, dtype=np.float64)
+    except ValueError:  # statistics laid out otherwise than the sample: show it as the network does
+        return x
+    if raw.shape != x.shape:
+        return x
+    return raw * float(getattr(preprocessor, "divide_by", 1.0))
 
 
 @dataclass

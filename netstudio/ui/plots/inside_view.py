@@ -82,6 +82,36 @@ def activation_image(values: np.ndarray) -> np.ndarray:
     return grid
 
 
+#: Feature names written under a table's input strip (more: every k-th one).
+MAX_INPUT_TICKS = 24
+#: Pixels a character of the input's label takes (8 pt): it is cut to the column's width (a
+#: wider label would widen the column past its scroll area), the whole text in its tooltip.
+LABEL_CHAR_PX = 6.5
+
+
+def input_image(sample: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The input sample as a picture (row-major) and whether it is RGB ``[H, W, 3]``: a table row
+    as a 1×F strip, a sequence as T×F, an image ``[C, H, W]`` as itself (3 channels: colour,
+    else its first channel in grey), scaled to 0-1."""
+    values = np.asarray(sample, dtype=np.float32)
+    if values.ndim != 3:
+        return activation_image(values), False
+    rgb = values.shape[0] == 3
+    picture = np.moveaxis(values, 0, -1) if rgb else values[0]
+    finite = picture[np.isfinite(picture)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    picture = np.nan_to_num((picture - lo) / (hi - lo) if hi > lo else picture * 0, nan=0.0)
+    return picture.astype(np.float32), rgb
+
+
+def describe_input(raw: np.ndarray, names: list) -> str:
+    """The input's raw values by feature, ``name value · ...`` (tables), or its shape."""
+    raw = np.asarray(raw)
+    if raw.ndim == 1 and names and len(names) == raw.shape[0]:
+        return " · ".join(f"{name} {value:.4g}" for name, value in zip(names, raw.tolist()))
+    return "×".join(str(n) for n in raw.shape)
+
+
 def histogram_image(histograms: list) -> tuple[np.ndarray, float, float]:
     """Histograms over steps on one value axis: ``(image [steps, bins], low, high)``, each row
     the share of values per bin (TensorBoard's view, as a heatmap)."""
@@ -136,6 +166,10 @@ class InsideView(QWidget):
         self._histograms: dict[str, list] = {}
         self._layer_names: tuple = ()
         self._images: list = []
+        self._input_item = None  # the sample's own picture, drawn above the layers
+        self._input_label = None
+        self._preprocessor = None
+        self._feature_names: list = []
         self._dirty = False
         self._fields: dict[str, QLineEdit] = {}
         self._image_input = False
@@ -242,7 +276,9 @@ class InsideView(QWidget):
         self._snapshot, self._histograms, self._layer_names = None, {}, ()
         self.activations.clear()
         self.activations.setMinimumHeight(0)
-        self._images = []
+        self._images, self._input_item, self._input_label = [], None, None
+        self._preprocessor = getattr(dataset, "preprocessor", None)
+        self._feature_names = list(getattr(dataset, "feature_names", None) or [])
         self.layer.clear()
         self.histogram_item.clear()
         self.attribution_plot.clear()
@@ -390,9 +426,10 @@ class InsideView(QWidget):
             return
         self._dirty = False
         snapshot = self._snapshot
-        names = tuple(layer.name for layer in snapshot.layers)
+        names = (np.shape(snapshot.sample),) + tuple(layer.name for layer in snapshot.layers)
         if names != self._layer_names:
             self._rebuild_activations(snapshot)
+        self._draw_input(snapshot.sample)
         for item, layer in zip(self._images, snapshot.layers):
             image = activation_image(layer.activation)
             finite = image[np.isfinite(image)]
@@ -402,15 +439,69 @@ class InsideView(QWidget):
                             + (f" · gradient norm {snapshot.gradient_norm:.3g}" if snapshot.gradient_norm else ""))
         self._draw_histograms()
 
+    def _draw_input(self, sample) -> None:
+        if self._input_item is None or sample is None:
+            return
+        picture, rgb = input_image(sample)
+        if rgb:
+            self._input_item.setImage(np.transpose(picture, (1, 0, 2)), levels=(0.0, 1.0))
+        else:
+            finite = picture[np.isfinite(picture)]
+            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+            self._input_item.setImage(np.nan_to_num(picture, nan=lo).T, levels=(lo, hi if hi > lo else lo + 1))
+        from netstudio.core.training.inspection import raw_sample
+
+        raw = raw_sample(self._preprocessor, sample)
+        text = f"Input: sample {self.sample.value()} · {describe_input(raw, self._feature_names)}"
+        chars = max(24, int(self.activations_scroll.viewport().width() / LABEL_CHAR_PX) - 4)
+        self._input_label.setText(text if len(text) <= chars else text[:chars - 1] + "…")
+        self._input_label.setToolTip(text)
+
+    def input_text(self) -> str:
+        """The input entry's full text (its label, unelided)."""
+        return self._input_label.toolTip() if self._input_label is not None else ""
+
+    def _add_input_row(self, sample) -> int:
+        """The sample itself, the first entry: a table row's strip with the feature names under it,
+        a sequence's T×F heatmap, an image as an image. Returns its height in pixels."""
+        self._input_label = self.activations.addLabel("Input", row=0, col=0, justify="left", size="8pt")
+        ndim = np.ndim(sample)
+        names = self._feature_names
+        features = np.shape(sample)[-1] if ndim in (1, 2) else 0
+        if ndim in (1, 2) and names and len(names) == features:
+            plot = self.activations.addPlot(row=1, col=0)
+            plot.hideAxis("left")
+            plot.setMouseEnabled(False, False)
+            plot.hideButtons()
+            step = max(1, int(np.ceil(features / MAX_INPUT_TICKS)))
+            plot.getAxis("bottom").setTicks([[(i + 0.5, str(n)[:12]) for i, n in enumerate(names) if i % step == 0], []])
+            box = plot.getViewBox()
+            height = ROW_HEIGHTS[ndim] + 34
+            plot.setFixedHeight(height)
+        else:
+            box = self.activations.addViewBox(row=1, col=0, lockAspect=ndim >= 3, enableMouse=False)
+            height = ROW_HEIGHTS[min(max(ndim, 1), 3)]
+            box.setFixedHeight(height)
+        box.invertY(True)
+        self._input_item = pg.ImageItem()
+        if ndim != 3 or np.shape(sample)[0] != 3:
+            self._input_item.setColorMap(_COLORMAP)
+        box.addItem(self._input_item)
+        return height + LABEL_HEIGHT
+
     def _rebuild_activations(self, snapshot) -> None:
-        self._layer_names = tuple(layer.name for layer in snapshot.layers)
+        self._layer_names = (np.shape(snapshot.sample),) + tuple(layer.name for layer in snapshot.layers)
         self.activations.clear()
-        self._images = []
+        self._images, self._input_item, self._input_label = [], None, None
         current = self.layer.currentText()
         self.layer.blockSignals(True)
         self.layer.clear()
         total = 0
-        for row, layer in enumerate(snapshot.layers):
+        first = 0
+        if snapshot.sample is not None:
+            total += self._add_input_row(snapshot.sample)
+            first = 1
+        for row, layer in enumerate(snapshot.layers, start=first):
             stats = layer.stats
             extra = ""
             if stats.dead_fraction is not None:
