@@ -228,3 +228,24 @@ def test_a_nullable_int_has_a_none_box(qtbot):
     assert design.stack[0].params["padding_idx"] is None
     design.undo_stack.undo()
     assert design.stack[0].params["padding_idx"] == 0
+
+
+def test_no_layer_s_settings_scroll_sideways_in_the_default_inspector_width(qtbot, design):
+    """The right dock opens 340 px wide: Conv3d's padding (a mode and three sizes) needed 417 px,
+    a pooling stride 434 and ZeroPad2d's four sizes 321, and the form scrolled sideways."""
+    from netstudio.core.design.layers import layer_names
+
+    inspector = Inspector(design)
+    qtbot.addWidget(inspector)
+    inspector.resize(340, 700)
+    inspector.show()
+    wide = {}
+    for name in layer_names():
+        design.replace_layer(0, LayerSpec.create(name))  # on 4 features: most also show an error box
+        inspector.show_layer(0)
+        page = inspector.scroll.widget()
+        qtbot.waitUntil(lambda page=page: page.isVisible() and all(e.isVisible() for e in inspector.editors.values()))
+        needed = inspector.scroll.widget().minimumSizeHint().width()  # what makes the scroll bar appear
+        if needed > inspector.scroll.viewport().width():
+            wide[name] = needed - inspector.scroll.viewport().width()
+    assert not wide, f"sideways scrolling by px: {wide}"

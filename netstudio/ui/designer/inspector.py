@@ -227,6 +227,7 @@ class Inspector(QWidget):
                      f"{layer_type.torch_class} · {layer_type.category}", layer_type.doc)
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a wide editor goes under its name
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.form = form
         last_linear = self.design.stack.last_linear_index()

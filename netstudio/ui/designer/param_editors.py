@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from PySide6.QtCore import QEvent, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeySequence, QValidator
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -98,6 +99,9 @@ def _int_spin(param: Param, parent: QWidget) -> QSpinBox:
     spin.setKeyboardTracking(False)  # typed digits commit on Enter or focus-out, arrow steps at once
     spin.setAccelerated(True)
     spin.setCorrectionMode(QAbstractSpinBox.CorrectionMode.CorrectToNearestValue)
+    # Qt sizes a spin box for its widest value (ten digits for an open range): settings are a few
+    # digits, and three of them side by side (Conv3d's kernel) made the inspector scroll sideways
+    spin.setMinimumWidth(spin.fontMetrics().horizontalAdvance("0000") + 24)
     return spin
 
 
@@ -239,12 +243,22 @@ class SizeEditor(ParamEditor):
         for mode in self.modes:
             self.mode.addItem("size" if mode == "number" else NONE_LABELS.get(param.name, "none") if mode is None else mode)
         self.mode.setVisible(len(self.modes) > 1)
-        self._layout.addWidget(self.mode)
         self.spins = [_int_spin(param, self) for _ in range(param.arity)]
+        row = self._layout
+        if param.arity >= 3 and self.mode.isVisibleTo(self):  # the mode above the sizes: narrow docks fit
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            column.addWidget(self.mode, 0, Qt.AlignmentFlag.AlignLeft)
+            row = QHBoxLayout()
+            row.setSpacing(self._layout.spacing())
+            column.addLayout(row)
+            self._layout.addLayout(column, 1)
+        else:
+            self._layout.addWidget(self.mode)
         for i, spin in enumerate(self.spins):
             if i:
-                self._layout.addWidget(QLabel("×", self))
-            self._layout.addWidget(spin, 1)
+                row.addWidget(QLabel("×", self))
+            row.addWidget(spin, 1)
             self._watch_focus(spin)
             spin.valueChanged.connect(lambda _v: self._emit(self._spin_value(), True))
         if param.arity == 2:
