@@ -261,3 +261,25 @@ def test_continue_on_a_run_of_an_earlier_session_resumes_it_into_a_new_run(qtbot
     rows = (resumed / "metrics.csv").read_text().splitlines()[1:]
     assert [int(row.split(",")[0]) for row in rows] == [1, 2, 3, 4, 5], "the epochs go on from the saved run"
     assert rows[:2] == (run_dir / "metrics.csv").read_text().splitlines()[1:], "the saved run's epochs kept"
+
+
+def test_the_training_panels_progress_text_fits_its_bar_at_the_smallest_size(qtbot, settings):
+    """At 1152x720 "Epoch 530/20000 · step 3/8 · ETA 1:47 · 23,245 samples/s" wrapped in the panel's
+    bar and its second line was cut off; the toolbar's bar already shows the throughput."""
+    from netstudio.ui.training.messages import Position, RunProgress
+
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())
+    window.resize(1152, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    window.workflow.training_dock.raise_()
+    panel = window.workflow.training_panel
+    at = Position(epoch=19999, step=12, steps_per_epoch=16, global_step=319_996, total_steps=320_000,
+                  eta_seconds=36_000.0, samples_per_second=53_671.0)
+    panel.show_progress(RunProgress(position=at))
+    bar = panel.progress
+    qtbot.waitUntil(lambda: bar.width() > 0)
+    panel.set_paused(True)  # the longest text: " · paused" added
+    assert bar.fontMetrics().horizontalAdvance(bar.text()) <= bar.contentsRect().width() - 8, bar.text()
+    assert "samples/s" in bar.toolTip()

@@ -67,7 +67,8 @@ def test_progress_and_log(panel):
     panel.show_progress(RunProgress(epochs=(epoch,), position=Position(
         epoch=2, step=5, steps_per_epoch=10, global_step=15, total_steps=30, eta_seconds=75, samples_per_second=1234.0)))
     assert panel.progress.value() == 500
-    assert panel.progress.format() == "Epoch 2/3 · step 5/10 · ETA 1:15 · 1,234 samples/s"
+    assert panel.progress.format() == "Epoch 2/3 · ETA 1:15"
+    assert panel.progress.toolTip() == "Epoch 2/3 · ETA 1:15 · step 5/10 · 1,234 samples/s"
     assert "epoch    1  loss 0.5000  val 0.4000  accuracy 0.9000" in panel.log.toPlainText()
     panel.run_finished(RunFinished(FitStatus.COMPLETED, "", {"epochs_run": 3, "best_epoch": 2, "val_accuracy": 0.95},
                                    run_dir="/tmp/r"))

@@ -346,8 +346,11 @@ class TrainingPanel(QWidget):
         total = max(at.total_steps, 1)
         self.progress.setValue(int(1000 * at.global_step / total))
         last_epoch = math.ceil(total / max(at.steps_per_epoch, 1))
-        text = (f"Epoch {at.epoch}/{last_epoch} · step {at.step}/{at.steps_per_epoch} · "
-                f"ETA {format_duration(at.eta_seconds)} · {at.samples_per_second:,.0f} samples/s")
+        # The bar is ~300 px at the smallest window: the step and the throughput (also in the run
+        # toolbar) go to its tooltip, or the text wraps and its second line is cut off.
+        text = f"Epoch {at.epoch}/{last_epoch} · ETA {format_duration(at.eta_seconds)}"
+        self.progress.setToolTip(f"{text} · step {at.step}/{at.steps_per_epoch} · "
+                                 f"{at.samples_per_second:,.0f} samples/s")
         self.progress.setFormat(text + (" · paused" if self._paused else ""))
 
     def clear_run(self) -> None:
