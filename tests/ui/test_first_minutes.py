@@ -224,6 +224,25 @@ def test_the_start_page_gets_from_a_sample_to_a_trained_run_in_two_clicks(qtbot,
     assert workflow.loss_plot.point_count() > 0
 
 
+def test_the_first_samples_show_unscrolled_at_the_smallest_window_size(qtbot, settings):
+    """At 1152x720 (the window's first size on a 1280x800 screen) only energy-load and first-network
+    showed: the alphabetical list and the Open box above it pushed iris below the fold."""
+    window = MainWindow(settings=settings)
+    qtbot.addWidget(window, before_close_func=lambda w: w.design.mark_saved())
+    window.resize(1152, 720)
+    window.show_start_page()
+    window.show()
+    qtbot.waitExposed(window)
+    page = window.start_page
+    assert list(page.samples)[:2] == ["iris", "spiral"]
+    viewport = page.findChild(QScrollArea).viewport()
+    qtbot.waitUntil(lambda: page.samples["iris"].isVisible())
+    for name in ("iris", "spiral"):
+        button = page.samples[name]
+        bottom = button.mapTo(viewport, button.rect().bottomLeft()).y()
+        assert bottom <= viewport.height(), f"{name} is below the fold ({bottom} > {viewport.height()} px)"
+
+
 def test_a_template_from_the_start_page_replaces_it_with_the_design(qtbot, window):
     window.show_start_page()
     qtbot.mouseClick(window.start_page.templates["mlp-classifier"], Qt.MouseButton.LeftButton)

@@ -23,12 +23,14 @@ from netstudio.ui.icons import category_icon, icon
 from netstudio.ui.widgets import scrollable
 
 #: One line for each bundled sample (a sample not listed here says what its project holds).
+#: The bundled samples, listed in this order (first steps first), each with its one line.
 SAMPLE_NOTES = {
     "iris": "150 flowers, 3 species: a first classifier (4 → 16 → 3)",
     "spiral": "Two interleaved spirals: watch the decision boundary form",
     "first-network": "The classic first PyTorch network: 10 features → 5 → 1, yes or no",
-    "house-prices": "400 houses, a messy CSV: predict the price (regression)",
     "shapes": "240 small images of 3 shapes: a tiny CNN",
+    "house-prices": "400 houses, a messy CSV: predict the price (regression)",
+    "reviews": "600 short reviews, positive or negative: a text classifier with embeddings",
     "energy-load": "6 weeks of hourly electricity load: forecast the next hour with an LSTM",
 }
 THUMB = QSize(96, 20)
@@ -59,7 +61,9 @@ def sample_projects() -> list[tuple[str, str, list[str]]]:
 
     folder = samples_dir()
     found = []
-    for path in sorted(folder.glob("*.nsproj")) if folder.is_dir() else []:
+    order = list(SAMPLE_NOTES)
+    paths = sorted(folder.glob("*.nsproj")) if folder.is_dir() else []
+    for path in sorted(paths, key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem)):
         try:
             project = load_project(path)
         except Exception:  # a broken sample must not take the start page down
@@ -109,9 +113,9 @@ class StartPage(QWidget):
         title.setWordWrap(True)
         inner = QWidget()
         inner_layout = QVBoxLayout(inner)  # one column: it fits the middle of a 1280x800 window
-        inner_layout.addWidget(title)
-        inner_layout.addWidget(self._open_box(recent_files))
+        inner_layout.addWidget(title)  # samples first: at the smallest window size iris shows unscrolled
         inner_layout.addWidget(self._samples_box())
+        inner_layout.addWidget(self._open_box(recent_files))
         inner_layout.addWidget(self._templates_box())
         inner_layout.addStretch(1)
         layout = QVBoxLayout(self)
