@@ -98,10 +98,21 @@ def input_image(sample: np.ndarray) -> tuple[np.ndarray, bool]:
         return activation_image(values), False
     rgb = values.shape[0] == 3
     picture = np.moveaxis(values, 0, -1) if rgb else values[0]
-    finite = picture[np.isfinite(picture)]
-    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    lo, hi = finite_range(picture)
     picture = np.nan_to_num((picture - lo) / (hi - lo) if hi > lo else picture * 0, nan=0.0)
     return picture.astype(np.float32), rgb
+
+
+def finite_range(values: np.ndarray) -> tuple[float, float]:
+    """The smallest and largest finite value, (0, 1) when there is none."""
+    finite = values[np.isfinite(values)]
+    return (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+
+
+def show_heat(item, image: np.ndarray) -> None:
+    """*image* (row-major) in a colour-mapped ImageItem, levels from its finite values."""
+    lo, hi = finite_range(image)
+    item.setImage(np.nan_to_num(image, nan=lo).T, levels=(lo, hi if hi > lo else lo + 1))
 
 
 def describe_input(raw: np.ndarray, names: list) -> str:
@@ -110,6 +121,11 @@ def describe_input(raw: np.ndarray, names: list) -> str:
     if raw.ndim == 1 and names and len(names) == raw.shape[0]:
         return " · ".join(f"{name} {value:.4g}" for name, value in zip(names, raw.tolist()))
     return "×".join(str(n) for n in raw.shape)
+
+
+def entries_key(snapshot) -> tuple:
+    """What the view's rows are built for: the input's shape, then the layers' names."""
+    return (np.shape(snapshot.sample),) + tuple(layer.name for layer in snapshot.layers)
 
 
 def histogram_image(histograms: list) -> tuple[np.ndarray, float, float]:
@@ -426,15 +442,11 @@ class InsideView(QWidget):
             return
         self._dirty = False
         snapshot = self._snapshot
-        names = (np.shape(snapshot.sample),) + tuple(layer.name for layer in snapshot.layers)
-        if names != self._layer_names:
+        if entries_key(snapshot) != self._layer_names:
             self._rebuild_activations(snapshot)
         self._draw_input(snapshot.sample)
         for item, layer in zip(self._images, snapshot.layers):
-            image = activation_image(layer.activation)
-            finite = image[np.isfinite(image)]
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-            item.setImage(np.nan_to_num(image, nan=lo).T, levels=(lo, hi if hi > lo else lo + 1))
+            show_heat(item, activation_image(layer.activation))
         self.status.setText(f"Step {snapshot.step}, epoch {snapshot.epoch}"
                             + (f" · gradient norm {snapshot.gradient_norm:.3g}" if snapshot.gradient_norm else ""))
         self._draw_histograms()
@@ -446,9 +458,7 @@ class InsideView(QWidget):
         if rgb:
             self._input_item.setImage(np.transpose(picture, (1, 0, 2)), levels=(0.0, 1.0))
         else:
-            finite = picture[np.isfinite(picture)]
-            lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-            self._input_item.setImage(np.nan_to_num(picture, nan=lo).T, levels=(lo, hi if hi > lo else lo + 1))
+            show_heat(self._input_item, picture)
         from netstudio.core.training.inspection import raw_sample
 
         raw = raw_sample(self._preprocessor, sample)
@@ -490,7 +500,7 @@ class InsideView(QWidget):
         return height + LABEL_HEIGHT
 
     def _rebuild_activations(self, snapshot) -> None:
-        self._layer_names = (np.shape(snapshot.sample),) + tuple(layer.name for layer in snapshot.layers)
+        self._layer_names = entries_key(snapshot)
         self.activations.clear()
         self._images, self._input_item, self._input_label = [], None, None
         current = self.layer.currentText()

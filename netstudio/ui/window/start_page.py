@@ -22,8 +22,8 @@ from netstudio.core.design.templates import TEMPLATES
 from netstudio.ui.icons import category_icon, icon
 from netstudio.ui.widgets import scrollable
 
-#: One line for each bundled sample (a sample not listed here says what its project holds).
-#: The bundled samples, listed in this order (first steps first), each with its one line.
+#: The bundled samples, listed in this order (first steps first), each with its one line (a
+#: sample not listed here comes last and says what its project holds).
 SAMPLE_NOTES = {
     "iris": "150 flowers, 3 species: a first classifier (4 → 16 → 3)",
     "spiral": "Two interleaved spirals: watch the decision boundary form",
@@ -62,7 +62,7 @@ def sample_projects() -> list[tuple[str, str, list[str]]]:
     folder = samples_dir()
     found = []
     order = list(SAMPLE_NOTES)
-    paths = sorted(folder.glob("*.nsproj")) if folder.is_dir() else []
+    paths = folder.glob("*.nsproj") if folder.is_dir() else []
     for path in sorted(paths, key=lambda p: (order.index(p.stem) if p.stem in order else len(order), p.stem)):
         try:
             project = load_project(path)
