@@ -2,22 +2,14 @@
 
 import csv
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.commands import netstudio
 from tests.core.test_export_support import one_line_error
 
 DROPOUT_MLP = [{"type": "Linear", "params": {"out_features": 16}}, {"type": "ReLU", "params": {}},
                {"type": "Dropout", "params": {"p": 0.2}}, {"type": "Linear", "params": {"out_features": "auto"}}]
-
-
-def netstudio(*args):
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
-                          timeout=300, env=env)
 
 
 def write_project(folder, training, data=None):

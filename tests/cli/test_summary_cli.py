@@ -1,18 +1,12 @@
 """``netstudio summary`` and ``--version`` in a subprocess, as a user runs them."""
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from netstudio import __version__
+from tests.commands import netstudio
 from tests.core.test_project import CONTRACT_EXAMPLE
-
-
-def netstudio(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """``netstudio summary`` takes the input shape and the "auto" width from the project's data."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.commands import netstudio
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = sorted((REPO / "samples").glob("*.nsproj"))
@@ -15,11 +15,6 @@ EXPECTED = {
     "first-network": ([10], 1), "house-prices": ([16], 1), "iris": ([4], 3), "shapes": ([3, 32, 32], 3),
     "spiral": ([2], 1), "energy-load": ([24, 2], 1), "reviews": ([32], 1),
 }
-
-
-def netstudio(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True,
-                          text=True, timeout=120, cwd=cwd)
 
 
 def test_every_sample_has_an_expectation():

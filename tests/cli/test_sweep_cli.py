@@ -12,15 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import netstudio
+
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 SWEEP = {"trials": 6, "parameters": {
     "training.learning_rate": {"type": "float", "low": 0.001, "high": 0.1, "log": True},
     "model.layers[0].params.out_features": {"type": "int", "low": 4, "high": 32}}}
-
-
-def netstudio(*args, timeout=300):
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def start(*args):

@@ -2,19 +2,14 @@
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests.commands import netstudio
+
 SUMMARY_KEYS = {"task", "classes", "n_train", "n_val", "epochs_run", "best_epoch", "val_loss",
                 "samples_per_second", "device", "parameters"}
-
-
-def netstudio(*args, cwd=None, timeout=300):
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
 
 
 def write_project(folder, name="moons", data=None, layers=None, training=None):

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.commands import netstudio
+
 #: Prepended to every isolated script: any import of netstudio raises ImportError.
 BLOCK_NETSTUDIO = '''
 import sys
@@ -58,15 +60,7 @@ def run_isolated(code: str, cwd: Path, timeout: int = 300) -> subprocess.Complet
 def run_without(packages: list[str], args: list[str], cwd: Path | None = None,
                 timeout: int = 300) -> subprocess.CompletedProcess:
     """``python -m netstudio ARGS`` in an interpreter where *packages* cannot be imported."""
-    script = (f"BLOCKED = {set(packages)!r}\n" + BLOCK_PACKAGES
-              + "from netstudio.cli import main\nsys.exit(main(sys.argv[1:]))\n")
-    return subprocess.run([sys.executable, "-c", script, *map(str, args)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def netstudio(*args, cwd: Path | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "netstudio", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+    return netstudio(*args, cwd=cwd, timeout=timeout, prelude=f"BLOCKED = {set(packages)!r}\n" + BLOCK_PACKAGES)
 
 
 def write_project(folder: Path, name: str, data: dict, layers: list[dict], training: dict | None = None) -> Path:

@@ -20,12 +20,12 @@ import fnmatch
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+
+from tests.commands import netstudio  # noqa: F401 - the tests import it from here
 
 TALLY: Counter = Counter()
 REPO = Path(__file__).resolve().parents[2]
@@ -58,19 +58,6 @@ def assert_nothing_lost(before: dict, folder: Path, new: tuple[str, ...] = ()) -
     assert not leftovers, f"temporary files left behind: {leftovers}"
     unexpected = [p for p in added if not any(fnmatch.fnmatch(p, pattern) for pattern in new)]
     assert not unexpected, f"unexpected new files: {unexpected}"
-
-
-def netstudio(*args, cwd=None, timeout=300, prelude: str | None = None, wrap: list[str] | None = None):
-    """``python -m netstudio ARGS`` in a subprocess (*prelude*: Python run first, in the same
-    process, to inject a fault; *wrap*: a command line to run it under, such as ``unshare``)."""
-    if prelude is None:
-        command = [sys.executable, "-m", "netstudio", *map(str, args)]
-    else:
-        command = [sys.executable, "-c", prelude + "\nimport sys\nfrom netstudio.cli import main\n"
-                   f"sys.exit(main({[str(a) for a in args]!r}))"]
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([*(wrap or []), *command], capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                          env=env)
 
 
 def one_error_line(result, code: int) -> str:
