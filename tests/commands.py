@@ -51,8 +51,10 @@ def _server():
 
 
 def _environment(env: dict | None) -> dict:
+    """*env* (the tests' own by default) with this checkout first on PYTHONPATH, so that a command runs
+    this code whatever is installed."""
     base = dict(os.environ if env is None else env)
-    base["PYTHONPATH"] = str(REPO) + os.pathsep + base.get("PYTHONPATH", "") if base.get("PYTHONPATH") else str(REPO)
+    base["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), base.get("PYTHONPATH")]))
     return base
 
 
@@ -86,15 +88,19 @@ def netstudio(*args, cwd=None, env: dict | None = None, timeout: float = 300, pr
 
 def _forked(argv, cwd, env, timeout, prelude) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory(prefix="netstudio-command-") as streams:
-        out, err = Path(streams, "stdout"), Path(streams, "stderr")
-        process = _server().Process(target=_command, args=(argv, cwd, env, prelude, str(out), str(err)))
+        out, err, status = Path(streams, "stdout"), Path(streams, "stderr"), Path(streams, "status")
+        process = _server().Process(target=_command, args=(argv, cwd, env, prelude, str(out), str(err),
+                                                           str(status)))
         process.start()
         process.join(timeout)
         if process.exitcode is None:
             process.kill()
             process.join()
             raise subprocess.TimeoutExpired(["netstudio", *argv], timeout, _read(out), _read(err))
-        return subprocess.CompletedProcess(["netstudio", *argv], process.exitcode, _read(out), _read(err))
+        # The status the command ended with, as it wrote it; the forkserver's own report of it can
+        # come back as 255 when its pipe closes first. Killed by a signal: none written, -signal.
+        code = int(status.read_text()) if status.exists() else process.exitcode
+        return subprocess.CompletedProcess(["netstudio", *argv], code, _read(out), _read(err))
 
 
 def _read(path: Path) -> str:
@@ -102,7 +108,7 @@ def _read(path: Path) -> str:
     return path.read_bytes().decode(errors="strict").replace("\r\n", "\n") if path.exists() else ""
 
 
-def _command(argv, cwd, env, prelude, out, err):
+def _command(argv, cwd, env, prelude, out, err, status):
     """In the forked process: become ``python -m netstudio ARGV`` and end as the interpreter would."""
     import atexit
     import runpy
@@ -140,6 +146,7 @@ def _command(argv, cwd, env, prelude, out, err):
         print(f"Exception ignored on flushing sys.stdout:\n{type(exc).__name__}: {exc}", file=sys.stderr)
         code = code or 120
     sys.stderr.flush()
+    Path(status).write_text(str(code))
     os._exit(code)
 
 
