@@ -79,11 +79,15 @@ def netstudio(*args, cwd=None, env: dict | None = None, timeout: float = 300, pr
         if prelude is None:
             command = [sys.executable, "-m", "netstudio", *argv]
         else:
-            command = [sys.executable, "-c", prelude + "\nimport sys\nfrom netstudio.cli import main\n"
-                       f"sys.exit(main({argv!r}))"]
+            command = [sys.executable, "-c", _after(prelude, argv)]
         return subprocess.run([*(wrap or []), *command], capture_output=True, text=True, timeout=timeout,
                               cwd=cwd, env=env)
     return _forked(argv, cwd, env, timeout, prelude)
+
+
+def _after(prelude: str, argv: list[str]) -> str:
+    """The script that runs *prelude*, then the command (``python -c`` of it is the fresh way)."""
+    return prelude + f"\nimport sys\nfrom netstudio.cli import main\nsys.exit(main({argv!r}))"
 
 
 def _forked(argv, cwd, env, timeout, prelude) -> subprocess.CompletedProcess:
@@ -131,8 +135,8 @@ def _command(argv, cwd, env, prelude, out, err, status):
             runpy.run_module("netstudio", run_name="__main__", alter_sys=True)
         else:
             sys.argv = ["-c", *argv]
-            source = prelude + f"\nimport sys\nfrom netstudio.cli import main\nsys.exit(main({argv!r}))"
-            exec(compile(source, "<string>", "exec"), {"__name__": "__main__", "__builtins__": __builtins__})
+            exec(compile(_after(prelude, argv), "<string>", "exec"), {"__name__": "__main__",
+                                                                       "__builtins__": __builtins__})
     except SystemExit as exc:
         code = _exit_status(exc.code)
     except BaseException:
